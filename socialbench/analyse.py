@@ -1,0 +1,82 @@
+"""Recorded conversations -> messages -> probe table -> summary: the core of ``run --fixtures``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from socialbench import metrics, sources, threads
+from socialbench import messages as m
+from socialbench.errors import InputError
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    path: str
+    format: str
+    messages: int
+
+
+@dataclass
+class Analysis:
+    messages: pd.DataFrame
+    probes: pd.DataFrame
+    summary: dict
+    sources: list[SourceInfo]
+    skipped: list[sources.BadRow] = field(default_factory=list)
+
+
+def load_messages(
+    paths: list[Path], *, fmt: str | None, options: sources.ReadOptions
+) -> tuple[pd.DataFrame, list[SourceInfo]]:
+    """Every file read and stacked into one messages table."""
+    frames, infos = [], []
+    for path in paths:
+        sources.check_readable(path)
+        name = fmt or sources.detect(path, options)
+        frame = sources.module(name).read(path, options)
+        frames.append(frame)
+        infos.append(SourceInfo(str(path), name, len(frame)))
+    table = pd.concat(frames, ignore_index=True) if frames else m.empty()
+    if table.empty:
+        raise InputError(", ".join(str(p) for p in paths), "no messages found")
+    return table, infos
+
+
+def analyse(
+    paths: list[Path],
+    *,
+    fmt: str | None,
+    options: sources.ReadOptions,
+    settings: threads.Settings,
+    metric_settings: metrics.MetricSettings,
+) -> Analysis:
+    """Read, thread, classify and aggregate recorded conversations."""
+    msgs, infos = load_messages(paths, fmt=fmt, options=options)
+    probes = threads.probe_table(msgs, settings)
+    summary = metrics.summarize(probes, metric_settings)
+    summary["sources"] = [info.__dict__ for info in infos]
+    summary["skipped_rows"] = len(options.skipped)
+    summary["reopen_after_s"] = settings.reopen_after_s
+    return Analysis(msgs, probes, summary, infos, list(options.skipped))
+
+
+def describe(msgs: pd.DataFrame, settings: threads.Settings) -> dict:
+    """What ``validate`` prints: counts and time span, no metrics."""
+    prepared = threads.prepare(msgs, settings.brand_book)
+    root = threads.roots(prepared)
+    conv = threads.conversations(prepared, root, settings)
+    brands = prepared.loc[prepared[m.AUTHOR_IS_BRAND], m.AUTHOR].str.lower().nunique()
+    times = prepared[m.CREATED_AT]
+    return {
+        "messages": len(prepared),
+        "duplicates": len(msgs) - len(prepared),
+        "conversations": int(len(set(root[root >= 0].tolist()))),
+        "orphans": int((root < 0).sum()),
+        "probes": int(conv["start"].sum()),
+        "brand_accounts": int(brands),
+        "first": times.min(),
+        "last": times.max(),
+    }

@@ -1,0 +1,617 @@
+"""Rule-based classification of customer-service messages.
+
+Six yes/no rules, each a vectorised function from a Series of texts to a bool Series on the
+same index (NA counts as ""):
+
+- ``link``: the text contains a web address written with ``http://``, ``https://`` or
+  ``www.`` (Twitter's ``https://t.co/…`` short links count).
+- ``dm``: the text asks the customer to continue in private messages, or points them to a
+  private message already sent or received: DM, PM, direct/private message, inbox, "send us
+  a message", "message us", "privately", Twitter DM deep links. A writer's own past action
+  ("I sent you a DM", "I DMed you yesterday"), "my DMs/inbox", e-mail inboxes and "no need
+  to DM" do not count.
+- ``phone``: the text contains a telephone number: international (``+44 20 7946 0018``),
+  North American (``1-800-275-2273``, ``(800) 555-0199``, ``800.555.0199``, toll-free
+  ``18002752273``, vanity ``1-800-MY-APPLE``), national numbers with a leading 0 (UK
+  ``0800 123 4567``, ``020 7946 0018``, ``01632 960123``) or ``1800``/``1300`` numbers
+  (Ireland, Australia, India). Order, reference, ticket, tracking and booking numbers that
+  follow such a keyword, dates, times, prices, flight numbers and years do not count.
+- ``email``: the text contains an e-mail address (``help@brand.com``), or the
+  ``__email__`` token the Customer Support on Twitter data set puts in place of one;
+  ``@handles`` do not count.
+- ``ack_only``: once leading @mentions and a trailing agent signature (``^JK``, ``-Sam``,
+  ``*AB``) are removed, the text consists only of acknowledgement, apology, thanks,
+  empathy, greeting and courtesy sentences ("We're sorry to hear that.", "Thanks for
+  reaching out!"), with no question, link, channel switch, instruction, action or answer.
+  Empty text is not ack-only.
+- ``confirms_resolution``: (meant for customer messages) the text says the problem is
+  solved: fixed, sorted, resolved, solved, works/working now or again, that worked, did the
+  trick, all good, up and running, problem gone. Negated, hoped-for, requested or asked
+  forms ("still not fixed", "need this fixed", "is it fixed?"), "it was working" and
+  regressions ("now it's not", "broken again", "thanks for nothing") do not count.
+
+Every pattern is written for RE2, the engine pyarrow uses behind pandas' string methods: no
+lookaround or backreferences, and none of ``\\b``, ``\\w``, ``\\d``, ``\\s`` or ``$``, for
+which pandas falls back to Python's much slower ``re`` as soon as a text is not pure ASCII.
+Word boundaries are spelled as explicit character classes on texts padded with a space at
+each end, and "X but not Y" is done by deleting the excluded phrases with ``str.replace``
+(only on the rows that matched X) before matching again.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "RULES",
+    "ack_only",
+    "classify_text",
+    "confirms_resolution",
+    "dm",
+    "email",
+    "link",
+    "phone",
+]
+
+RULES: dict[str, str] = {
+    "link": (
+        "A message has a link when it contains a web address starting with http://, "
+        "https:// or www. (Twitter's https://t.co short links included)."
+    ),
+    "dm": (
+        "A message moves the conversation to private messages when it asks the customer to "
+        "DM, PM, direct or private message, inbox or 'send us a message', or points to a "
+        "private message sent or received, not counting a writer's own past 'I sent you a "
+        "DM', 'my DMs' or e-mail inboxes."
+    ),
+    "phone": (
+        "A message gives a phone number when it contains an international (+44 20 7946 "
+        "0018), North American (1-800-275-2273, (800) 555-0199, 1-800-MY-APPLE) or "
+        "leading-zero national (0800 123 4567) number, not counting order, reference, "
+        "ticket or tracking numbers, dates, times, prices or flight numbers."
+    ),
+    "email": (
+        "A message gives an e-mail address when it contains name@domain.tld (or the data "
+        "set's __email__ placeholder); @handles are not addresses."
+    ),
+    "ack_only": (
+        "A message only acknowledges when, without its @mentions and agent signature, it "
+        "consists solely of apology, thanks, empathy, greeting or courtesy sentences, with "
+        "no question, link, DM request, phone number, e-mail, instruction, action or answer."
+    ),
+    "confirms_resolution": (
+        "A customer message confirms resolution when it says the problem is fixed, sorted, "
+        "resolved, solved, working now or again, all good or up and running, not counting "
+        "negated, hoped-for, requested or asked forms, or regressions."
+    ),
+}
+
+# --------------------------------------------------------------------------- building blocks
+
+_STRING = "string[pyarrow]"
+_WS_CLASS = "[ \t\r\n\u00a0]"  # RE2's \s differs from Python's, so pandas would not use RE2
+_NW = "[^A-Za-z0-9_]"  # one non-word character; texts are padded so one always exists
+_AP = "['\u2019]"  # straight or curly apostrophe
+
+
+def _rx(template: str) -> str:
+    """Case-insensitive RE2 pattern from a readable template.
+
+    Outside character classes a space means "one or more whitespace" and ' means a straight
+    or curly apostrophe; inside a class ' also admits the curly one.
+    """
+    out: list[str] = ["(?i)"]
+    in_class = escaped = False
+    for ch in template:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+            if ch == "'":
+                ch = "'\u2019"
+        elif ch == "[":
+            in_class = True
+        elif ch == " ":
+            ch = _WS_CLASS + "+"
+        elif ch == "'":
+            ch = _AP
+        out.append(ch)
+    return "".join(out)
+
+
+def _words(*alternatives: str) -> str:
+    return "(?:" + "|".join(alternatives) + ")"
+
+
+# ------------------------------------------------------------------------------------- link
+
+_LINK = _rx(r"https?://[^ \t\r\n]|[^A-Za-z0-9_.@/-]www\.[A-Za-z0-9-]")
+
+# ------------------------------------------------------------------------------------ email
+
+_EMAIL = _rx(r"[A-Za-z0-9._%+-]@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}|__email__")
+
+# ------------------------------------------------------------------------------------ phone
+
+_PHONE_LEFT = "[^A-Za-z0-9_@#/=.,$\u00a3\u20ac+-]"  # not glued to a word, id, URL or price
+_PHONE_RIGHT = "[^A-Za-z0-9_]"
+_TOLL_FREE = "8(?:00|33|44|55|66|77|88)"
+_PHONE = "(?i)" + "|".join(
+    [
+        # +44 20 7946 0018, +1 (877) 555-0199, (+234) 70 94250 556: 8-15 digits after "+"
+        r"[^A-Za-z0-9_+]\(?\+[1-9](?:[ .-]?\(?[0-9]\)?){7,14}" + _PHONE_RIGHT,
+        # North America: 1-800-275-2273, (800) 555-0199, 800.555.0199
+        _PHONE_LEFT
+        + r"(?:1[ .-]?)?(?:\([2-9][0-9]{2}\)[ .-]?|[2-9][0-9]{2}[ .-])[0-9]{3}[ .-][0-9]{4}"
+        + _PHONE_RIGHT,
+        # toll-free without separators: 18002752273, 8002752273
+        _PHONE_LEFT + "1?" + _TOLL_FREE + "[0-9]{7}" + _PHONE_RIGHT,
+        # vanity, upper case only: 1-800-MY-APPLE, 1-800-FLOWERS
+        "(?-i:" + _PHONE_LEFT + "1[ .-]?" + _TOLL_FREE
+        + "[ .-](?:[A-Z0-9]+-)*[A-Z]{3,}[A-Z0-9]*[^A-Za-z0-9_])",
+        # leading-zero national numbers of 10-11 digits (UK, Japan 0120, Nigeria, India ...)
+        _PHONE_LEFT
+        + "0[1-9](?:[0-9][ -]?[0-9]{4}[ -]?[0-9]{4}"  # 020 7946 0018
+        + "|[0-9]{2}[ -]?[0-9]{3}[ -]?[0-9]{3,4}"  # 0800 123 4567, 0800 692 692
+        + "|[0-9]{2}[ -]?[0-9]{6,7}"  # 0800 1234567
+        + "|[0-9]{3}[ -]?[0-9]{5,6}"  # 01632 960123, 07700 900123
+        + "|[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{3})"  # 03457 404 404
+        + _PHONE_RIGHT,
+        # 1800 / 1300 numbers: Ireland, Australia, India
+        _PHONE_LEFT + "1[38]00[ -]?[0-9]{3}[ -]?[0-9]{3,4}" + _PHONE_RIGHT,
+    ]
+)
+
+# "order #112-…", "ref 0123 456 7890", "tracking number: 1Z…": the number after the keyword
+_ID_KEYWORDS = _words(
+    "order", "ref", "reference", "case", "ticket", "tracking", "track", "booking",
+    "confirmation", "conf", "account", "acct", "a/c", "claim", "incident", "invoice",
+    "receipt", "serial", "membership", "member", "policy", "parcel", "consignment", "item",
+    "transaction", "txn", "pnr", "imei", "flight", "record", "locator", "reservation",
+    "loyalty", "voucher", "coupon", "promo", "pin", "sku", "model", "isbn", "asin", "upc",
+    "barcode", "awb", "waybill", "shipment", "package", "card", "complaint", "cas", "crm",
+    "sr", "dpci", "tcin", "rewards?",
+)  # fmt: skip
+_PHONE_ID = _rx(
+    _NW
+    + _ID_KEYWORDS
+    + r"s?(?:[ \t]*(?:number|num|no|nr|id|ref|code|#))?[ \t.:#-]*(?:(?:is|was|of)[ \t]+)?"
+    + r"[ \t:#]*[A-Za-z0-9]*[0-9][A-Za-z0-9-]*(?:[ \t]+[0-9][0-9-]*)*"
+)
+
+# --------------------------------------------------------------------------------------- dm
+
+_DM = _rx(
+    _NW
+    + _words(
+        "dm(?:s|z|ed|d|ing)?",
+        "direct[ -]?(?:message|messag|msg|mail)[a-z]*",
+        "private[ -]?(?:message|messag|msg|mail|chat|conversation)[a-z]*",
+        "privately",
+        "in private",
+        "inbox(?:ed|ing)?",
+        "pm(?:'?e?d|ing)",
+        "pm (?:us|me|our|them|him|her|your)",
+        "(?:a|via|by|through|over|in|send|sent|your|our|check|another) pms?",
+        "(?:message|messaging|msg) (?:us|me)",
+        "(?:send|sent|shoot|drop|pop|flick|fire|give) (?:(?:us|me) )?an? (?:(?:quick|short|"
+        "private|direct) )?(?:message|msg)",
+        "check (?:your )?messages",
+        r"(?:twitter|x)\.com/(?:messages|direct_messages)",
+        r"m\.me/",
+        # Spanish, Portuguese and French brand replies use the same convention
+        "mensajes? (?:directos?|privados?)",
+        "mensage(?:m|ns) (?:diretas?|privadas?)",
+        "messages? (?:priv[e\u00e9]s?|directs?)",
+    )
+    + _NW
+)
+_FIRST_PERSON_PAST = _words(
+    "sent", "dmed", "dm'd", "dmd", "dm'ed", "pmed", "pm'd", "messaged", "inboxed", "replied",
+    "responded", "written", "wrote", "did send", "did dm", "been dming", "been messaging",
+    "been sending", "tried", "contacted", "reached out", "answered", "emailed",
+)  # fmt: skip
+_DM_EXCLUDED = _rx(
+    "|".join(
+        [
+            "@[A-Za-z0-9_]+",  # handles: @DMRegister, @PrivateSR1
+            # the writer's own past action, up to the end of the clause
+            _NW
+            + "(?:i|i've|ive|i have|i'd|i had)"
+            + "(?: (?:already|just|also|even|literally|actually|previously|recently|again|"
+            + "since|then|twice|repeatedly|both|now))* "
+            + _FIRST_PERSON_PAST
+            + "[^.!?,;\n]*",
+            _NW + "already (?:sent|dmed|dm'd|dmd|pmed|pm'd|messaged)[^.!?,;\n]*",
+            _NW + "(?:my|mine) (?:own )?(?:dms?|pms?|inbox|direct messages?|private messages?|"
+            "messages)",
+            # "no need to DM", "without having to DM"
+            _NW + "(?:without|no need to|don't need to|do not need to|needn't|instead of|"
+            "rather than) (?:(?:having|needing|to|a|any) )*(?:dm|pm|direct message|"
+            "private message|message us)",
+            # e-mail inboxes
+            _NW + "e-?mail inbox",
+            _NW + "your inbox[^.!?\n]*(?:e-?mail|spam|junk)",
+            "(?:e-?mail|spam|junk)[^.!?\n]*your inbox",
+        ]
+    )
+)
+
+# ----------------------------------------------------------------------------------- ack_only
+
+_EMOJI = (
+    "\u00a9\u00ae\u200b\u200d\u2190-\u21ff\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff"
+    "\u3030\ufe0f\U0001f000-\U0001faff"
+)
+_SEP = (
+    "(?:[ \t\r\n\u00a0.!,;:\u2026~*()\"'\u2019\u201c\u201d\u2013\u2014\\-" + _EMOJI + "]"
+    "|&(?:amp|lt|gt|quot|#[0-9]+);|<3|:-?[dp]" + ")*"
+)
+# the rest of an acknowledgement clause: up to the next punctuation; a hyphen only inside a word
+_TAIL = (
+    "(?:[ \t\u00a0](?:[^.!?,;:\n\r\u2026()\"\u201c\u201d\u2013\u2014|~*^/\\-]|-[A-Za-z])*)?"
+)
+_INTENS = (
+    "(?:(?:so|very|really|truly|terribly|extremely|incredibly|sincerely|deeply|awfully|"
+    "super|genuinely|do|again|our|my|many|sincere|sincerest|deepest|humble|huge|massive|big|"
+    "most|most sincere|just|always|also|certainly|definitely|totally|absolutely|completely|"
+    "fully|entirely|perfectly) )*"
+)
+_SUBJ = (
+    "(?:(?:we|i)(?:'re|'m| are| am|re|m|'d be| would be| were| was| would like to|'d like to|"
+    " want to| wanted to)? )?"
+)
+_ACK_ADJ = _words(
+    "frustrating", "annoying", "disappointing", "concerning", "worrying", "upsetting",
+    "saddening", "sad", "unfortunate", "unacceptable", "inconvenient", "good", "great",
+    "awesome", "amazing", "wonderful", "fantastic", "excellent", "brilliant", "lovely", "nice",
+    "cool", "sweet", "fun", "funny", "hilarious", "ideal", "okay", "ok", "alright", "odd",
+    "strange", "weird", "unusual", "bad", "terrible", "awful", "horrible", "rough", "tough",
+    "stressful", "scary", "alarming", "irritating", "infuriating", "troubling", "confusing",
+    "puzzling", "exciting", "interesting", "understandable", "cute", "adorable", "beautiful",
+    "impressive", "epic", "perfect", "fab", "fabulous", "stellar", "delicious", "tasty",
+    "yummy", "the worst", "the best", "news", "music to our ears",
+    "an? (?:bummer|pain|shame|drag|hassle|nightmare|letdown|let down)",
+    "an? (?:great|good|nice|lovely|fantastic|wonderful|fun) (?:one|idea|point|question|shot|"
+    "pic|photo|picture|look|choice|suggestion)",
+    "no (?:fun|good)", "what we (?:like|want|love|hope|expect|wanna|ever want) to (?:hear|see|read)",
+    "the (?:experience|service|news|impression|journey|trip|flight|visit)",
+    "how we", "to hear", "to see", "to read",
+)  # fmt: skip
+_ACK_UNITS = [
+    # greetings and interjections
+    "(?:hi|hey|hello|hiya|heya|howdy|greetings|dear|good (?:morning|afternoon|evening|day)|"
+    "morning|evening|afternoon)(?: (?:there|again|all|folks|everyone|friend|guys|team))?",
+    "(?:oh|ah|aw+|ugh|uh|hmm+|hm+|eek|yikes|oops|whoops|oh no+|oh dear|oh my|oh man|uh oh|"
+    "wow|whoa|woah|yay|woo+|wo+t|hooray|ha(?:ha)+|lol|phew|gosh|geez|jeez|noo+|dang|darn|"
+    "bummer|boo|oof|ouch|eep|blimey|crikey)",
+    # a vocative name, closed by punctuation: "Thanks, Sarah!", "Mary, I'm sorry"
+    "(?-i:[A-Z][a-z'\u2019]+(?: [A-Z][a-z'\u2019]*)?)(?:[ \t]*[,.!]|[ \t]*\\Z)",
+    "(?:hi|hey|hello|hiya|heya|dear|good (?:morning|afternoon|evening|day|night)) "
+    "(?-i:[A-Z][a-z'\u2019]+)",
+    # apologies
+    _SUBJ + _INTENS + "(?:sorry|apologi[sz]e|apologies|regret)" + _TAIL,
+    # thanks and appreciation
+    "(?:thanks|thank you|thank u|thankyou|thx|ty|tysm|many thanks|cheers|ta|much appreciated|"
+    "appreciated|appreciate it)" + _TAIL,
+    "(?:(?:we|i) )?" + _INTENS + "(?:appreciate|value|love|adore)" + _TAIL,
+    # empathy
+    "(?:we|i) "
+    + _INTENS
+    + "(?:(?:can|can only|do|really|fully|hear you and|understand and) )*"
+    + "(?:hear you|hear ya|understand|get it|get that|get how|get why|get where|know how|"
+    "know what|can imagine|imagine|see how|see why|feel your|share your|empathi[sz]e|"
+    "sympathi[sz]e|feel for you|feel the same|agree|hate (?:to|that|when|hearing|seeing)|"
+    "don't like (?:to|that|hearing|seeing)|do not like|never like|would be|'d be)" + _TAIL,
+    _SUBJ + _INTENS + "(?:concerned|gutted|saddened|disappointed|upset|bummed|devastated|"
+    "sad|frustrated|glad|happy|pleased|thrilled|delighted|excited|stoked|chuffed|honou?red|"
+    "proud|grateful|thankful|relieved|here (?:to help|for you|if you need us|whenever you "
+    "need us|if you need anything)|here)" + _TAIL,
+    "(?:that|this|which|it|oh that|well that)"
+    + "(?:'s| is| does not| doesn't| isn't| is not| sounds| does sound| must be| must have "
+    "been| can be| would be| would have been| has been| was|s)"
+    + "(?: (?:definitely|certainly|really|so|very|not|no|never|quite|super|totally|truly|"
+    "sound|sounds|look|looks|seem|seems|at all|"
+    "incredibly|extremely|beyond|absolutely|such|pretty|rather|a bit|a little|kinda|kind of|"
+    "far from|less than|most|just|indeed|always|sure|like|what|an|a))* "
+    + _ACK_ADJ
+    + _TAIL,
+    # courtesy, praise and closings
+    "(?:great|good|awesome|nice|lovely|wonderful|fantastic|excellent|brilliant|perfect|"
+    "amazing|cool|sweet|fab|super|splendid|terrific|outstanding|superb|noted|understood|"
+    "gotcha|got it|fair enough|fair point|good point|good question|great question|good call|"
+    "well said|well done|nice one|good one|same here|you too|likewise|same to you|agreed|"
+    "indeed|love it|love this|love that|loving this|so cute|how fun|how cool|how exciting|"
+    "how awesome|what a|ok|okay|alright|all good|no problem|no prob|no probs|no worries|"
+    "not a problem|any ?time|my pleasure|our pleasure|pleasure|you're|you are|welcome|"
+    "(?:we|i) hope (?:to see|you|this|that|it)|take care|stay safe|be safe|safe travels|travel safe|bon voyage|bon app[e\u00e9]tit|"
+    "enjoy|have (?:a|an)|hope you|hope (?:this|that|it)|fingers crossed|best wishes|"
+    "best regards|kind regards|regards|all the best|good luck|congrat(?:s|ulations)|"
+    "happy (?:birthday|holidays|halloween|thanksgiving|new year|friday|monday|weekend)|"
+    "merry christmas|see you|speak soon|talk soon|until next time|much love|x+|xo+|xoxo)"
+    + _TAIL,
+]
+_ACK_TEXT = _rx("^" + _SEP + "(?:" + "|".join(_ACK_UNITS) + ")" + "(?:" + _SEP + "(?:"
+                + "|".join(_ACK_UNITS) + "))*" + _SEP + "\\Z")  # fmt: skip
+_ACK_HEAD = _rx(
+    _words(
+        "sorry", "apologi", "regret", "thank", "thx", "ty", "cheers", "appreciate", "hear",
+        "understand", "glad", "happy", "pleased", "welcome", "pleasure", "worries", "problem",
+        "enjoy", "have a", "great", "good", "awesome", "love", "concern", "frustrat",
+        "imagine", "get it", "hope", "take care", "safe", "luck", "congrat", "noted", "here",
+        "that", "this", "ok", "nice", "cool",
+    )
+)  # fmt: skip
+_ACK_STRIP = _rx(
+    "|".join(
+        [
+            "@[A-Za-z0-9_]+",
+            # agent signature at the very end: ^JK, -Sam, - Callum, *AB, ~Debs, /KB, =JJ
+            "[ \t]*(?:\\^|[-\u2013\u2014*~/=|]{1,2})[ \t]*[A-Za-z][A-Za-z.]{0,20}"
+            "(?:[ \t][A-Za-z][A-Za-z.]{0,12})?[ \t\r\n]*\\Z",
+        ]
+    )
+)
+_ACK_CUE_WORDS = _words(
+    "please", "pls", "plz", "kindly", "try", "tap", "click", "select", "go to", "head to",
+    "head over", "visit (?:us|our|the|https?|www|a store|any|this|that)", "call", "ring us",
+    "give us a (?:call|ring|shout|bell)", "phone (?:us|our|the)", "e-?mail (?:us|our|the|at)",
+    "text us", "reply (?:to|with|here|back)", "let us know", "let me know",
+    "keep us (?:posted|updated|informed|in the loop)", "tell us", "share", "send", "provide",
+    "confirm", "make sure", "ensure", "check", "restart", "reboot", "reinstall", "reset",
+    "update (?:your|the|to|it)", "upgrade", "download", "install", "log ?in", "sign ?in",
+    "log ?out", "sign ?out", "clear", "turn (?:on|off)", "switch",
+    "follow (?:us|the|these|this|up)", "dm", "you can", "you could", "you'll", "you will",
+    "you should", "you may", "you might", "you need", "you must", "you don't (?:have|need)",
+    "you do not (?:have|need)", "we'll", "we will", "i'll",
+    "i will", "we've", "we have", "i've", "i have",
+    "(?:we're|we are|i'm|i am) (?:(?:now|currently|already|still) )?(?:working|looking|"
+    "investigating|checking|aware|on it|unable|not able)",
+    "looking into", "look into", "look at", "have a look", "take a look", "working on",
+    "work on", "aware", "engineers?", "technicians?", "team is", "is now", "are now",
+    "(?:is|are) (?:back|being)", "will be", "should be", "shortly", "asap",
+    "(?:hope|hoping) to (?:have|get|fix|resolve|sort|restore|be able)", "expected to", "expect (?:to|it|your|the)", "but", "however", "unfortunately",
+    "although", "though", "because", "due to", "as soon as", "available", "unavailable",
+    "in stock", "out of stock", "policy", "cannot", "unable", "not able", "won't",
+    "can'?t (?:do|help|find|see|access|process|issue|offer|provide|change|cancel|refund|"
+    "guarantee|confirm|share|discuss|comment|speculate|make|give|get|locate|say|promise|"
+    "control|view|assist|look|check|transfer|book|add|remove|reverse|override|waive)",
+    "(?:has|have) been (?:refunded|fixed|resolved|restored|processed|issued|sent|credited|"
+    "escalated|passed|forwarded|shared|updated|approved|reinstated|reactivated|unlocked|"
+    "released|dispatched|shipped|delivered|rebooked|located|found|reported|logged|raised|"
+    "applied|removed|added)",
+    "passed", "pass (?:this|it|that|your|on|along)", "forward(?:ed)?", "feedback (?:with|to)",
+    "reach out", "contact(?: us)?", "get in touch", "get back", "here's", "there's", "via",
+)  # fmt: skip
+_ACK_CUES = _rx(
+    _NW + _ACK_CUE_WORDS + _NW + "|" + _NW + "(?:investigat|escalat)|[0-9]/[0-9]|\\?"
+)
+
+# ------------------------------------------------------------------------ confirms_resolution
+
+_RESOLVED_TERM = _words(
+    "fixed", "sorted", "resolved", "solved", "works", "working", "worked", "did the trick",
+    "done the trick", "does the trick", "up and running", "all good", "all set", "good to go",
+    "gone", "disappeared", "went away", "back online", "back to normal",
+)  # fmt: skip
+_RESOLVED = _rx(
+    "|".join(
+        [
+            _NW + "(?:fixed|sorted|resolved|solved)" + _NW,
+            _NW + "(?:works|working|worked)(?: (?:fine|great|perfectly|perfect|properly|"
+            "normally|well|correctly|ok|okay|again|now|like a charm|a charm|a treat|"
+            "brilliantly|flawlessly|as expected|as it should|like new|100%))+" + _NW,
+            _NW + "(?:it|that|this|which|everything|it's|its|that's|thats|now|finally|"
+            "seems|seems to be|is|app|service|internet|wifi|account|phone|card)"
+            + "(?: [a-z']+)? (?:works|worked|working)" + _NW,
+            _NW + "(?:did|does|done) the trick",
+            _NW + "(?:that|this|it) did it" + _NW,
+            "up and running",
+            _NW + "back (?:online|to normal|in business|on track)",
+            _NW + "(?:all good|all set|good to go|all fine|fine now|good now|ok now|okay now)"
+            + _NW,
+            _NW + "(?:problem|issue|error|bug|glitch)(?:'s| is| has)?(?: (?:now|finally))? "
+            "(?:gone|disappeared|cleared|cleared up|went away|gone away)" + _NW,
+            _NW + "no (?:more )?(?:issues|problems) now",
+            _NW + "no longer (?:an issue|a problem|having (?:the |this |that |any )?"
+            "(?:issue|problem)s?)",
+            _NW + "got it (?:to work|working)",
+            "^ (?:@[A-Za-z0-9_]+ )*(?:worked|works)" + _NW,  # "@AppleSupport Worked 👌"
+        ]
+    )
+)
+_RESOLVED_NEGATORS = _words(
+    "not", "never", "no longer", "nothing", "nobody", "no one", "none", "neither", "nor",
+    "hardly", "barely", "yet to", "stop", "stops", "stopped", "how", "why",
+    "without", "[a-z]+n't", "isnt", "arent", "wasnt", "werent", "hasnt", "havent", "hadnt",
+    "wont", "wouldnt", "cant", "cannot", "couldnt", "didnt", "dont", "doesnt", "shouldnt",
+    "aint", "need", "needs", "needed", "want", "wants", "wanted", "wanna", "hope", "hoping",
+    "hopefully", "expect", "expected", "expecting", "supposed", "should", "would", "will",
+    "gonna", "going to", "until", "till", "unless", "if", "whether", "get", "gotta",
+    "have to", "has to", "had to", "must", "please", "pls", "plz", "meant to", "trying",
+    "try", "waiting", "wait", "await", "awaiting", "claim", "claims", "claimed",
+    "promised", "apparently", "supposedly", "allegedly",
+    "(?:you|they|he|she|someone|somebody|agent|rep|advisor) (?:said|says|told me|claimed)",
+    "(?:was|were) told",
+)  # fmt: skip
+_RESOLVED_EXCLUDED = _rx(
+    "|".join(
+        [
+            "@[A-Za-z0-9_]+",
+            "[^.!?\n]*\\?",  # questions: "is it fixed?"
+            _NW + _RESOLVED_NEGATORS + "(?: [^ .!?,;:\n]+){0,3} " + _RESOLVED_TERM,
+            _NW + "(?:was|were|used to|had been)(?: [a-z']+){0,2} (?:working|worked|works|"
+            "fine|ok|okay|good)",
+            _NW + "fixed (?:price|rate|line|term|fee|cost|amount|date|time|address|ip|"
+            "wireless|broadband|penalty|charge|income|menu|schedule)",
+            _NW + "sorted (?:by|alphabetically|list)",
+            _NW + "resolved to",
+            _NW + "(?:fixed|sorted|resolved|solved|works|worked) (?:nothing|jack|squat|"
+            "nada|sod all|fuck all|f all)",
+        ]
+    )
+)
+_REGRESSION = _rx(
+    _NW
+    + _words(
+        "thanks for nothing", "thank you for nothing", "now it's not", "now it is not",
+        "now it isn't", "now its not", "now it's (?:broken|down|gone|stopped|doing it|"
+        "happening|worse)", "but now", "broke (?:again|something)", "broken again",
+        "down again", "not again", "happening again", "doing it again",
+        "same (?:issue|problem) again", "stopped working", "stops working",
+        "keeps (?:crashing|dropping|failing|freezing|breaking|happening)",
+        "still (?:not|no|having|getting|broken|down|waiting|isn't|doesn't|won't|can't|"
+        "hasn't|haven't|the same|an? (?:issue|problem)|happening|crashing|failing)",
+        "back to square one", "half the time", "sometimes", "on and off", "intermittent(?:ly)?",
+    )
+    + _NW
+)  # fmt: skip
+
+PATTERNS: dict[str, str] = {
+    "link": _LINK,
+    "email": _EMAIL,
+    "phone": _PHONE,
+    "phone_id": _PHONE_ID,
+    "dm": _DM,
+    "dm_excluded": _DM_EXCLUDED,
+    "ack_text": _ACK_TEXT,
+    "ack_head": _ACK_HEAD,
+    "ack_strip": _ACK_STRIP,
+    "ack_cues": _ACK_CUES,
+    "resolved": _RESOLVED,
+    "resolved_excluded": _RESOLVED_EXCLUDED,
+    "regression": _REGRESSION,
+}
+"""Every regular expression used, by name (for tests and the methodology appendix)."""
+
+for _name, _pattern in PATTERNS.items():  # fail at import, not on the first archive
+    re.compile(_pattern)
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def _prepare(texts: pd.Series) -> pd.Series:
+    """Texts as pyarrow strings, NA as "", padded with one space at each end."""
+    s = texts.astype(_STRING).fillna("")
+    return " " + s + " "
+
+
+def _contains(s: pd.Series, pattern: str) -> np.ndarray:
+    """Row-wise "pattern occurs" as a numpy bool array (RE2 via pyarrow)."""
+    return s.str.contains(pattern, regex=True).to_numpy(dtype=bool, na_value=False)
+
+
+def _contains_after_removing(s: pd.Series, pattern: str, excluded: str) -> np.ndarray:
+    """`pattern` occurs once every match of `excluded` is blanked out.
+
+    Only the rows where `pattern` occurs at all are rewritten, which keeps the costly
+    replace off most of an archive.
+    """
+    hit = _contains(s, pattern)
+    if hit.any():
+        rows = np.flatnonzero(hit)
+        cleaned = s.iloc[rows].str.replace(excluded, " ", regex=True)
+        hit[rows] = _contains(cleaned, pattern)
+    return hit
+
+
+def _result(values: np.ndarray, texts: pd.Series, name: str) -> pd.Series:
+    return pd.Series(values, index=texts.index, name=name, dtype=bool)
+
+
+def _link(s: pd.Series) -> np.ndarray:
+    return _contains(s, _LINK)
+
+
+def _email(s: pd.Series) -> np.ndarray:
+    return _contains(s, _EMAIL)
+
+
+def _phone(s: pd.Series) -> np.ndarray:
+    return _contains_after_removing(s, _PHONE, _PHONE_ID)
+
+
+def _dm(s: pd.Series) -> np.ndarray:
+    return _contains_after_removing(s, _DM, _DM_EXCLUDED)
+
+
+def _ack_only(s: pd.Series) -> np.ndarray:
+    out = _contains(s, _ACK_HEAD)
+    if not out.any():
+        return out
+    rows = np.flatnonzero(out)
+    stripped = s.iloc[rows].str.replace(_ACK_STRIP, "", regex=True)
+    ok = _contains(stripped, _ACK_TEXT)
+    rows, stripped = rows[ok], stripped.iloc[np.flatnonzero(ok)]
+    if len(rows):
+        keep = ~_contains(stripped, _ACK_CUES)
+        rows, stripped = rows[keep], stripped.iloc[np.flatnonzero(keep)]
+    if len(rows):
+        original = s.iloc[rows]
+        other = _link(original) | _dm(original) | _phone(original) | _email(original)
+        rows = rows[~other]
+    out[:] = False
+    out[rows] = True
+    return out
+
+
+def _confirms_resolution(s: pd.Series) -> np.ndarray:
+    hit = _contains_after_removing(s, _RESOLVED, _RESOLVED_EXCLUDED)
+    if hit.any():
+        rows = np.flatnonzero(hit)
+        hit[rows] = ~_contains(s.iloc[rows], _REGRESSION)
+    return hit
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def link(texts: pd.Series) -> pd.Series:
+    """True where the text contains an http://, https:// or www. address."""
+    return _result(_link(_prepare(texts)), texts, "link")
+
+
+def dm(texts: pd.Series) -> pd.Series:
+    """True where the text moves the conversation to private messages."""
+    return _result(_dm(_prepare(texts)), texts, "dm")
+
+
+def phone(texts: pd.Series) -> pd.Series:
+    """True where the text contains a telephone number."""
+    return _result(_phone(_prepare(texts)), texts, "phone")
+
+
+def email(texts: pd.Series) -> pd.Series:
+    """True where the text contains an e-mail address."""
+    return _result(_email(_prepare(texts)), texts, "email")
+
+
+def ack_only(texts: pd.Series) -> pd.Series:
+    """True where the text only acknowledges, apologises or thanks."""
+    return _result(_ack_only(_prepare(texts)), texts, "ack_only")
+
+
+def confirms_resolution(texts: pd.Series) -> pd.Series:
+    """True where a customer's text says the problem is solved."""
+    return _result(_confirms_resolution(_prepare(texts)), texts, "confirms_resolution")
+
+
+_FUNCTIONS = {
+    "link": link,
+    "dm": dm,
+    "phone": phone,
+    "email": email,
+    "ack_only": ack_only,
+    "confirms_resolution": confirms_resolution,
+}
+
+
+def classify_text(text: str) -> dict[str, bool]:
+    """All six rules for one text (a convenience; use the Series functions for tables)."""
+    series = pd.Series([text], dtype=object)
+    return {name: bool(func(series).iloc[0]) for name, func in _FUNCTIONS.items()}

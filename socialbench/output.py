@@ -1,0 +1,93 @@
+"""Writing a run's files: ``probes.csv`` and ``summary.json``, all or nothing.
+
+Files are written into a temporary folder beside the destination and moved into place only
+when every one is complete, so a failed run leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+TEXT_COLUMNS = ("probe_id", "brand", "channel", "surface", "persona", "category", "scenario",
+                "conversation_id", "weekday")
+TIME_COLUMNS = ("sent_at", "first_response_at")
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def write_run(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> Path:
+    """Write each ``name -> writer(path)`` into ``out_dir`` atomically; returns out_dir."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        for name, writer in writers.items():
+            writer(staging / name)
+        if not out_dir.exists():
+            os.replace(staging, out_dir)
+            return out_dir
+        for name in writers:
+            os.replace(staging / name, out_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir
+
+
+def write_probes_csv(probes: pd.DataFrame, path: Path) -> None:
+    """The probe table as CSV: ISO 8601 UTC times, true/false, empty for unknown.
+
+    Text cells that a spreadsheet would run as a formula get a leading apostrophe.
+    """
+    table = pa.Table.from_pandas(probes, preserve_index=False)
+    for name in TIME_COLUMNS:
+        table = _replace(table, name, iso_utc(table[name]))
+    for name in TEXT_COLUMNS:
+        if name in table.column_names:
+            table = _replace(table, name, defuse_formulas(table[name].cast(pa.string())))
+    pcsv.write_csv(table, path, write_options=pcsv.WriteOptions(quoting_style="needed"))
+
+
+def iso_utc(column):
+    """ISO 8601 UTC text, with a fraction only when some value has sub-second precision."""
+    seconds = pc.cast(column, pa.timestamp("s", tz="UTC"), safe=False)
+    exact = pc.all(pc.equal(pc.cast(seconds, column.type), column)).as_py() is not False
+    if exact:
+        return pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ")
+    millis = pc.cast(column, pa.timestamp("ms", tz="UTC"), safe=False)
+    return pc.strftime(millis, format="%Y-%m-%dT%H:%M:%SZ")
+
+
+def _replace(table: pa.Table, name: str, column) -> pa.Table:
+    return table.set_column(table.column_names.index(name), name, column)
+
+
+def defuse_formulas(column):
+    """Prefix ``'`` to cells starting with = + - @ tab or CR (CSV formula injection)."""
+    risky = pc.match_substring_regex(column, _FORMULA_START)
+    return pc.if_else(pc.fill_null(risky, False), pc.binary_join_element_wise("'", column, ""), column)
+
+
+def write_json(document: dict, path: Path) -> None:
+    path.write_text(json.dumps(clean_json(document), indent=2, ensure_ascii=False) + "\n", "utf-8")
+
+
+def clean_json(value):
+    """NaN and infinities become null; numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): clean_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean_json(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,168 @@
+"""Recorded-conversation sources: one module per format, one registry.
+
+Each source module defines:
+
+- ``NAME``: the format's name, as given to ``--format``;
+- ``DESCRIPTION``: one line for help and ``validate``;
+- ``sniff(head: str, path: Path) -> bool``: whether a file's first characters look like this
+  format (used when ``--format`` is not given; the first module that says yes wins);
+- ``read(path: Path, options: ReadOptions) -> pandas.DataFrame``: the file as a messages
+  table (see ``socialbench.messages``), already passed through ``messages.normalize``.
+
+A new format is one new module plus one line in ``_MODULES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from socialbench.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Detection order matters: specific formats before generic ones.
+_MODULES: dict[str, str] = {
+    "twcs": "socialbench.sources.twcs",
+    "fixture": "socialbench.sources.fixture",
+    "x-v2": "socialbench.sources.x_v2",
+    "graph": "socialbench.sources.graph",
+    "whatsapp": "socialbench.sources.whatsapp",
+    "generic": "socialbench.sources.generic",
+}
+
+SNIFF_CHARS = 64 * 1024
+
+
+@dataclass
+class BadRow:
+    path: str
+    line: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.problem}"
+
+
+@dataclass
+class ReadOptions:
+    """What every source may need besides the file itself.
+
+    ``brand_handles``: lower-cased handles known to be brand accounts (from ``--brands``);
+    a source marks their messages ``author_is_brand=True``.
+    ``mapping``: column mapping for the generic format (``--map``), target name -> source name.
+    ``skip_bad_rows``: when True, ``bad()`` records a problem row instead of raising.
+    """
+
+    brand_handles: frozenset[str] = frozenset()
+    mapping: dict[str, str] = field(default_factory=dict)
+    skip_bad_rows: bool = False
+    skipped: list[BadRow] = field(default_factory=list)
+
+    def bad(self, path: str | Path, problem: str, *, line: int | None = None) -> None:
+        """Report one bad row: raise InputError, or record it when skipping bad rows."""
+        if not self.skip_bad_rows:
+            raise InputError(path, problem, line=line)
+        self.skipped.append(BadRow(str(path), line, problem))
+
+
+def names() -> list[str]:
+    """Every format name, in detection order."""
+    return list(_MODULES)
+
+
+def module(name: str) -> ModuleType:
+    """The source module for a format name."""
+    try:
+        return importlib.import_module(_MODULES[name])
+    except KeyError:
+        raise UsageError(
+            f"unknown format {name!r}; choose one of: {', '.join(_MODULES)}"
+        ) from None
+
+
+def detect(path: Path, options: ReadOptions | None = None) -> str:
+    """The format of a file, from its content."""
+    head = read_head(path)
+    if not head.strip():
+        raise InputError(path, "the file is empty")
+    for name in _MODULES:
+        if name == "generic" and not (options and options.mapping):
+            continue
+        if module(name).sniff(head, path):
+            return name
+    raise InputError(
+        path,
+        "unknown format: not twcs CSV, socialbench fixture JSON Lines, X API v2 JSON, "
+        "Graph API JSON or WhatsApp webhook JSON; use --format, or --map for a generic export",
+    )
+
+
+def read(path: Path, *, fmt: str | None = None, options: ReadOptions) -> pd.DataFrame:
+    """Read one file as a messages table, detecting its format unless ``fmt`` is given."""
+    check_readable(path)
+    name = fmt or detect(path, options)
+    return module(name).read(path, options)
+
+
+def check_readable(path: Path) -> None:
+    if not path.exists():
+        raise InputError(path, "no such file")
+    if path.is_dir():
+        raise InputError(path, "is a folder, not a file")
+    if path.stat().st_size == 0:
+        raise InputError(path, "the file is empty")
+
+
+def read_head(path: Path) -> str:
+    """The first characters of a file, decoded leniently (for sniffing only)."""
+    check_readable(path)
+    with open(path, "rb") as fh:
+        raw = fh.read(SNIFF_CHARS)
+    return raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
+def read_text(path: Path) -> str:
+    """A whole file as text; non-UTF-8 bytes raise InputError naming the line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8").lstrip("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            path, f"text is not UTF-8 (byte 0x{data[exc.start]:02x})", line=line
+        ) from None
+
+
+def json_lines(path: Path, options: ReadOptions):
+    """Yield (line number, decoded JSON value) for each non-blank line of a JSON Lines file.
+
+    Broken JSON is a bad row: it raises, or is skipped and recorded with --skip-bad-rows.
+    """
+    import json
+
+    for number, line in enumerate(read_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            options.bad(path, f"broken JSON: {exc.msg} at column {exc.colno}", line=number)
+
+
+def json_document(path: Path):
+    """A whole-file JSON document; broken JSON raises InputError naming line and column."""
+    import json
+
+    text = read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            path, f"broken JSON: {exc.msg} at column {exc.colno}", line=exc.lineno
+        ) from None

@@ -1,0 +1,428 @@
+"""Meta Graph API JSON: Facebook Page comments, Messenger conversations, Instagram comments.
+
+A file holds one Graph API response (usually one JSON document; JSON Lines with one response
+per line works too). A response is a page ``{"data": [...], "paging": {...}}``, a single
+object, a ``?ids=`` answer ``{"<id>": {...}, ...}`` or a list. Each object is recognised by
+its fields:
+
+- **Messenger conversation** (``messages`` field, or an id starting ``t_``): its
+  ``messages.data`` are the messages. Channel "messenger", surface "private",
+  ``conversation_id`` = the conversation id.
+- **Messenger message** (``to`` field, or an id starting ``m_``): a message listed without its
+  conversation; messages between the same participants form one conversation whose
+  ``conversation_id`` is unknown (<NA>).
+- **Instagram comment** (``timestamp``): channel "instagram", surface "public", text from
+  ``text``, author from ``username`` (else ``from.username``, ``from.id`` or ``user.id``).
+  ``replies.data`` are replies to it; ``parent_id`` marks a reply too.
+- **Facebook comment** (``created_time``): channel "facebook", surface "public", text from
+  ``message``, author from ``from.name`` (else ``from.id``). ``comments.data`` are replies to
+  it; ``parent.id`` marks a reply too. A comment without ``id`` (not requested) gets
+  ``<post id>_<comment id>`` from its ``permalink_url``, whose ``reply_comment_id`` also names
+  the comment it replies to (flat ``filter=stream`` listings).
+- **Facebook post** (``status_type`` or ``full_picture``, or a ``permalink_url`` without
+  ``comment_id``): the post itself is context, not a message; its ``comments.data`` are
+  top-level comments.
+- ``{"mentioned_comment": {...}}`` (Instagram mentions) is the comment inside.
+
+Threads. A top-level comment opens a thread; a reply's ``parent_id`` is the comment it answers
+and its ``conversation_id`` the top-level comment. In Messenger the earliest message of a
+conversation opens it and every later message's ``parent_id`` is that first message.
+
+Authors. Comments fetched without the ``from`` field carry no author: ``author`` and
+``author_is_brand`` are then <NA>.
+
+Brand accounts. An author whose name or id (Facebook, Messenger) or username (Instagram)
+is in ``--brands`` is a brand.
+
+- Facebook comments: the Page that owns the post is a brand. The payload names it only in a
+  comment's ``permalink_url`` (``facebook.com/<page>/posts/...``) or in a post's id
+  (``<page id>_<post id>``); a comment whose ``from.id`` (or name) is that Page is the Page's.
+  When the payload cannot tell, ``--brands`` is how the Page is named. Other authors are
+  customers (False).
+- Instagram comments: the API returns the ``user`` field only on comments written by the app
+  user, i.e. the business account itself, so those comments (and others by the same username)
+  are brand comments; ``--brands`` names the account otherwise. Other authors are customers.
+- Messenger: the Page is known from ``--brands`` (matching any participant's name or id), from
+  a conversation's ``link`` (``/<page id>/inbox/...``), or as the one participant present in
+  every conversation when the file holds two or more. Its messages are brand messages and the
+  other participant's are customer messages. In a conversation where the Page cannot be told
+  (a single conversation, no link, no ``--brands``), ``author_is_brand`` is <NA>.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from socialbench import messages
+from socialbench.errors import InputError
+from socialbench.sources import ReadOptions
+from socialbench.sources.generic import (
+    RecordError,
+    dedupe,
+    describe,
+    iso_instant,
+    join,
+    json_values,
+    optional_str,
+    report,
+    required_str,
+    text_field,
+    to_table,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+NAME = "graph"
+DESCRIPTION = "Meta Graph API JSON: Facebook Page comments, Messenger conversations, IG comments"
+
+FACEBOOK, MESSENGER, INSTAGRAM = "facebook", "messenger", "instagram"
+_GRAPH_TIME = r'"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}"'
+_SNIFF = re.compile(rf'"(created_time|timestamp)"\s*:\s*{_GRAPH_TIME}')
+_INBOX_LINK = re.compile(r"^/(\d+)/inbox/")
+_EXPECTED = (
+    "Graph API JSON (Facebook comments, Messenger conversations or messages, Instagram comments)"
+)
+_RECORD_KEYS = ("id", "created_time", "timestamp", "messages", "message", "text")
+
+Row = dict[str, Any]
+
+
+def sniff(head: str, path: Path) -> bool:
+    """Graph's own timestamp style ("2021-08-10T18:45:03+0000") in created_time or timestamp."""
+    return bool(_SNIFF.search(head))
+
+
+def read(path: Path, options: ReadOptions) -> pd.DataFrame:
+    rows: list[Row] = []
+    for line, value in json_values(path, options):
+        reader = _Reader(path, options, line)
+        for record, item in _records(value, path, options, line=line):
+            reader.item(item, record)
+        rows.extend(reader.rows)
+    rows = dedupe(rows)
+    _thread_comments(rows)
+    _thread_messenger(rows)
+    _mark_brands(rows, options.brand_handles)
+    return to_table(rows)
+
+
+def _records(value: Any, path: Path, options: ReadOptions, *, line: int | None):
+    """Yield (record path, object) for the objects of one Graph API response."""
+    if isinstance(value, list):
+        yield from ((f"[{i}]", item) for i, item in enumerate(value))
+    elif isinstance(value, dict) and isinstance(value.get("data"), list):
+        yield from ((f"data[{i}]", item) for i, item in enumerate(value["data"]))
+    elif isinstance(value, dict) and isinstance(value.get("data"), dict):
+        yield "data", value["data"]
+    elif isinstance(value, dict) and isinstance(value.get("mentioned_comment"), dict):
+        yield "mentioned_comment", value["mentioned_comment"]
+    elif isinstance(value, dict) and any(key in value for key in _RECORD_KEYS):
+        yield "", value
+    elif isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+        yield from ((str(key), item) for key, item in value.items())
+    else:
+        problem = f"expected {_EXPECTED}, found {describe(value)}"
+        if line is None:
+            raise InputError(path, problem)
+        options.bad(path, problem, line=line)
+
+
+def _kind(item: dict) -> str | None:
+    ident = str(item.get("id", ""))
+    if "messages" in item or ident.startswith("t_"):
+        return "conversation"
+    if "to" in item or ident.startswith("m_"):
+        return "message"
+    if "timestamp" in item:
+        return "instagram"
+    if "created_time" in item:
+        return "post" if _is_post(item) else "comment"
+    return None
+
+
+def _is_post(item: dict) -> bool:
+    if "status_type" in item or "full_picture" in item:
+        return True
+    link = item.get("permalink_url")
+    return isinstance(link, str) and "comment_id=" not in link
+
+
+class _Reader:
+    """Turns the objects of one response into rows, reporting bad records."""
+
+    def __init__(self, path: Path, options: ReadOptions, line: int | None) -> None:
+        self.path, self.options, self.line = path, options, line
+        self.rows: list[Row] = []
+
+    def bad(self, record: str, error: RecordError) -> None:
+        report(
+            self.options, self.path, error.problem, line=self.line, record=join(record, error.field)
+        )
+
+    def item(self, item: Any, record: str) -> None:
+        kind = _kind(item) if isinstance(item, dict) else None
+        if kind is None:
+            found = describe(item)
+            self.bad(
+                record,
+                RecordError("", f"expected a comment, conversation or message, found {found}"),
+            )
+        elif kind == "conversation":
+            self.conversation(item, record)
+        elif kind == "message":
+            self.message(item, record, conversation=None)
+        elif kind == "post":
+            page = str(item.get("id", "")).partition("_")[0] or None
+            for sub, comment in _children(item, "comments", record):
+                self.comment(comment, sub, parent=None, page=page)
+        elif kind == "comment":
+            self.comment(item, record, parent=None, page=None)
+        else:
+            self.instagram(item, record, parent=None)
+
+    def conversation(self, item: dict, record: str) -> None:
+        if not isinstance(item.get("messages"), dict):
+            problem = "a conversation without its messages (request fields=messages{...})"
+            self.bad(record, RecordError("messages", problem))
+            return
+        try:
+            conversation = {
+                "id": optional_str(item, "id"),
+                "parties": _parties(item.get("participants")),
+                "page": _inbox_page(item.get("link")),
+            }
+        except RecordError as exc:
+            self.bad(record, exc)
+            return
+        for sub, message in _children(item, "messages", record):
+            self.message(message, sub, conversation=conversation)
+
+    def message(self, item: Any, record: str, *, conversation: dict | None) -> None:
+        try:
+            row = _message_row(_object(item), conversation)
+        except RecordError as exc:
+            self.bad(record, exc)
+            return
+        self.rows.append(row)
+
+    def comment(self, item: Any, record: str, *, parent: str | None, page: str | None) -> None:
+        try:
+            row = _comment_row(_object(item), parent=parent)
+            row["_page"] = row["_page"] or page
+        except RecordError as exc:
+            self.bad(record, exc)
+            return
+        self.rows.append(row)
+        for sub, reply in _children(item, "comments", record):
+            self.comment(reply, sub, parent=row[messages.ID], page=row["_page"])
+
+    def instagram(self, item: Any, record: str, *, parent: str | None) -> None:
+        try:
+            row = _instagram_row(_object(item), parent=parent)
+        except RecordError as exc:
+            self.bad(record, exc)
+            return
+        self.rows.append(row)
+        for sub, reply in _children(item, "replies", record):
+            self.instagram(reply, sub, parent=row[messages.ID])
+
+
+def _object(item: Any) -> dict:
+    if not isinstance(item, dict):
+        raise RecordError("", f"expected an object, found {describe(item)}")
+    return item
+
+
+def _children(item: dict, field: str, record: str) -> list[tuple[str, Any]]:
+    """The objects of a nested edge such as ``comments.data``."""
+    edge = item.get(field)
+    data = edge.get("data") if isinstance(edge, dict) else None
+    if not isinstance(data, list):
+        return []
+    return [(join(record, f"{field}.data[{i}]"), child) for i, child in enumerate(data)]
+
+
+def _person(value: Any) -> tuple[str | None, str | None]:
+    """(id, name) of a Graph ``from``/``to`` entry."""
+    if not isinstance(value, dict):
+        return None, None
+    return optional_str(value, "id"), optional_str(value, "name") or optional_str(value, "username")
+
+
+def _parties(edge: Any) -> list[tuple[str | None, str | None]]:
+    data = edge.get("data") if isinstance(edge, dict) else None
+    return [_person(entry) for entry in data] if isinstance(data, list) else []
+
+
+def _inbox_page(link: Any) -> str | None:
+    match = _INBOX_LINK.match(link) if isinstance(link, str) else None
+    return match.group(1) if match else None
+
+
+def _message_row(item: dict, conversation: dict | None) -> Row:
+    sender = _person(item.get("from"))
+    recipients = _parties(item.get("to"))
+    parties = [sender, *recipients, *(conversation["parties"] if conversation else [])]
+    ids = {pid for pid, _ in parties if pid}
+    conversation_id = conversation["id"] if conversation else None
+    return {
+        messages.ID: required_str(item, "id"),
+        messages.CREATED_AT: iso_instant(item, "created_time"),
+        messages.AUTHOR: sender[1] or sender[0],
+        messages.TEXT: text_field(item, "message"),
+        messages.CHANNEL: MESSENGER,
+        messages.SURFACE: messages.PRIVATE,
+        messages.CONVERSATION_ID: conversation_id,
+        "_group": conversation_id or "|".join(sorted(ids)) or item["id"],
+        "_sender": sender,
+        "_parties": parties,
+        "_page": conversation["page"] if conversation else None,
+    }
+
+
+def _comment_row(item: dict, *, parent: str | None) -> Row:
+    derived_id, derived_parent, page = _from_permalink(item.get("permalink_url"))
+    ident = optional_str(item, "id") or derived_id
+    if ident is None:
+        raise RecordError("id", "missing (and no permalink_url to derive it from)", missing=True)
+    parent = parent or _parent_field(item) or derived_parent
+    author_id, author_name = _person(item.get("from"))
+    return {
+        messages.ID: ident,
+        messages.PARENT_ID: parent,
+        messages.CREATED_AT: iso_instant(item, "created_time"),
+        messages.AUTHOR: author_name or author_id,
+        messages.TEXT: text_field(item, "message"),
+        messages.CHANNEL: FACEBOOK,
+        messages.SURFACE: messages.PUBLIC,
+        "_keys": {key.lower() for key in (author_id, author_name) if key},
+        "_self": False,
+        "_page": page,
+    }
+
+
+def _parent_field(item: dict) -> str | None:
+    parent = item.get("parent")
+    return optional_str(parent, "id") if isinstance(parent, dict) else None
+
+
+def _from_permalink(link: Any) -> tuple[str | None, str | None, str | None]:
+    """(comment id, replied-to comment id, Page) from a comment's permalink_url, when it tells.
+
+    Comment permalinks look like ``https://www.facebook.com/<page>/posts/<post>/?comment_id=<c>``
+    with ``&reply_comment_id=<r>`` for a reply, or ``permalink.php?story_fbid=<post>&id=<page>``.
+    """
+    if not isinstance(link, str):
+        return None, None, None
+    parts = urlsplit(link)
+    query = parse_qs(parts.query)
+    segments = [s for s in parts.path.split("/") if s]
+    post, page = query.get("story_fbid", [None])[0], query.get("id", [None])[0]
+    if "posts" in segments and 0 < segments.index("posts") < len(segments) - 1:
+        at = segments.index("posts")
+        post, page = segments[at + 1], segments[at - 1]
+    comment = query.get("comment_id", [None])[0]
+    if not (post and comment):
+        return None, None, page
+    reply = query.get("reply_comment_id", [None])[0]
+    if reply:
+        return f"{post}_{reply}", f"{post}_{comment}", page
+    return f"{post}_{comment}", None, page
+
+
+def _instagram_row(item: dict, *, parent: str | None) -> Row:
+    ident = required_str(item, "id")
+    parent = parent or optional_str(item, "parent_id")
+    sender_id, sender_name = _person(item.get("from"))
+    user_id, _ = _person(item.get("user"))
+    author = optional_str(item, "username") or sender_name or sender_id or user_id
+    return {
+        messages.ID: ident,
+        messages.PARENT_ID: parent,
+        messages.CREATED_AT: iso_instant(item, "timestamp"),
+        messages.AUTHOR: author,
+        messages.TEXT: text_field(item, "text"),
+        messages.CHANNEL: INSTAGRAM,
+        messages.SURFACE: messages.PUBLIC,
+        "_keys": {key.lower() for key in (author, sender_id, user_id) if key},
+        "_self": "user" in item,
+        "_page": None,
+    }
+
+
+def _thread_comments(rows: list[Row]) -> None:
+    """A comment's conversation is its thread's top comment (or the missing comment above it)."""
+    comments = {row[messages.ID]: row for row in rows if row[messages.CHANNEL] != MESSENGER}
+    for row in comments.values():
+        top, seen = row, {row[messages.ID]}
+        while top[messages.PARENT_ID] in comments and top[messages.PARENT_ID] not in seen:
+            top = comments[top[messages.PARENT_ID]]
+            seen.add(top[messages.ID])
+        row[messages.CONVERSATION_ID] = top[messages.PARENT_ID] or top[messages.ID]
+
+
+def _thread_messenger(rows: list[Row]) -> None:
+    """The earliest message of a conversation opens it; later ones reply to it."""
+    groups: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        if row[messages.CHANNEL] == MESSENGER:
+            groups[row["_group"]].append(row)
+    for group in groups.values():
+        first = min(group, key=lambda row: row[messages.CREATED_AT])
+        for row in group:
+            row[messages.PARENT_ID] = None if row is first else first[messages.ID]
+
+
+def _mark_brands(rows: list[Row], handles: frozenset[str]) -> None:
+    comments = [row for row in rows if row[messages.CHANNEL] != MESSENGER]
+    chats = [row for row in rows if row[messages.CHANNEL] == MESSENGER]
+    _mark_comment_brands(comments, handles)
+    _mark_messenger_brands(chats, handles)
+
+
+def _mark_comment_brands(rows: list[Row], handles: frozenset[str]) -> None:
+    brands = set(handles) | {row["_page"].lower() for row in rows if row["_page"]}
+    for row in rows:
+        if row["_self"]:
+            brands |= row["_keys"]
+    for row in rows:
+        known = row[messages.AUTHOR] is not None
+        row[messages.AUTHOR_IS_BRAND] = bool(row["_keys"] & brands) if known else None
+
+
+def _mark_messenger_brands(rows: list[Row], handles: frozenset[str]) -> None:
+    pages = _page_ids(rows, handles)
+    parties: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        parties[row["_group"]] |= {pid for pid, _ in row["_parties"] if pid}
+    for row in rows:
+        sender_id = row["_sender"][0]
+        named = {key.lower() for key in row["_sender"] if key} & handles
+        if named or (sender_id and sender_id in pages):
+            row[messages.AUTHOR_IS_BRAND] = True
+        elif parties[row["_group"]] & pages:
+            row[messages.AUTHOR_IS_BRAND] = False
+        else:
+            row[messages.AUTHOR_IS_BRAND] = None
+
+
+def _page_ids(rows: list[Row], handles: frozenset[str]) -> set[str]:
+    """Page ids: participants named in --brands, inbox links, the one id in every conversation."""
+    pages = {row["_page"] for row in rows if row["_page"]}
+    parties: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        for pid, name in row["_parties"]:
+            if pid and ({pid.lower(), (name or "").lower()} & handles):
+                pages.add(pid)
+            if pid:
+                parties[row["_group"]].add(pid)
+    if len(parties) >= 2:
+        common = set.intersection(*parties.values())
+        if len(common) == 1:
+            pages |= common
+    return pages

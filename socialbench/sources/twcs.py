@@ -1,0 +1,223 @@
+"""The twcs CSV layout of the public "Customer Support on Twitter" dataset.
+
+Columns ``tweet_id, author_id, inbound, created_at, text, response_tweet_id,
+in_response_to_tweet_id``. Real quirks handled here:
+
+- an optional leading unnamed index column (a pandas re-export);
+- ``inbound`` as ``True``/``False`` in any case;
+- ids written as floats (``3.0``);
+- ``response_tweet_id`` as a comma-separated list (ignored: the parent link
+  ``in_response_to_tweet_id`` carries the same tree);
+- rows out of time order; replies to tweets missing from the file (left to threading);
+- CRLF line endings, and bare carriage returns inside (even unquoted) text, which are kept.
+
+Timestamps are ``Tue Oct 31 22:10:47 +0000 2017`` or ISO 8601. Authors of ``inbound=False``
+rows are brand accounts. Channel ``x``, surface ``public``.
+
+Parsing is columnar (pyarrow's multi-threaded CSV reader and compute kernels), never a
+Python loop over rows; line numbers are worked out only when a row is bad.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from socialbench import messages as m
+from socialbench.errors import InputError
+from socialbench.sources import ReadOptions
+
+NAME = "twcs"
+DESCRIPTION = 'twcs CSV ("Customer Support on Twitter" layout)'
+
+REQUIRED = ("tweet_id", "author_id", "inbound", "created_at", "text", "in_response_to_tweet_id")
+TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
+_LONE_CR = b"\x1f"  # stands in for a bare \r while parsing; restored afterwards
+
+
+def sniff(head: str, path: Path) -> bool:
+    header = head.split("\n", 1)[0].strip().lower()
+    columns = [c.strip().strip('"') for c in header.split(",")]
+    return "tweet_id" in columns and "inbound" in columns and "author_id" in columns
+
+
+def read(path: Path, options: ReadOptions):
+    raw, restore_cr = _prepare(path)
+    table, skipped = _parse(raw, path, options)
+    table = _drop_index_column(table)
+    _check_columns(table, path)
+    table, bad = _convert(table)
+    if bad:
+        _report_bad(raw, path, table, bad, options)
+    frame = _to_messages(table, bad, restore_cr=restore_cr, options=options)
+    return frame
+
+
+def _prepare(path: Path) -> tuple[bytes, bool]:
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if not raw.strip():
+        raise InputError(path, "the file is empty")
+    if raw.count(b'"') % 2:
+        line = raw.count(b"\n", 0, raw.rfind(b'"')) + 1
+        raise InputError(path, "truncated: a quoted field is never closed", line=line)
+    restore_cr = raw.count(b"\r") > raw.count(b"\r\n")
+    if restore_cr:
+        if _LONE_CR in raw:
+            raise InputError(path, "contains both bare carriage returns and 0x1f bytes")
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", _LONE_CR)
+    return raw, restore_cr
+
+
+def _parse(raw: bytes, path: Path, options: ReadOptions) -> tuple[pa.Table, int]:
+    invalid: list[str] = []
+
+    def on_invalid(row) -> str:
+        invalid.append(row.text)
+        return "skip"
+
+    try:
+        header = _header(raw)
+        table = pcsv.read_csv(
+            io.BytesIO(raw),
+            parse_options=pcsv.ParseOptions(
+                newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise _arrow_error(raw, path, exc) from None
+    for text in invalid:
+        line = raw.count(b"\n", 0, max(raw.find(text.encode("utf-8", "replace")), 0)) + 1
+        options.bad(path, "wrong number of fields (truncated or unquoted comma?)", line=line)
+    return table, len(invalid)
+
+
+def _header(raw: bytes) -> list[str]:
+    import csv
+
+    first = raw.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
+    return next(csv.reader([first]))
+
+
+def _arrow_error(raw: bytes, path: Path, exc: Exception) -> InputError:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        line = raw.count(b"\n", 0, bad.start) + 1
+        return InputError(path, f"text is not UTF-8 (byte 0x{raw[bad.start]:02x})", line=line)
+    return InputError(path, f"not a readable CSV file: {exc}")
+
+
+def _drop_index_column(table: pa.Table) -> pa.Table:
+    first = table.column_names[0] if table.column_names else None
+    if first is not None and (first == "" or first.startswith("Unnamed")):
+        return table.drop_columns([first])
+    return table
+
+
+def _check_columns(table: pa.Table, path: Path) -> None:
+    missing = [c for c in REQUIRED if c not in table.column_names]
+    if missing:
+        raise InputError(path, f"missing column(s) {', '.join(missing)} for the twcs layout", line=1)
+
+
+def _clean_id(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    trimmed = pc.utf8_trim_whitespace(column)
+    return pc.replace_substring_regex(trimmed, pattern=r"\.0+$", replacement="")
+
+
+def _convert(table: pa.Table) -> tuple[dict[str, pa.ChunkedArray], dict[str, pa.Array]]:
+    """Typed columns plus, per problem, a boolean mask of the rows that have it."""
+    tweet_id = _clean_id(table["tweet_id"])
+    parent = _clean_id(table["in_response_to_tweet_id"])
+    inbound_text = pc.utf8_lower(pc.utf8_trim_whitespace(table["inbound"]))
+    created = _parse_times(pc.utf8_trim_whitespace(table["created_at"]))
+    cols = {
+        "id": tweet_id,
+        "parent": parent,
+        "author": pc.utf8_trim_whitespace(table["author_id"]),
+        "inbound": pc.equal(inbound_text, "true"),
+        "created": created,
+        "text": table["text"],
+    }
+    bad = {
+        "empty tweet_id": pc.equal(tweet_id, ""),
+        "inbound is not True or False": pc.invert(pc.is_in(inbound_text, pa.array(["true", "false"]))),
+        "unparseable created_at timestamp": pc.is_null(created),
+        "empty author_id": pc.equal(cols["author"], ""),
+    }
+    return cols, {k: v for k, v in bad.items() if pc.any(v).as_py()}
+
+
+def _parse_times(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    twitter = pc.strptime(text, format=TWITTER_TIME, unit="s", error_is_null=True)
+    if twitter.null_count == 0:
+        return twitter
+    import pandas as pd
+
+    iso = pd.to_datetime(pd.Series(text.to_pandas()), format="ISO8601", utc=True, errors="coerce")
+    fallback = pa.chunked_array([pa.array(iso.dt.as_unit("s"), type=pa.timestamp("s", tz="UTC"))])
+    return pc.coalesce(pc.cast(twitter, pa.timestamp("s", tz="UTC")), fallback)
+
+
+def _report_bad(raw, path, table, bad, options) -> None:
+    """Name the first bad row (or, when skipping, every one) with its line number."""
+    lines = _row_lines(raw)
+    for problem, mask in bad.items():
+        rows = pc.indices_nonzero(pc.fill_null(mask, True)).to_pylist()
+        for row in rows if options.skip_bad_rows else rows[:1]:
+            line = lines[row] if row < len(lines) else None
+            options.bad(path, problem, line=line)
+
+
+def _row_lines(raw: bytes) -> list[int]:
+    """The line number on which each data row starts (slow path: only for bad rows)."""
+    import csv
+
+    reader = csv.reader(io.StringIO(raw.decode("utf-8", "replace"), newline=""))
+    next(reader, None)
+    starts = []
+    line = reader.line_num + 1
+    for _ in reader:
+        starts.append(line)
+        line = reader.line_num + 1
+    return starts
+
+
+def _to_messages(table, bad, *, restore_cr: bool, options: ReadOptions):
+    import pandas as pd
+
+    keep = None
+    for mask in bad.values():
+        keep = pc.fill_null(mask, True) if keep is None else pc.or_(keep, pc.fill_null(mask, True))
+    cols = table if keep is None else {k: pc.filter(v, pc.invert(keep)) for k, v in table.items()}
+    text = cols["text"]
+    if restore_cr:
+        text = pc.replace_substring(text, pattern=_LONE_CR.decode(), replacement="\r")
+    author = cols["author"]
+    is_brand = pc.invert(cols["inbound"])
+    if options.brand_handles:
+        listed = pc.is_in(pc.utf8_lower(author), pa.array(sorted(options.brand_handles)))
+        is_brand = pc.or_(is_brand, listed)
+    frame = pd.DataFrame(
+        {
+            m.ID: cols["id"].to_pandas(),
+            m.PARENT_ID: cols["parent"].to_pandas(),
+            m.AUTHOR: author.to_pandas(),
+            m.AUTHOR_IS_BRAND: is_brand.to_pandas(),
+            m.CREATED_AT: cols["created"].to_pandas(),
+            m.TEXT: text.to_pandas(),
+            m.CHANNEL: "x",
+            m.SURFACE: m.PUBLIC,
+        }
+    )
+    return m.normalize(frame)

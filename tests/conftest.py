@@ -1,0 +1,49 @@
+"""Shared helpers: hermetic environment, fixture writing, the real-sample folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "external"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _hermetic(monkeypatch):
+    for name in list(os.environ):
+        if any(word in name.upper() for word in ("TOKEN", "SECRET", "PASSWORD", "API_KEY")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("COLUMNS", "120")
+
+
+def external(*parts: str) -> Path:
+    """A real public sample under ../shared/data/external, or skip the test."""
+    path = EXTERNAL.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{EXTERNAL} not present: real public samples unavailable")
+    return path
+
+
+def write_fixture(path: Path, rows: list[dict]) -> Path:
+    """Write socialbench fixture JSON Lines (with the format header)."""
+    lines = [json.dumps({"format": "socialbench-fixture", "version": 1})]
+    lines += [json.dumps(row) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def msg(id, author, at, text="", *, parent=None, brand=False, **extra) -> dict:
+    """One fixture message; ``at`` is minutes after 2024-03-04T09:00:00Z (a Monday)."""
+    from datetime import UTC, datetime, timedelta
+
+    t = datetime(2024, 3, 4, 9, 0, tzinfo=UTC) + timedelta(minutes=at)
+    row = {"id": str(id), "author": author, "created_at": t.isoformat(), "text": text,
+           "is_brand": brand, "channel": "x"}
+    if parent is not None:
+        row["parent_id"] = str(parent)
+    row.update(extra)
+    return row

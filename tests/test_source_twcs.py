@@ -1,0 +1,120 @@
+"""The twcs CSV source: the real dataset's quirks and bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from socialbench import sources
+from socialbench.errors import InputError
+from socialbench.sources import twcs
+
+HEADER = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id"
+
+
+def write(tmp_path, text: str, *, name="t.csv", newline="\n"):
+    path = tmp_path / name
+    path.write_bytes(text.replace("\n", newline).encode("utf-8"))
+    return path
+
+
+def read(path, **kw):
+    return twcs.read(path, sources.ReadOptions(**kw))
+
+
+QUIRKY = (
+    f",{HEADER}\n"
+    '0,2,AcmeHelp,FALSE,Tue Oct 31 22:11:45 +0000 2017,"@115 sorry, DM us","3,4",1.0\n'
+    "1,1,115,TRUE,Tue Oct 31 22:10:47 +0000 2017,@AcmeHelp broken,2,\n"
+    '2,3,115,True,Tue Oct 31 22:30:00 +0000 2017,"@AcmeHelp two\nlines",,2.0\n'
+    "3,4,116,true,Tue Oct 31 22:40:00 +0000 2017,@AcmeHelp me too,,99.0\n"
+)
+
+
+@pytest.mark.parametrize("newline", [pytest.param("\n", id="lf"), pytest.param("\r\n", id="crlf")])
+def test_quirks_of_the_real_layout(tmp_path, newline):
+    msgs = read(write(tmp_path, QUIRKY, newline=newline)).set_index("id")
+    assert sorted(msgs.index) == ["1", "2", "3", "4"]
+    assert msgs.loc["2", "parent_id"] == "1" and msgs.loc["4", "parent_id"] == "99"
+    assert msgs.loc["2", "author_is_brand"] and not msgs.loc["1", "author_is_brand"]
+    assert msgs.loc["1", "created_at"].isoformat() == "2017-10-31T22:10:47+00:00"
+    assert msgs.loc["3", "text"] == f"@AcmeHelp two{newline}lines"
+    assert msgs.loc["2", "text"] == "@115 sorry, DM us"
+    assert set(msgs["channel"]) == {"x"} and set(msgs["surface"]) == {"public"}
+
+
+def test_bare_carriage_returns_in_text_are_kept(tmp_path):
+    path = tmp_path / "cr.csv"
+    path.write_bytes(
+        (HEADER + "\n1,115,True,Tue Oct 31 22:10:47 +0000 2017,@AcmeHelp a\r\rb,,\n"
+         '2,116,True,Tue Oct 31 22:10:47 +0000 2017,"q\rr",,\n').encode()
+    )
+    msgs = read(path).set_index("id")
+    assert msgs.loc["1", "text"] == "@AcmeHelp a\r\rb" and msgs.loc["2", "text"] == "q\rr"
+
+
+def test_iso_timestamps_are_accepted(tmp_path):
+    path = write(tmp_path, HEADER + "\n1,115,True,2017-10-31T22:10:47Z,hi,,\n")
+    assert read(path)["created_at"].iloc[0].isoformat() == "2017-10-31T22:10:47+00:00"
+
+
+def test_brand_book_handles_mark_brand_accounts(tmp_path):
+    path = write(tmp_path, HEADER + "\n1,AcmeUK,True,2017-10-31T22:10:47Z,hi,,\n")
+    assert read(path, brand_handles=frozenset({"acmeuk"}))["author_is_brand"].iloc[0]
+
+
+def test_sniff_recognises_twcs_only(tmp_path):
+    assert twcs.sniff(QUIRKY, tmp_path)
+    assert not twcs.sniff('{"id": 1}', tmp_path)
+    assert sources.detect(write(tmp_path, QUIRKY)) == "twcs"
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "problem"),
+    [
+        pytest.param("1,115,True,yesterday,hi,,\n", 2, "unparseable created_at", id="bad-time"),
+        pytest.param("1,115,maybe,2017-10-31T22:10:47Z,hi,,\n", 2, "inbound", id="bad-inbound"),
+        pytest.param("1,115,True,2017-10-31T22:10:47Z,hi,,\n2,115,True\n", 3,
+                     "wrong number of fields", id="short-row"),
+        pytest.param('1,115,True,2017-10-31T22:10:47Z,"hi,,\n', 2, "truncated", id="open-quote"),
+        pytest.param('1,115,True,2017-10-31T22:10:47Z,"a\nb",,\n,115,True,2017-10-31T22:10:47Z,x,,\n',
+                     4, "empty tweet_id", id="line-after-multiline-text"),
+    ],
+)
+def test_bad_rows_name_file_and_line(tmp_path, body, line, problem):
+    path = write(tmp_path, HEADER + "\n" + body)
+    with pytest.raises(InputError) as caught:
+        read(path)
+    assert str(caught.value).startswith(f"{path}:{line}: ")
+    assert problem in str(caught.value)
+
+
+def test_skip_bad_rows_records_each_skip(tmp_path):
+    path = write(tmp_path, HEADER + "\n1,115,True,2017-10-31T22:10:47Z,ok,,\n"
+                 "2,115,True,not a time,bad,,\n3,115,True,2017-10-31T22:10:47Z,ok,,\n4,115\n")
+    options = sources.ReadOptions(skip_bad_rows=True)
+    msgs = twcs.read(path, options)
+    assert sorted(msgs["id"]) == ["1", "3"]
+    assert sorted(str(s) for s in options.skipped) == sorted([
+        f"{path}:5: wrong number of fields (truncated or unquoted comma?)",
+        f"{path}:3: unparseable created_at timestamp",
+    ])
+
+
+def test_missing_columns_are_named(tmp_path):
+    path = write(tmp_path, "tweet_id,author_id,inbound,text\n1,a,True,x\n")
+    with pytest.raises(InputError, match=r"t\.csv:1: missing column\(s\) created_at, in_response"):
+        read(path)
+
+
+def test_text_that_is_not_utf8_names_the_line(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes((HEADER + "\n1,115,True,2017-10-31T22:10:47Z,ok,,\n").encode()
+                     + b"2,115,True,2017-10-31T22:10:47Z,caf\xe9,,\n")
+    with pytest.raises(InputError, match=r"latin1\.csv:3: text is not UTF-8"):
+        read(path)
+
+
+def test_empty_file(tmp_path):
+    path = write(tmp_path, "")
+    with pytest.raises(InputError, match="empty"):
+        sources.read(path, options=sources.ReadOptions())

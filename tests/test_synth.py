@@ -1,0 +1,275 @@
+"""Tests for socialbench.synth: the synthetic twcs archive, its ground truth, and the DuckDB
+reference (bench/duckdb_reference.py) that the benchmark compares socialbench with.
+
+The truth is checked against a recomputation written here from scratch: the csv module,
+datetime, plain dicts and a breadth-first walk of the reply tree, and the reply kinds read
+back from the text by matching the generator's template table.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import re
+import statistics
+import string
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from socialbench import synth
+
+ROOT = Path(__file__).resolve().parents[1]
+TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
+WINDOW = timedelta(days=7)
+SIGNATURE = re.compile(r" [-^*][A-Z]{2}$")
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    path = tmp_path_factory.mktemp("synth") / "archive.csv"
+    truth = synth.write(path, 300, brands=8, seed=11)
+    return path, truth
+
+
+def _template_regex(template: str) -> re.Pattern:
+    parts = []
+    for literal, field, _, _ in string.Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if field is not None:
+            parts.append(".+?")
+    return re.compile("".join(parts), re.S)
+
+
+BRAND_BODIES = [(_template_regex(t), flags) for _, t, flags in synth.BRAND_TEMPLATES]
+CUSTOMER_BODIES = [
+    (_template_regex(t), confirms)
+    for table in (synth.NUDGE_TEMPLATES, synth.FOLLOWUP_TEMPLATES, synth.STRAY_CUSTOMER_TEMPLATES)
+    for t, confirms in table
+]
+
+
+def _brand_flags(text: str) -> dict:
+    body = SIGNATURE.sub("", text.split(" ", 1)[1])
+    matches = [flags for rx, flags in BRAND_BODIES if rx.fullmatch(body)]
+    assert len(matches) == 1, text
+    return matches[0]
+
+
+def _confirms(text: str) -> bool:
+    body = text.split(" ", 1)[1]
+    matches = {confirms for rx, confirms in CUSTOMER_BODIES if rx.fullmatch(body)}
+    assert len(matches) == 1, text
+    return matches.pop()
+
+
+def recompute(path: Path) -> dict:
+    """Per-brand figures from the CSV, by a different road than the generator's."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    children = defaultdict(list)
+    for r in rows:
+        r["t"] = datetime.strptime(r["created_at"], TWITTER_TIME)
+        r["customer"] = r["inbound"] == "True"
+        parent = r["in_response_to_tweet_id"]
+        r["parent"] = int(float(parent)) if parent else None
+        if parent:
+            children[r["parent"]].append(r)
+    known = {r["author_id"].lower(): r["author_id"] for r in rows if not r["customer"]}
+    per_brand = defaultdict(list)
+    for probe in rows:
+        if not probe["customer"] or probe["parent"] is not None:
+            continue
+        conv, queue = [], [int(probe["tweet_id"])]
+        while queue:
+            for child in children[queue.pop(0)]:
+                conv.append(child)
+                queue.append(int(child["tweet_id"]))
+        start, end = probe["t"], probe["t"] + WINDOW
+        brand_msgs = sorted(
+            (m for m in conv if not m["customer"] and start <= m["t"] <= end),
+            key=lambda m: m["t"],
+        )
+        if brand_msgs:
+            brand = brand_msgs[0]["author_id"]
+        else:
+            mentions = re.findall(r"@(\w+)", probe["text"])
+            named = [known[h.lower()] for h in mentions if h.lower() in known]
+            brand = named[0] if named else mentions[0] if mentions else "(unknown)"
+        item = {"responded": bool(brand_msgs), "resolved": False}
+        if brand_msgs:
+            first = brand_msgs[0]
+            flags = [_brand_flags(m["text"]) for m in brand_msgs]
+            item["ttfr"] = int((first["t"] - start).total_seconds())
+            for f in ("link", "dm", "phone", "email"):
+                item[f] = any(fl[f] for fl in flags)
+            item["ack_only"] = bool(flags[0]["ack_only"])
+            item["resolved"] = any(
+                m["customer"] and first["t"] < m["t"] <= end and _confirms(m["text"])
+                for m in conv
+            )
+        per_brand[brand].append(item)
+
+    out = {}
+    for brand, items in sorted(per_brand.items()):
+        resp = [i for i in items if i["responded"]]
+        p, r = len(items), len(resp)
+        ttfr = sorted(i["ttfr"] for i in resp)
+
+        def share(k, over):
+            return k / over if over else None
+
+        def rate(flag, resp=resp, r=r):
+            return share(sum(i[flag] for i in resp), r)
+
+        p90 = None
+        if r:
+            p90 = float(ttfr[0]) if r == 1 else statistics.quantiles(ttfr, n=10,
+                                                                      method="inclusive")[8]
+        out[brand] = {
+            "probes": p,
+            "responded": r,
+            "response_rate": r / p,
+            "ttfr_median_s": float(statistics.median(ttfr)) if r else None,
+            "ttfr_p90_s": p90,
+            "ttfr_mean_s": float(statistics.mean(ttfr)) if r else None,
+            "within": {
+                k: sum(1 for t in ttfr if t <= s) / p
+                for k, s in {"15m": 900, "1h": 3600, "4h": 14400, "24h": 86400,
+                             "window": 604800}.items()
+            },
+            "link_rate": rate("link"),
+            "dm_rate": rate("dm"),
+            "phone_rate": rate("phone"),
+            "email_rate": rate("email"),
+            "ack_only_rate": rate("ack_only"),
+            "deflection_rate": share(sum(i["dm"] or i["phone"] or i["email"] for i in resp), r),
+            "resolution_rate": sum(i["resolved"] for i in items) / p,
+        }
+    return out
+
+
+def test_truth_matches_a_plain_python_recomputation(archive):
+    path, truth = archive
+    assert recompute(path) == truth["brands"]
+    assert json.loads(synth.default_truth_path(path).read_text()) == truth
+
+
+def test_truth_matches_on_other_seeds_and_shapes(tmp_path):
+    for conversations, brands, seed in ((400, 3, 1), (250, 20, 2), (60, 1, 3), (2500, 6, 4)):
+        path = tmp_path / f"a{seed}.csv"
+        truth = synth.write(path, conversations, brands=brands, seed=seed)
+        assert recompute(path) == truth["brands"]
+        assert sum(b["probes"] for b in truth["brands"].values()) == conversations
+
+
+def test_deterministic_per_seed():
+    a_rows, a_truth = synth.generate(200, brands=5, seed=4)
+    b_rows, b_truth = synth.generate(200, brands=5, seed=4)
+    c_rows, c_truth = synth.generate(200, brands=5, seed=5)
+    pd.testing.assert_frame_equal(a_rows, b_rows)
+    assert a_truth == b_truth
+    assert not a_rows["text"].equals(c_rows["text"]) and a_truth != c_truth
+
+
+def test_twcs_layout_and_quirks(archive):
+    path, truth = archive
+    raw = path.read_text(encoding="utf-8")
+    assert raw.startswith(",".join(synth.COLUMNS) + "\n")
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == truth["params"]["rows"]
+    ids = [int(r["tweet_id"]) for r in rows]
+    assert len(set(ids)) == len(ids)
+    assert ids != sorted(ids)  # ids in no particular order
+    times = [datetime.strptime(r["created_at"], TWITTER_TIME) for r in rows]
+    assert times != sorted(times)  # rows not in time order
+    assert {r["inbound"] for r in rows} == {"True", "False"}
+    parents = [r["in_response_to_tweet_id"] for r in rows if r["in_response_to_tweet_id"]]
+    assert parents and all(re.fullmatch(r"[0-9]+\.0", p) for p in parents)
+    lists = [r["response_tweet_id"] for r in rows if "," in r["response_tweet_id"]]
+    assert lists and all(re.fullmatch(r"[0-9]+(,[0-9]+)+", x) for x in lists)
+    assert '"' + lists[0] + '"' in raw  # quoted comma lists
+    assert re.search(r'""payment failed""', raw)  # doubled quotes inside a quoted text
+    for r in rows:
+        if r["inbound"] == "True":
+            assert r["author_id"].isdigit()
+            assert "@" in r["text"]
+        else:
+            assert not r["author_id"].isdigit()
+            assert re.match(r"@[0-9]+ ", r["text"]) or not r["in_response_to_tweet_id"]
+    # replies to tweets absent from the file, and listed replies absent from the file
+    present = set(ids)
+    assert any(int(float(p)) not in present for p in parents)
+    listed = {int(x) for r in rows for x in r["response_tweet_id"].split(",") if x}
+    assert listed - present
+    # children lists agree with the parent links
+    child_of = defaultdict(set)
+    for r in rows:
+        if r["in_response_to_tweet_id"]:
+            child_of[int(float(r["in_response_to_tweet_id"]))].add(int(r["tweet_id"]))
+    for r in rows:
+        listed_here = {int(x) for x in r["response_tweet_id"].split(",") if x}
+        assert child_of[int(r["tweet_id"])] == listed_here & present
+
+
+def test_edge_cases_are_planted():
+    """Boundary latencies, replies after the window and the probe mention variants occur."""
+    rows, truth = synth.generate(2000, brands=10, seed=6)
+    rows = rows.assign(
+        t=pd.to_datetime(rows["created_at"], format=TWITTER_TIME),
+        parent=pd.to_numeric(rows["in_response_to_tweet_id"]),
+    )
+    probes = rows[(rows["inbound"] == "True") & rows["parent"].isna()]
+    replies = rows[rows["inbound"] == "False"].merge(
+        probes[["tweet_id", "t"]], left_on="parent", right_on="tweet_id", suffixes=("", "_probe")
+    )
+    latency = set((replies["t"] - replies["t_probe"]).dt.total_seconds().astype(int))
+    assert {0, 900, 901, 3600, 86400, 604799, 604800, 604801} <= latency
+    assert max(latency) > 604801
+    texts = probes["text"]
+    assert texts.str.startswith("Hi @").any()
+    assert texts.str.match(r"@[0-9]+ @").any()
+    lower = {name.lower() for name in truth["brands"]}
+    assert texts.str.extract(r"^@(\w+)")[0].isin(lower).any()
+    assert texts.str.match(r"@[A-Za-z_]+ @[A-Za-z_]+ ").any()
+    brands = truth["brands"].values()
+    assert all(0.0 < b["response_rate"] < 1.0 for b in brands)
+    assert all(0.0 < b["within"]["window"] < 1.0 for b in brands)
+
+
+def test_duckdb_reference_equals_the_truth(archive):
+    pytest.importorskip("duckdb")
+    spec = importlib.util.spec_from_file_location(
+        "duckdb_reference", ROOT / "bench" / "duckdb_reference.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path, truth = archive
+    found = module.reference(path)
+    assert found["window_s"] == truth["window_s"]
+    assert set(found["brands"]) == set(truth["brands"])
+    for brand, want in truth["brands"].items():
+        got = found["brands"][brand]
+        # DuckDB rounds its p90 interpolation its own way (a few ulp off the exact value)
+        assert got.pop("ttfr_p90_s") == pytest.approx(want["ttfr_p90_s"], rel=1e-12, abs=0)
+        assert got == {k: v for k, v in want.items() if k != "ttfr_p90_s"}, brand
+
+
+def test_every_template_is_classified_as_intended():
+    classify = pytest.importorskip("socialbench.classify")
+    items = synth.examples(per_template=10)
+    texts = pd.Series([item["text"] for item in items])
+    results = {}
+    wrong = []
+    for i, item in enumerate(items):
+        for name, want in item["expect"].items():
+            if name not in results:
+                results[name] = getattr(classify, name)(texts).to_numpy()
+            if bool(results[name][i]) != want:
+                wrong.append(f"{name}={not want} for {item['role']} {item['text']!r}")
+    assert not wrong, "\n".join(wrong[:20])
