@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from socialbench import metrics, sources, threads
 from socialbench import messages as m
+from socialbench import metrics, sources, threads
 from socialbench.errors import InputError
 
 

@@ -53,7 +53,9 @@ class BrandBook(BaseModel):
             for handle in [brand.name, *brand.handles]:
                 other = seen.setdefault(handle.lower(), brand.name)
                 if other != brand.name:
-                    raise ValueError(f"handle {handle!r} belongs to both {other!r} and {brand.name!r}")
+                    raise ValueError(
+                        f"handle {handle!r} belongs to both {other!r} and {brand.name!r}"
+                    )
         return self
 
     def alias_map(self) -> dict[str, str]:

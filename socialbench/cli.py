@@ -6,7 +6,6 @@ pyarrow, rich) are imported inside commands, so ``--help`` stays fast.
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,8 +18,18 @@ EXIT_OK = 0
 EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130
 FORMATS = ("twcs", "fixture", "x-v2", "graph", "whatsapp", "generic")
-MAP_TARGETS = ("id", "parent", "author", "brand", "time", "text", "channel", "conversation",
-               "followers", "surface")
+MAP_TARGETS = (
+    "id",
+    "parent",
+    "author",
+    "brand",
+    "time",
+    "text",
+    "channel",
+    "conversation",
+    "followers",
+    "surface",
+)
 MAP_REQUIRED = ("id", "author", "time", "text")
 
 
@@ -89,20 +98,44 @@ def parse_tiers(text: str) -> tuple[float, ...]:
 def source_options(func):
     """Options shared by every command that reads recorded conversations."""
     options = [
-        click.option("--format", "fmt", type=click.Choice(FORMATS),
-                     help="Force the input format instead of detecting it from content."),
-        click.option("--map", "mapping", metavar="TARGET=COL,...",
-                     help="Column mapping for a generic CSV/JSON Lines export: "
-                          "id, author, time, text required; parent, brand, channel, "
-                          "conversation, followers, surface optional."),
-        click.option("--brands", "brands_file", type=click.Path(path_type=Path),
-                     help="YAML brand book: alias handles per brand and support hours."),
-        click.option("--window", default="7d", show_default=True, callback=_duration("--window"),
-                     help="How long each probe is watched for brand replies."),
-        click.option("--reopen-after", callback=_duration("--reopen-after"), metavar="DURATION",
-                     help="Also count a customer message after this much silence as a new probe."),
-        click.option("--skip-bad-rows", is_flag=True,
-                     help="Skip malformed rows (and say how many and where) instead of stopping."),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(FORMATS),
+            help="Force the input format instead of detecting it from content.",
+        ),
+        click.option(
+            "--map",
+            "mapping",
+            metavar="TARGET=COL,...",
+            help="Column mapping for a generic CSV/JSON Lines export: "
+            "id, author, time, text required; parent, brand, channel, "
+            "conversation, followers, surface optional.",
+        ),
+        click.option(
+            "--brands",
+            "brands_file",
+            type=click.Path(path_type=Path),
+            help="YAML brand book: alias handles per brand and support hours.",
+        ),
+        click.option(
+            "--window",
+            default="7d",
+            show_default=True,
+            callback=_duration("--window"),
+            help="How long each probe is watched for brand replies.",
+        ),
+        click.option(
+            "--reopen-after",
+            callback=_duration("--reopen-after"),
+            metavar="DURATION",
+            help="Also count a customer message after this much silence as a new probe.",
+        ),
+        click.option(
+            "--skip-bad-rows",
+            is_flag=True,
+            help="Skip malformed rows (and say how many and where) instead of stopping.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -121,43 +154,84 @@ def _read_options(*, mapping, brands_file, skip_bad_rows):
 
 @main.command()
 @click.argument("more_fixtures", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
-@click.option("--fixtures", multiple=True, type=click.Path(path_type=Path), metavar="PATH",
-              help="Recorded conversations to analyse (archives, API exports, fixtures).")
+@click.option(
+    "--fixtures",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="Recorded conversations to analyse (archives, API exports, fixtures).",
+)
 @source_options
-@click.option("--out", "out_dir", type=click.Path(path_type=Path),
-              help="Output folder [default: reports/<name>-<UTC timestamp>].")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="Output folder [default: reports/<name>-<UTC timestamp>].",
+)
 @click.option("--name", help="Run name for the default output folder [default: first file's name].")
-@click.option("--min-group", default=10, show_default=True, type=click.IntRange(min=1),
-              help="Smallest sample for which a figure is shown.")
-@click.option("--tiers", default="1000,10000", show_default=True,
-              help="Follower-tier boundaries.")
-@click.option("--top", default=15, show_default=True, type=click.IntRange(min=1),
-              help="Brands shown in the terminal leaderboard.")
+@click.option(
+    "--min-group",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Smallest sample for which a figure is shown.",
+)
+@click.option("--tiers", default="1000,10000", show_default=True, help="Follower-tier boundaries.")
+@click.option(
+    "--top",
+    default=15,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Brands shown in the terminal leaderboard.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; just write the files.")
-def run(more_fixtures, fixtures, fmt, mapping, brands_file, window, reopen_after, skip_bad_rows,
-        out_dir, name, min_group, tiers, top, quiet):
+def run(
+    more_fixtures,
+    fixtures,
+    fmt,
+    mapping,
+    brands_file,
+    window,
+    reopen_after,
+    skip_bad_rows,
+    out_dir,
+    name,
+    min_group,
+    tiers,
+    top,
+    quiet,
+):
     """Analyse recorded conversations and write probes.csv and summary.json.
 
     \b
     Example:
       socialbench run --fixtures twcs.csv x_pages.jsonl --window 5d --out reports/q3
-      socialbench run --fixtures export.csv --map id=Id,author=From,brand=Outbound,time=Date,text=Body
+      socialbench run --fixtures export.csv \\
+        --map id=Id,author=From,brand=Outbound,time=Date,text=Body
     """
     paths = list(fixtures) + list(more_fixtures)
     if not paths:
         raise UsageError("run: give recorded conversations with --fixtures PATH [PATH ...]")
     from socialbench import analyse, metrics, output, threads
 
-    book, options = _read_options(mapping=mapping, brands_file=brands_file, skip_bad_rows=skip_bad_rows)
+    book, options = _read_options(
+        mapping=mapping, brands_file=brands_file, skip_bad_rows=skip_bad_rows
+    )
     settings = threads.Settings(window_s=window, reopen_after_s=reopen_after, brand_book=book)
-    metric_settings = metrics.MetricSettings(window_s=window, min_group=min_group, tiers=parse_tiers(tiers))
-    result = analyse.analyse(paths, fmt=fmt, options=options, settings=settings,
-                             metric_settings=metric_settings)
+    metric_settings = metrics.MetricSettings(
+        window_s=window, min_group=min_group, tiers=parse_tiers(tiers)
+    )
+    result = analyse.analyse(
+        paths, fmt=fmt, options=options, settings=settings, metric_settings=metric_settings
+    )
     target = out_dir or _default_out(name or paths[0].stem)
-    output.write_run(target, {
-        "probes.csv": lambda p: output.write_probes_csv(result.probes, p),
-        "summary.json": lambda p: output.write_json(result.summary, p),
-    })
+    output.write_run(
+        target,
+        {
+            "probes.csv": lambda p: output.write_probes_csv(result.probes, p),
+            "summary.json": lambda p: output.write_json(result.summary, p),
+        },
+    )
     if not quiet:
         _report_skipped(result.skipped)
         from socialbench import terminal
@@ -189,7 +263,9 @@ def _report_skipped(skipped) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="PATH...")
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="PATH..."
+)
 @source_options
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 def validate(paths, fmt, mapping, brands_file, window, reopen_after, skip_bad_rows, as_json):
@@ -202,13 +278,18 @@ def validate(paths, fmt, mapping, brands_file, window, reopen_after, skip_bad_ro
     """
     from socialbench import analyse, threads
 
-    book, options = _read_options(mapping=mapping, brands_file=brands_file, skip_bad_rows=skip_bad_rows)
+    book, options = _read_options(
+        mapping=mapping, brands_file=brands_file, skip_bad_rows=skip_bad_rows
+    )
     settings = threads.Settings(window_s=window, reopen_after_s=reopen_after, brand_book=book)
     msgs, infos = analyse.load_messages(list(paths), fmt=fmt, options=options)
     found = analyse.describe(msgs, settings)
     found["sources"] = [info.__dict__ for info in infos]
     found["skipped_rows"] = [str(row) for row in options.skipped]
     _print_findings(found, as_json=as_json)
+
+
+_TIME = "%Y-%m-%d %H:%M:%S"
 
 
 def _print_findings(found: dict, *, as_json: bool) -> None:
@@ -221,13 +302,19 @@ def _print_findings(found: dict, *, as_json: bool) -> None:
         click.echo(json.dumps(doc, indent=2))
         return
     for info in found["sources"]:
-        click.echo(f"{terminal_text(info['path'])}: {info['format']}, {info['messages']:,} messages")
-    click.echo(f"messages:       {found['messages']:,} ({found['duplicates']:,} duplicate ids dropped)")
-    click.echo(f"conversations:  {found['conversations']:,} ({found['orphans']:,} messages reply to "
-               "messages missing from the data)")
+        click.echo(
+            f"{terminal_text(info['path'])}: {info['format']}, {info['messages']:,} messages"
+        )
+    click.echo(
+        f"messages:       {found['messages']:,} ({found['duplicates']:,} duplicate ids dropped)"
+    )
+    click.echo(
+        f"conversations:  {found['conversations']:,} ({found['orphans']:,} messages reply to "
+        "messages missing from the data)"
+    )
     click.echo(f"probes:         {found['probes']:,}")
     click.echo(f"brand accounts: {found['brand_accounts']:,}")
-    click.echo(f"time span:      {found['first']:%Y-%m-%d %H:%M:%S} → {found['last']:%Y-%m-%d %H:%M:%S} UTC")
+    click.echo(f"time span:      {found['first']:{_TIME}} → {found['last']:{_TIME}} UTC")
     if found["skipped_rows"]:
         click.echo(f"skipped rows:   {len(found['skipped_rows'])}")
         for row in found["skipped_rows"][:10]:

@@ -1,4 +1,6 @@
-"""Human durations: ``90s``, ``15m``, ``4h``, ``7d``, ``1h30m``, ``1.5h``; a bare number is seconds."""
+"""Human durations: ``90s``, ``15m``, ``4h``, ``7d``, ``1h30m``, ``1.5h``;
+a bare number is seconds.
+"""
 
 from __future__ import annotations
 

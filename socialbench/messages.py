@@ -3,22 +3,20 @@
 One row per message (customer or brand), whatever the platform. Column names are constants
 so that sources, threading and tests agree on them.
 
-| column            | dtype                 | meaning                                                  |
-|-------------------|-----------------------|----------------------------------------------------------|
-| id                | str                   | platform message id, unique in the table                 |
-| parent_id         | str or <NA>           | id of the message this one replies to; <NA> opens a thread|
-| conversation_id   | str or <NA>           | platform thread id, used to attach replies whose parent is|
-|                   |                       | missing from the data to the thread's opening message    |
-| author            | str                   | handle or user id of the writer                          |
-| author_is_brand   | boolean (nullable)    | True for brand accounts, False for customers, <NA> unknown|
-| created_at        | datetime64[ns, UTC]   | the platform's timestamp                                 |
-| text              | str                   | message text ("" when none)                              |
-| channel           | str                   | x, facebook, instagram, messenger, whatsapp, webchat, …  |
-| surface           | str                   | "public" or "private"                                    |
-| followers         | float64               | the author's follower count, NaN when unknown            |
-| automated         | bool                  | an auto-reply, away message or bot, when the source knows |
-| scenario          | str or <NA>           | probe runs: the scenario id of a probe message            |
-| category          | str or <NA>           | probe runs: the query category of a probe message         |
+- ``id`` (str): platform message id, unique in the table;
+- ``parent_id`` (str or <NA>): the message this one replies to; <NA> opens a thread;
+- ``conversation_id`` (str or <NA>): platform thread id, used to attach replies whose parent
+  is missing from the data to the thread's opening message;
+- ``author`` (str): handle or user id of the writer;
+- ``author_is_brand`` (nullable boolean): True for brand accounts, False for customers,
+  <NA> when the source cannot tell;
+- ``created_at`` (datetime64[ns, UTC]): the platform's timestamp;
+- ``text`` (str): message text, "" when none;
+- ``channel`` (str): x, facebook, instagram, messenger, whatsapp, webchat, …;
+- ``surface`` (str): "public" or "private";
+- ``followers`` (float64): the author's follower count, NaN when unknown;
+- ``automated`` (bool): an auto-reply, away message or bot, when the source knows;
+- ``scenario``, ``category`` (str or <NA>): probe runs: a probe's scenario id and category.
 """
 
 from __future__ import annotations

@@ -85,7 +85,9 @@ def aggregate(frame: pd.DataFrame, settings: MetricSettings) -> dict:
     small = []
     rates_ok = _enough(n, settings, small, "probes")
     times_ok = _enough(r, settings, small, "responded")
-    flags = {f: answered[f].to_numpy(dtype=bool) for f in ("link", "dm", "phone", "email", "ack_only")}
+    flags = {
+        f: answered[f].to_numpy(dtype=bool) for f in ("link", "dm", "phone", "email", "ack_only")
+    }
     resolution = _resolution_rate(frame, settings, small)
     out = {
         "probes": n,
@@ -242,9 +244,14 @@ def fairness(probes: pd.DataFrame, settings: MetricSettings) -> dict:
     if len(tiers) < 2:
         return result
     low, high = rows[0], rows[-1]
-    lo, hi = known[known["follower_tier"] == low["tier"]], known[known["follower_tier"] == high["tier"]]
-    table = [[high["responded"], high["probes"] - high["responded"]],
-             [low["responded"], low["probes"] - low["responded"]]]
+    lo, hi = (
+        known[known["follower_tier"] == low["tier"]],
+        known[known["follower_tier"] == high["tier"]],
+    )
+    table = [
+        [high["responded"], high["probes"] - high["responded"]],
+        [low["responded"], low["probes"] - low["responded"]],
+    ]
     lo_t, hi_t = _ttfr(lo), _ttfr(hi)
     result["compare"] = {
         "high": high["tier"],

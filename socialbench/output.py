@@ -19,8 +19,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-TEXT_COLUMNS = ("probe_id", "brand", "channel", "surface", "persona", "category", "scenario",
-                "conversation_id", "weekday")
+TEXT_COLUMNS = (
+    "probe_id",
+    "brand",
+    "channel",
+    "surface",
+    "persona",
+    "category",
+    "scenario",
+    "conversation_id",
+    "weekday",
+)
 TIME_COLUMNS = ("sent_at", "first_response_at")
 _FORMULA_START = r"^[=+\-@\t\r]"
 
@@ -73,7 +82,9 @@ def _replace(table: pa.Table, name: str, column) -> pa.Table:
 def defuse_formulas(column):
     """Prefix ``'`` to cells starting with = + - @ tab or CR (CSV formula injection)."""
     risky = pc.match_substring_regex(column, _FORMULA_START)
-    return pc.if_else(pc.fill_null(risky, False), pc.binary_join_element_wise("'", column, ""), column)
+    return pc.if_else(
+        pc.fill_null(risky, False), pc.binary_join_element_wise("'", column, ""), column
+    )
 
 
 def write_json(document: dict, path: Path) -> None:

@@ -33,8 +33,8 @@ file. Quirks of the real file: float parent ids (``3.0``), quoted comma-separate
 ``response_tweet_id`` lists (a few naming tweets absent from the file), rows and ids in no
 time order, quoted texts with commas, double quotes, newlines and emoji.
 
-Everything is vectorised with numpy and pyarrow: 1,000,000 conversations (about two million
-rows) take a few seconds.
+Everything is vectorised with numpy and pyarrow (no Python loop per conversation or row):
+1,000,000 conversations, about 2.2 million rows, take about ten seconds.
 """
 
 from __future__ import annotations

@@ -9,7 +9,17 @@ from __future__ import annotations
 from socialbench.durations import format_seconds
 from socialbench.safe import terminal_text
 
-LEADERBOARD_COLUMNS = ("brand", "probes", "answered", "95% CI", "median", "p90", "≤1h", "link", "DM")
+LEADERBOARD_COLUMNS = (
+    "brand",
+    "probes",
+    "answered",
+    "95% CI",
+    "median",
+    "p90",
+    "≤1h",
+    "link",
+    "DM",
+)
 
 
 def pct(value: float | None) -> str:
@@ -25,14 +35,29 @@ def overall_lines(summary: dict) -> list[tuple[str, str]]:
     within = o["within"] or {}
     return [
         ("probes", f"{o['probes']:,}"),
-        ("answered", f"{o['responded']:,} ({pct(o['response_rate'])}, 95% CI {ci(o['response_rate_ci'])})"),
-        ("time to first response", f"median {format_seconds(o['ttfr_median_s'])}, "
-         f"p90 {format_seconds(o['ttfr_p90_s'])}, mean {format_seconds(o['ttfr_mean_s'])}"),
-        ("business hours", f"median {format_seconds(o['ttfr_business_median_s'])}, "
-         f"p90 {format_seconds(o['ttfr_business_p90_s'])}"),
-        ("answered within", ", ".join(f"{k} {pct(within.get(k))}" for k in ("15m", "1h", "4h", "24h"))),
-        ("replies with", f"link {pct(o['link_rate'])}, DM {pct(o['dm_rate'])}, "
-         f"phone {pct(o['phone_rate'])}, email {pct(o['email_rate'])}"),
+        (
+            "answered",
+            f"{o['responded']:,} ({pct(o['response_rate'])}, 95% CI {ci(o['response_rate_ci'])})",
+        ),
+        (
+            "time to first response",
+            f"median {format_seconds(o['ttfr_median_s'])}, "
+            f"p90 {format_seconds(o['ttfr_p90_s'])}, mean {format_seconds(o['ttfr_mean_s'])}",
+        ),
+        (
+            "business hours",
+            f"median {format_seconds(o['ttfr_business_median_s'])}, "
+            f"p90 {format_seconds(o['ttfr_business_p90_s'])}",
+        ),
+        (
+            "answered within",
+            ", ".join(f"{k} {pct(within.get(k))}" for k in ("15m", "1h", "4h", "24h")),
+        ),
+        (
+            "replies with",
+            f"link {pct(o['link_rate'])}, DM {pct(o['dm_rate'])}, "
+            f"phone {pct(o['phone_rate'])}, email {pct(o['email_rate'])}",
+        ),
         ("acknowledgement only", pct(o["ack_only_rate"])),
         ("deflection (DM/phone/email)", pct(o["deflection_rate"])),
         ("resolved (customer confirmed)", pct(o["resolution_rate"])),
@@ -94,6 +119,8 @@ def _render_plain(summary, *, console, top, title) -> None:
     table = [LEADERBOARD_COLUMNS, *leaderboard_rows(summary, top)]
     widths = [max(len(row[i]) for row in table) for i in range(len(LEADERBOARD_COLUMNS))]
     for row in table:
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
         lines.append("  " + "  ".join(cells))
     console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)

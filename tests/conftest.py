@@ -41,8 +41,14 @@ def msg(id, author, at, text="", *, parent=None, brand=False, **extra) -> dict:
     from datetime import UTC, datetime, timedelta
 
     t = datetime(2024, 3, 4, 9, 0, tzinfo=UTC) + timedelta(minutes=at)
-    row = {"id": str(id), "author": author, "created_at": t.isoformat(), "text": text,
-           "is_brand": brand, "channel": "x"}
+    row = {
+        "id": str(id),
+        "author": author,
+        "created_at": t.isoformat(),
+        "text": text,
+        "is_brand": brand,
+        "channel": "x",
+    }
     if parent is not None:
         row["parent_id"] = str(parent)
     row.update(extra)

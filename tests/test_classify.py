@@ -90,44 +90,58 @@ DM_CASES = [
         True,
         id="twcs-shoot-us-a-dm",
     ),
-    pytest.param("Please follow and DM us so that we can look into this. ^HSB", True,
-                 id="follow-and-dm"),
+    pytest.param(
+        "Please follow and DM us so that we can look into this. ^HSB", True, id="follow-and-dm"
+    ),
     pytest.param("Could you DM us your order number? ^SJ", True, id="dm-us-order-number"),
-    pytest.param("Sorry to read that. Please check your DMs for assistance.", True,
-                 id="check-your-dms"),
-    pytest.param("Drop us a DM with your booking reference and we'll take a look. ^Jane", True,
-                 id="drop-us-a-dm"),
+    pytest.param(
+        "Sorry to read that. Please check your DMs for assistance.", True, id="check-your-dms"
+    ),
+    pytest.param(
+        "Drop us a DM with your booking reference and we'll take a look. ^Jane",
+        True,
+        id="drop-us-a-dm",
+    ),
     pytest.param("Slide into our DMs and we'll sort it \U0001f609", True, id="slide-into-dms"),
     pytest.param("Feel free to reach out via DM.", True, id="reach-out-via-dm"),
-    pytest.param("Can you message us privately with your account details?", True,
-                 id="message-us-privately"),
-    pytest.param("Please send us a Direct Message with your email address.", True,
-                 id="direct-message"),
+    pytest.param(
+        "Can you message us privately with your account details?", True, id="message-us-privately"
+    ),
+    pytest.param(
+        "Please send us a Direct Message with your email address.", True, id="direct-message"
+    ),
     pytest.param("Our DMs are open if you need anything! *KatGrisham", True, id="our-dms-open"),
     pytest.param("Please PM us more info so we can follow up. ^VP", True, id="pm-us"),
     pytest.param("Let's take this to DM: https://t.co/abc", True, id="take-to-dm"),
     pytest.param("We've sent you a DM with next steps.", True, id="we-sent-a-dm"),
-    pytest.param("Pls follow/DM your confirmation # to take a look. *AFM", True,
-                 id="follow-slash-dm"),
+    pytest.param(
+        "Pls follow/DM your confirmation # to take a look. *AFM", True, id="follow-slash-dm"
+    ),
     pytest.param("Hi there, please inbox us your order details.", True, id="inbox-us"),
-    pytest.param("Send us a message with your postcode and we'll check. - Ceri", True,
-                 id="send-us-a-message"),
+    pytest.param(
+        "Send us a message with your postcode and we'll check. - Ceri", True, id="send-us-a-message"
+    ),
     pytest.param("Message us on Messenger and we'll help.", True, id="message-us"),
     pytest.param("We've replied to your DM. ^RA", True, id="replied-to-your-dm"),
-    pytest.param("Continue here: https://twitter.com/messages/compose?recipient_id=85741735",
-                 True, id="dm-deep-link"),
+    pytest.param(
+        "Continue here: https://twitter.com/messages/compose?recipient_id=85741735",
+        True,
+        id="dm-deep-link",
+    ),
     pytest.param("Can you DM me the barcode? - Kirsty", True, id="dm-me"),
-    pytest.param("Happy to help! Please confirm your email address through direct message.",
-                 True, id="through-direct-message"),
-    pytest.param("We're always here to help, and only a DM away! *JohnWard", True,
-                 id="a-dm-away"),
-    pytest.param("Please send us a private msg with the last 4 digits.", True,
-                 id="private-msg"),
+    pytest.param(
+        "Happy to help! Please confirm your email address through direct message.",
+        True,
+        id="through-direct-message",
+    ),
+    pytest.param("We're always here to help, and only a DM away! *JohnWard", True, id="a-dm-away"),
+    pytest.param("Please send us a private msg with the last 4 digits.", True, id="private-msg"),
     pytest.param("We received your DM and will respond shortly.", True, id="received-your-dm"),
     pytest.param("I'll DM you the details now -Sam", True, id="agent-will-dm"),
     pytest.param("Por favor revisa tus mensajes directos.", True, id="spanish"),
-    pytest.param("We reply to your message. Please, check your inbox. -GH", True,
-                 id="check-your-inbox"),
+    pytest.param(
+        "We reply to your message. Please, check your inbox. -GH", True, id="check-your-inbox"
+    ),
     pytest.param("dm us your account number pls", True, id="lowercase"),
     pytest.param("Please DM'd details to us", True, id="dm-apostrophe"),
 ]
@@ -135,8 +149,11 @@ DM_NEGATIVE = [
     pytest.param("my DMs are open", False, id="customer-my-dms-open"),
     pytest.param("I DMed you yesterday and still no reply", False, id="customer-i-dmed"),
     pytest.param("I sent you a DM", False, id="customer-i-sent-a-dm"),
-    pytest.param("I have sent several private messages and no one is responding as usual",
-                 False, id="twcs-customer-private-messages"),
+    pytest.param(
+        "I have sent several private messages and no one is responding as usual",
+        False,
+        id="twcs-customer-private-messages",
+    ),
     pytest.param("I've already DM'd you twice!", False, id="customer-already"),
     pytest.param("Already DMed you, check it out", False, id="customer-already-no-subject"),
     pytest.param("Check my DMs please", False, id="customer-check-my-dms"),
@@ -149,12 +166,15 @@ DM_NEGATIVE = [
     pytest.param("Are you seeing an error message?", False, id="error-message"),
     pytest.param("We left a message on your voicemail.", False, id="voicemail"),
     pytest.param("Send us a note via https://t.co/K05RdmK3t4", False, id="web-form"),
-    pytest.param("Please check your email inbox for the confirmation.", False,
-                 id="email-inbox"),
-    pytest.param("We've emailed you, please check your inbox and spam folder.", False,
-                 id="inbox-and-spam"),
-    pytest.param("We may be able to help you without having to DM. Let us know!", False,
-                 id="without-having-to-dm"),
+    pytest.param("Please check your email inbox for the confirmation.", False, id="email-inbox"),
+    pytest.param(
+        "We've emailed you, please check your inbox and spam folder.", False, id="inbox-and-spam"
+    ),
+    pytest.param(
+        "We may be able to help you without having to DM. Let us know!",
+        False,
+        id="without-having-to-dm",
+    ),
     pytest.param("Follow us for updates on new flavours!", False, id="follow-only"),
     pytest.param("Shout out to @DM and @PM_Team for the help", False, id="handles"),
     pytest.param("The PM announced new rail fares today.", False, id="prime-minister"),
@@ -175,13 +195,15 @@ PHONE_CASES = [
     pytest.param("Our Aftersales team is on 0344 556 5650 from 8am ^CB", True, id="twcs-uk-0344"),
     pytest.param("Please call 1-800-275-2273 for help.", True, id="us-1-800"),
     pytest.param("Reach us at (800) 555-0199", True, id="us-parens"),
-    pytest.param("Contact our Web Technical Support folks at 800-222-2377.", True,
-                 id="twcs-us-dashes"),
+    pytest.param(
+        "Contact our Web Technical Support folks at 800-222-2377.", True, id="twcs-us-dashes"
+    ),
     pytest.param("Report it to Gogo at 1.877.350.0038. *AFM", True, id="twcs-us-dots"),
     pytest.param("Call +44 20 7946 0018", True, id="intl-uk"),
     pytest.param("Call +1 877 555 0199 any time", True, id="intl-us"),
-    pytest.param("Our Lagos office on (+234) 70 94250 556 Monday to Friday", True,
-                 id="twcs-intl-parens"),
+    pytest.param(
+        "Our Lagos office on (+234) 70 94250 556 Monday to Friday", True, id="twcs-intl-parens"
+    ),
     pytest.param("Call 1-800-MY-APPLE", True, id="vanity"),
     pytest.param("Freephone 0800 692 692", True, id="uk-10-digit"),
     pytest.param("0345 600 1234 (Mon-Fri 8am-8pm)", True, id="uk-0345"),
@@ -192,8 +214,11 @@ PHONE_CASES = [
     pytest.param("Call our Irish team on 1800 123 456", True, id="ireland-1800"),
     pytest.param("In Australia call 1300 655 506", True, id="australia-1300"),
     pytest.param("In India call 1800-180-1551", True, id="india-1800"),
-    pytest.param("\u30d5\u30ea\u30fc\u30c0\u30a4\u30e4\u30eb\uff1a0120-999-373\u3078", True,
-                 id="twcs-japan-0120"),
+    pytest.param(
+        "\u30d5\u30ea\u30fc\u30c0\u30a4\u30e4\u30eb\uff1a0120-999-373\u3078",
+        True,
+        id="twcs-japan-0120",
+    ),
     pytest.param("Call 18002752273", True, id="toll-free-unseparated"),
     pytest.param("Call +44 (0)20 7946 0018", True, id="intl-trunk-zero"),
     pytest.param("Tel:+61 2 9374 4000", True, id="intl-au"),
@@ -298,20 +323,20 @@ ACK_CASES = [
     pytest.param("We hear you and understand your frustration.", True, id="hear-you"),
     pytest.param("Apologies for the inconvenience ^JK", True, id="apologies-signature"),
     pytest.param("@115906 We're sorry for your frustration.", True, id="twcs-aa"),
-    pytest.param("@116033 Sorry to hear this process was so frustrating. ^N", True,
-                 id="twcs-virgin-atlantic"),
+    pytest.param(
+        "@116033 Sorry to hear this process was so frustrating. ^N", True, id="twcs-virgin-atlantic"
+    ),
     pytest.param("@116212 We understand. ^JAY", True, id="twcs-verizon"),
     pytest.param("@116478 You're welcome. ^RR", True, id="youre-welcome"),
     pytest.param("@115827 Thanks for your patience. ^KM", True, id="twcs-amazon-patience"),
-    pytest.param("Hi Sarah, we're sorry to hear this. \U0001f614 -Sam", True,
-                 id="greeting-emoji-signature"),
+    pytest.param(
+        "Hi Sarah, we're sorry to hear this. \U0001f614 -Sam", True, id="greeting-emoji-signature"
+    ),
     pytest.param("That's not what we like to hear. *TMT", True, id="not-what-we-like"),
     pytest.param("Oh no! So sorry about that. -Becky", True, id="oh-no"),
     pytest.param("Our sincere apologies for the delay. ^Oliver", True, id="sincere-apologies"),
-    pytest.param("We truly apologise for any inconvenience caused. ^Rach", True,
-                 id="uk-apologise"),
-    pytest.param("I completely understand your frustration, Andy ^CB", True,
-                 id="vocative-name"),
+    pytest.param("We truly apologise for any inconvenience caused. ^Rach", True, id="uk-apologise"),
+    pytest.param("I completely understand your frustration, Andy ^CB", True, id="vocative-name"),
     pytest.param("Thank you for your feedback. ^bc", True, id="feedback"),
     pytest.param("We appreciate your patience!", True, id="appreciate"),
     pytest.param("That doesn't sound good at all. \U0001f61f", True, id="doesnt-sound-good"),
@@ -325,8 +350,7 @@ ACK_CASES = [
     pytest.param("So sorry to disappoint. :-( *TAC", True, id="emoticon"),
     pytest.param("Thanks for flying with us! -Tara", True, id="flying"),
     pytest.param("We can imagine how frustrating that must be.", True, id="imagine"),
-    pytest.param("Yikes! That's not the experience we want you to have. -KC", True,
-                 id="yikes"),
+    pytest.param("Yikes! That's not the experience we want you to have. -KC", True, id="yikes"),
     pytest.param("I\u2019m sorry for the trouble! ^FR", True, id="curly-apostrophe"),
     pytest.param("Hello, Ismail. Thank you for sharing.  *AFM", True, id="twcs-delta-hello"),
 ]
@@ -339,35 +363,49 @@ ACK_NEGATIVE = [
     pytest.param("We're sorry to hear that. More here: https://t.co/abc", False, id="link"),
     pytest.param("Sorry for the trouble. Call us on 0800 123 4567. ^JK", False, id="phone"),
     pytest.param("Thanks! Email help@brand.com with your details.", False, id="email"),
-    pytest.param("Sorry to hear this. Which iOS version are you running?", False,
-                 id="follow-up-question"),
+    pytest.param(
+        "Sorry to hear this. Which iOS version are you running?", False, id="follow-up-question"
+    ),
     pytest.param("We apologize. Your refund has been processed. *TAC", False, id="answer"),
     pytest.param("Sorry, that item is out of stock.", False, id="stock-answer"),
     pytest.param("We're sorry, but we don't ship to Canada.", False, id="but"),
-    pytest.param("Thanks for the feedback, we'll pass it on to the team.", False,
-                 id="action-pass-on"),
+    pytest.param(
+        "Thanks for the feedback, we'll pass it on to the team.", False, id="action-pass-on"
+    ),
     pytest.param("We're aware of the issue and sorry for the trouble.", False, id="aware"),
-    pytest.param("Sorry for the delay. Your flight is estimated to depart at 5:45 pm.", False,
-                 id="flight-estimate"),
-    pytest.param("Thanks for reaching out! You can change this under Settings > Privacy.",
-                 False, id="you-can"),
-    pytest.param("Sorry to hear that. Let us know if you need anything else.", False,
-                 id="let-us-know"),
+    pytest.param(
+        "Sorry for the delay. Your flight is estimated to depart at 5:45 pm.",
+        False,
+        id="flight-estimate",
+    ),
+    pytest.param(
+        "Thanks for reaching out! You can change this under Settings > Privacy.",
+        False,
+        id="you-can",
+    ),
+    pytest.param(
+        "Sorry to hear that. Let us know if you need anything else.", False, id="let-us-know"
+    ),
     pytest.param("We're sorry. Our engineers are working on a fix.", False, id="status"),
     pytest.param("Apologies - the store closes at 9pm on Sundays.", False, id="opening-hours"),
-    pytest.param("Unfortunately we are not able to assist with this request. *TLT", False,
-                 id="refusal"),
+    pytest.param(
+        "Unfortunately we are not able to assist with this request. *TLT", False, id="refusal"
+    ),
     pytest.param("Sorry for the late response. 1/2", False, id="thread-continues"),
     pytest.param("Sorry! Try clearing your cache.", False, id="try"),
-    pytest.param("Thanks! Follow the steps here and let us know how it goes.", False,
-                 id="follow-steps"),
+    pytest.param(
+        "Thanks! Follow the steps here and let us know how it goes.", False, id="follow-steps"
+    ),
     pytest.param(
         "We do apologize for the inconvenience and hope to have it restored soon as we can.",
         False,
         id="twcs-cox-restore",
     ),
-    pytest.param("It's good for any main menu item \u2013 you don't have to order a burrito!",
-                 False, id="twcs-chipotle-answer"),
+    pytest.param(
+        "It's good for any main menu item \u2013 you don't have to order a burrito!",
+        False,
+        id="twcs-chipotle-answer",
+    ),
     pytest.param("Hello, could you confirm your postcode? ^JK", False, id="greeting-question"),
     pytest.param("Please restart your router.", False, id="no-ack"),
     pytest.param("Sorry. We welcome all families on board.", False, id="capitalised-we"),
@@ -384,8 +422,9 @@ RESOLVED_CASES = [
     pytest.param("@AdobeCare Solved this via phone support", True, id="twcs-solved"),
     pytest.param("All good now \U0001f44d", True, id="all-good-now"),
     pytest.param("That did the trick, thanks!", True, id="did-the-trick"),
-    pytest.param("I hard restarted my system. That worked. Thank you!", True,
-                 id="twcs-that-worked"),
+    pytest.param(
+        "I hard restarted my system. That worked. Thank you!", True, id="twcs-that-worked"
+    ),
     pytest.param("Problem gone after the update.", True, id="problem-gone"),
     pytest.param("We're back up and running, thanks @comcastcares", True, id="up-and-running"),
     pytest.param("@comcastcares Already fixed! Thank you!", True, id="twcs-already-fixed"),
@@ -430,12 +469,14 @@ RESOLVED_NEGATIVE = [
     pytest.param("Doesn't work.", False, id="doesnt-work"),
     pytest.param("Nothing works", False, id="nothing-works"),
     pytest.param("It was working fine until the update", False, id="was-working-fine"),
-    pytest.param("you guys fixed something and it broke something else", False,
-                 id="twcs-broke-something"),
+    pytest.param(
+        "you guys fixed something and it broke something else", False, id="twcs-broke-something"
+    ),
     pytest.param("hasn't been resolved after 3 calls", False, id="hasnt-been"),
     pytest.param("I think we understand HOW it works", False, id="twcs-how-it-works"),
-    pytest.param("T-Mobile So Bs My Internet Stop Working For 3 Hours", False,
-                 id="twcs-stop-working"),
+    pytest.param(
+        "T-Mobile So Bs My Internet Stop Working For 3 Hours", False, id="twcs-stop-working"
+    ),
     pytest.param("It works only half the time", False, id="half-the-time"),
     pytest.param("can't get it sorted", False, id="cant-get-sorted"),
     pytest.param("Hope it's resolved soon", False, id="hope"),
@@ -559,8 +600,20 @@ def test_patterns_compile_in_re2(name: str) -> None:
     re2_pattern = pattern.replace("\\Z", "\\z")
     pc.match_substring_regex(pa.array([" caf\u00e9 \U0001f600 ", None]), re2_pattern)
     # constructs that make pandas fall back to Python's re on non-ASCII text
-    for token in ("\\b", "\\B", "\\w", "\\W", "\\d", "\\D", "\\s", "\\S", "(?=", "(?!",
-                  "(?<=", "(?<!"):
+    for token in (
+        "\\b",
+        "\\B",
+        "\\w",
+        "\\W",
+        "\\d",
+        "\\D",
+        "\\s",
+        "\\S",
+        "(?=",
+        "(?!",
+        "(?<=",
+        "(?<!",
+    ):
         assert token not in pattern, (name, token)
     assert not pattern.endswith("$"), name
 
@@ -576,9 +629,7 @@ def test_no_fallback_to_python_re(monkeypatch: pytest.MonkeyPatch) -> None:
 
     for method in ("_str_contains", "_str_replace", "_str_match", "_str_fullmatch"):
         monkeypatch.setattr(mixin, method, python_re)
-    texts = pd.Series(
-        [t for t in ALL_TEXTS if t] + ["Caf\u00e9 \U0001f600\nline two"], dtype="str"
-    )
+    texts = pd.Series([t for t in ALL_TEXTS if t] + ["Caf\u00e9 \U0001f600\nline two"], dtype="str")
     for rule in RULE_NAMES:
         getattr(classify, rule)(texts)
 

@@ -27,7 +27,9 @@ def fixture_file(tmp_path):
     for i in range(12):
         rows.append(msg(f"c{i}", f"cust{i}", i * 10, "@Acme my order is late", followers=100 * i))
         if i % 3:
-            rows.append(msg(f"b{i}", "Acme", i * 10 + i, "@cust Please DM us", parent=f"c{i}", brand=True))
+            rows.append(
+                msg(f"b{i}", "Acme", i * 10 + i, "@cust Please DM us", parent=f"c{i}", brand=True)
+            )
     rows.append(msg("z", "cust", 0, "@Zed hello"))
     return write_fixture(tmp_path / "recorded.jsonl", rows)
 
@@ -43,8 +45,16 @@ def test_run_writes_probe_table_and_summary(tmp_path, fixture_file):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["schema_version"] == 1 and summary["window_s"] == 604800
     assert set(metrics.AGGREGATE_KEYS) <= set(summary["overall"])
-    assert set(summary["groups"]) >= {"brand", "channel", "surface", "category", "persona",
-                                      "follower_tier", "weekday", "hour"}
+    assert set(summary["groups"]) >= {
+        "brand",
+        "channel",
+        "surface",
+        "category",
+        "persona",
+        "follower_tier",
+        "weekday",
+        "hour",
+    }
     acme = next(r for r in summary["groups"]["brand"] if r["brand"] == "Acme")
     assert (acme["probes"], acme["responded"], acme["dm_rate"]) == (12, 8, None)  # 8 < min-group
     assert summary["overall"]["dm_rate"] is None
@@ -53,8 +63,9 @@ def test_run_writes_probe_table_and_summary(tmp_path, fixture_file):
 
 def test_min_group_and_window_options(tmp_path, fixture_file):
     out = tmp_path / "out"
-    result = invoke("run", "--fixtures", fixture_file, "--out", out, "--min-group", "1",
-                    "--window", "5m", "-q")
+    result = invoke(
+        "run", "--fixtures", fixture_file, "--out", out, "--min-group", "1", "--window", "5m", "-q"
+    )
     assert result.exit_code == 0, result.output
     assert result.output == ""
     summary = json.loads((out / "summary.json").read_text())
@@ -88,16 +99,38 @@ def test_several_files_and_formats_in_one_run(tmp_path, fixture_file):
         pytest.param(lambda p: None, [], "no such file", id="missing"),
         pytest.param(lambda p: p.write_text(""), [], "the file is empty", id="empty"),
         pytest.param(lambda p: p.write_text("hello world\n"), [], "unknown format", id="unknown"),
-        pytest.param(lambda p: p.write_text('{"id": "1", "author": "a", "created_at": "x"}\n'),
-                     [], ":1: created_at: unparseable timestamp", id="bad-time"),
-        pytest.param(lambda p: p.write_text('{"id": "1", "author": "a", "created_at": "2024-01-01T00:00:00Z"}\n{"id": \n'),
-                     [], ":2: broken JSON", id="broken-json"),
-        pytest.param(lambda p: p.write_bytes(b'{"id": "1", "author": "\xff", "created_at": "2024"}\n'),
-                     [], ":1: text is not UTF-8", id="not-utf8"),
-        pytest.param(lambda p: p.write_text(HEADER + "\n"), ["--window", "soon"],
-                     "--window: 'soon' is not a duration", id="bad-window"),
-        pytest.param(lambda p: p.write_text("a,b\n1,2\n"), ["--map", "id=a,author"],
-                     "--map: 'author' is not TARGET=COLUMN", id="bad-map"),
+        pytest.param(
+            lambda p: p.write_text('{"id": "1", "author": "a", "created_at": "x"}\n'),
+            [],
+            ":1: created_at: unparseable timestamp",
+            id="bad-time",
+        ),
+        pytest.param(
+            lambda p: p.write_text(
+                '{"id": "1", "author": "a", "created_at": "2024-01-01T00:00:00Z"}\n{"id": \n'
+            ),
+            [],
+            ":2: broken JSON",
+            id="broken-json",
+        ),
+        pytest.param(
+            lambda p: p.write_bytes(b'{"id": "1", "author": "\xff", "created_at": "2024"}\n'),
+            [],
+            ":1: text is not UTF-8",
+            id="not-utf8",
+        ),
+        pytest.param(
+            lambda p: p.write_text(HEADER + "\n"),
+            ["--window", "soon"],
+            "--window: 'soon' is not a duration",
+            id="bad-window",
+        ),
+        pytest.param(
+            lambda p: p.write_text("a,b\n1,2\n"),
+            ["--map", "id=a,author"],
+            "--map: 'author' is not TARGET=COLUMN",
+            id="bad-map",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_message_and_writes_nothing(tmp_path, make, options, message):
@@ -114,7 +147,9 @@ def test_bad_input_is_one_clear_message_and_writes_nothing(tmp_path, make, optio
 
 def test_brand_book_errors_name_file_line_and_field(tmp_path, fixture_file):
     book = tmp_path / "brands.yaml"
-    book.write_text("brands:\n  - name: Acme\n    handles: [Acme]\n    hours:\n      timezone: Mars/Olympus\n")
+    book.write_text(
+        "brands:\n  - name: Acme\n    handles: [Acme]\n    hours:\n      timezone: Mars/Olympus\n"
+    )
     result = invoke("run", "--fixtures", fixture_file, "--brands", book, "--out", tmp_path / "o")
     assert result.exit_code == 2
     assert f"{book}:5: brands.0.hours.timezone:" in result.output
@@ -145,10 +180,13 @@ def test_validate_reports_what_it_found(fixture_file):
 
 
 def test_hostile_names_are_inert_in_the_terminal(tmp_path):
-    path = write_fixture(tmp_path / "f.jsonl", [
-        msg("1", "cust", 0, "@x hi"),
-        msg("2", "Evil\x1b[31m\u202eCorp", 1, "hi", parent="1", brand=True),
-    ])
+    path = write_fixture(
+        tmp_path / "f.jsonl",
+        [
+            msg("1", "cust", 0, "@x hi"),
+            msg("2", "Evil\x1b[31m\u202eCorp", 1, "hi", parent="1", brand=True),
+        ],
+    )
     result = invoke("run", "--fixtures", path, "--out", tmp_path / "o")
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.output and "\u202e" not in result.output
@@ -162,7 +200,9 @@ def test_every_help_shows_an_example(command):
 
 
 def test_help_does_not_import_pandas():
-    code = ("import sys\nfrom socialbench.cli import main\ntry:\n    main(['--help'])\n"
-            "except SystemExit:\n    pass\nprint('pandas' in sys.modules, 'pyarrow' in sys.modules)")
+    code = (
+        "import sys\nfrom socialbench.cli import main\ntry:\n    main(['--help'])\n"
+        "except SystemExit:\n    pass\nprint('pandas' in sys.modules, 'pyarrow' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("False False")

@@ -54,11 +54,13 @@ def test_wilson_interval(k, n, low, high):
 
 
 def test_plain_aggregates():
-    frame = probes([60.0, 120.0, 600.0, 7200.0, None],
-                   link=[True, False, False, False, False],
-                   dm=[False, True, False, False, False],
-                   phone=[False, True, False, False, False],
-                   resolved=[True, False, False, False, False])
+    frame = probes(
+        [60.0, 120.0, 600.0, 7200.0, None],
+        link=[True, False, False, False, False],
+        dm=[False, True, False, False, False],
+        phone=[False, True, False, False, False],
+        resolved=[True, False, False, False, False],
+    )
     out = metrics.aggregate(frame, settings())
     assert out["probes"] == 5 and out["responded"] == 4
     assert out["response_rate"] == 0.8
@@ -89,7 +91,11 @@ def test_small_groups_say_so_instead_of_a_number():
     out = metrics.aggregate(probes([60.0, None, 120.0]), settings(min_group=5))
     assert (out["probes"], out["responded"]) == (3, 2)
     assert out["response_rate"] is None and out["ttfr_median_s"] is None
-    assert out["small"] == ["probes 3 < 5", "responded 2 < 5", "probes with a resolution rule 3 < 5"]
+    assert out["small"] == [
+        "probes 3 < 5",
+        "responded 2 < 5",
+        "probes with a resolution rule 3 < 5",
+    ]
 
 
 def test_kaplan_meier_with_censoring_by_hand():
@@ -117,8 +123,10 @@ def test_follower_tiers_and_labels():
 
 
 def test_fairness_compares_highest_and_lowest_tier():
-    frame = probes([60.0] * 20 + [None] * 20 + [600.0] * 10 + [None] * 30,
-                   followers=[25000.0] * 40 + [250.0] * 40)
+    frame = probes(
+        [60.0] * 20 + [None] * 20 + [600.0] * 10 + [None] * 30,
+        followers=[25000.0] * 40 + [250.0] * 40,
+    )
     result = metrics.summarize(frame, settings())["fairness"]
     compare = result["compare"]
     assert [t["tier"] for t in result["tiers"]] == ["<1k", "≥10k"]
@@ -129,8 +137,12 @@ def test_fairness_compares_highest_and_lowest_tier():
 
 
 def test_summary_groups_and_persona_pooling():
-    frame = probes([60.0, None, 120.0, 300.0], persona=["a", "a", "b", "c"],
-                   hour=[9, 9, 14, 9], weekday=["Tue", "Mon", "Mon", "Sun"])
+    frame = probes(
+        [60.0, None, 120.0, 300.0],
+        persona=["a", "a", "b", "c"],
+        hour=[9, 9, 14, 9],
+        weekday=["Tue", "Mon", "Mon", "Sun"],
+    )
     summary = metrics.summarize(frame, settings(min_group=2))
     groups = summary["groups"]
     assert set(groups) == set(metrics.GROUPS)

@@ -26,8 +26,11 @@ def independent_figures(path) -> tuple[int, int, float]:
     for row in rows:
         tid = row["tweet_id"]
         parent = row["in_response_to_tweet_id"].split(".")[0]
-        tweets[tid] = (row["inbound"].lower() == "true",
-                       datetime.strptime(row["created_at"], "%a %b %d %H:%M:%S %z %Y"), parent)
+        tweets[tid] = (
+            row["inbound"].lower() == "true",
+            datetime.strptime(row["created_at"], "%a %b %d %H:%M:%S %z %Y"),
+            parent,
+        )
         if parent:
             children[parent].append(tid)
     probes, answered = 0, []
@@ -51,7 +54,10 @@ def test_twcs_slice_matches_independent_computation():
     path = external("twcs_head5000", "twcs_head5000.csv")
     probes, responded, median = independent_figures(path)
     result = analyse.analyse(
-        [path], fmt=None, options=sources.ReadOptions(), settings=threads.Settings(),
+        [path],
+        fmt=None,
+        options=sources.ReadOptions(),
+        settings=threads.Settings(),
         metric_settings=metrics.MetricSettings(window_s=7 * 86400),
     )
     overall = result.summary["overall"]

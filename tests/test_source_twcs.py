@@ -45,8 +45,10 @@ def test_quirks_of_the_real_layout(tmp_path, newline):
 def test_bare_carriage_returns_in_text_are_kept(tmp_path):
     path = tmp_path / "cr.csv"
     path.write_bytes(
-        (HEADER + "\n1,115,True,Tue Oct 31 22:10:47 +0000 2017,@AcmeHelp a\r\rb,,\n"
-         '2,116,True,Tue Oct 31 22:10:47 +0000 2017,"q\rr",,\n').encode()
+        (
+            HEADER + "\n1,115,True,Tue Oct 31 22:10:47 +0000 2017,@AcmeHelp a\r\rb,,\n"
+            '2,116,True,Tue Oct 31 22:10:47 +0000 2017,"q\rr",,\n'
+        ).encode()
     )
     msgs = read(path).set_index("id")
     assert msgs.loc["1", "text"] == "@AcmeHelp a\r\rb" and msgs.loc["2", "text"] == "q\rr"
@@ -73,11 +75,19 @@ def test_sniff_recognises_twcs_only(tmp_path):
     [
         pytest.param("1,115,True,yesterday,hi,,\n", 2, "unparseable created_at", id="bad-time"),
         pytest.param("1,115,maybe,2017-10-31T22:10:47Z,hi,,\n", 2, "inbound", id="bad-inbound"),
-        pytest.param("1,115,True,2017-10-31T22:10:47Z,hi,,\n2,115,True\n", 3,
-                     "wrong number of fields", id="short-row"),
+        pytest.param(
+            "1,115,True,2017-10-31T22:10:47Z,hi,,\n2,115,True\n",
+            3,
+            "wrong number of fields",
+            id="short-row",
+        ),
         pytest.param('1,115,True,2017-10-31T22:10:47Z,"hi,,\n', 2, "truncated", id="open-quote"),
-        pytest.param('1,115,True,2017-10-31T22:10:47Z,"a\nb",,\n,115,True,2017-10-31T22:10:47Z,x,,\n',
-                     4, "empty tweet_id", id="line-after-multiline-text"),
+        pytest.param(
+            '1,115,True,2017-10-31T22:10:47Z,"a\nb",,\n,115,True,2017-10-31T22:10:47Z,x,,\n',
+            4,
+            "empty tweet_id",
+            id="line-after-multiline-text",
+        ),
     ],
 )
 def test_bad_rows_name_file_and_line(tmp_path, body, line, problem):
@@ -89,15 +99,20 @@ def test_bad_rows_name_file_and_line(tmp_path, body, line, problem):
 
 
 def test_skip_bad_rows_records_each_skip(tmp_path):
-    path = write(tmp_path, HEADER + "\n1,115,True,2017-10-31T22:10:47Z,ok,,\n"
-                 "2,115,True,not a time,bad,,\n3,115,True,2017-10-31T22:10:47Z,ok,,\n4,115\n")
+    path = write(
+        tmp_path,
+        HEADER + "\n1,115,True,2017-10-31T22:10:47Z,ok,,\n"
+        "2,115,True,not a time,bad,,\n3,115,True,2017-10-31T22:10:47Z,ok,,\n4,115\n",
+    )
     options = sources.ReadOptions(skip_bad_rows=True)
     msgs = twcs.read(path, options)
     assert sorted(msgs["id"]) == ["1", "3"]
-    assert sorted(str(s) for s in options.skipped) == sorted([
-        f"{path}:5: wrong number of fields (truncated or unquoted comma?)",
-        f"{path}:3: unparseable created_at timestamp",
-    ])
+    assert sorted(str(s) for s in options.skipped) == sorted(
+        [
+            f"{path}:5: wrong number of fields (truncated or unquoted comma?)",
+            f"{path}:3: unparseable created_at timestamp",
+        ]
+    )
 
 
 def test_missing_columns_are_named(tmp_path):
@@ -108,8 +123,10 @@ def test_missing_columns_are_named(tmp_path):
 
 def test_text_that_is_not_utf8_names_the_line(tmp_path):
     path = tmp_path / "latin1.csv"
-    path.write_bytes((HEADER + "\n1,115,True,2017-10-31T22:10:47Z,ok,,\n").encode()
-                     + b"2,115,True,2017-10-31T22:10:47Z,caf\xe9,,\n")
+    path.write_bytes(
+        (HEADER + "\n1,115,True,2017-10-31T22:10:47Z,ok,,\n").encode()
+        + b"2,115,True,2017-10-31T22:10:47Z,caf\xe9,,\n"
+    )
     with pytest.raises(InputError, match=r"latin1\.csv:3: text is not UTF-8"):
         read(path)
 

@@ -256,3 +256,13 @@ def test_skip_bad_rows_records_the_skip(tmp_path: Path) -> None:
         (2, "broken JSON"),
         (3, "record entry[0].changes[0].value.messages[0].timestamp"),
     ]
+
+
+def test_quote_of_a_message_missing_from_the_log_falls_back_to_the_chat_opener(tmp_path: Path):
+    quoting = {**text("wamid.2", when="1717236060"), "context": {"id": "wamid.template"}}
+    present = {**text("wamid.3", when="1717236120"), "context": {"id": "wamid.1"}}
+    path = write(tmp_path / "chat.jsonl", [body({"messages": [text("wamid.1"), quoting, present]})])
+    got = whatsapp.read(path, ReadOptions()).set_index(messages.ID)
+    assert got.loc["wamid.2", messages.PARENT_ID] == "wamid.1"
+    assert got.loc["wamid.3", messages.PARENT_ID] == "wamid.1"
+    assert pd.isna(got.loc["wamid.1", messages.PARENT_ID])

@@ -27,84 +27,119 @@ def row(probes: pd.DataFrame, probe_id: str) -> pd.Series:
 
 
 def test_direct_reply_is_first_response(tmp_path):
-    probes = table(tmp_path, [
-        msg(1, "cust", 0, "@Acme my parcel is late"),
-        msg(2, "Acme", 12, "@cust Sorry! Tracking: https://acme.com/t", parent=1, brand=True),
-    ])
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "@Acme my parcel is late"),
+            msg(2, "Acme", 12, "@cust Sorry! Tracking: https://acme.com/t", parent=1, brand=True),
+        ],
+    )
     p = row(probes, "1")
     assert list(probes.columns[:20]) == list(threads.PROBE_COLUMNS)
-    assert (p.brand, p.responded, p.ttfr_s, p.link, p.brand_messages) == ("Acme", True, 720.0, True, 1)
+    assert (p.brand, p.responded, p.ttfr_s, p.link, p.brand_messages) == (
+        "Acme",
+        True,
+        720.0,
+        True,
+        1,
+    )
 
 
 def test_reply_through_follow_up_counts_and_later_brand_messages_count(tmp_path):
-    probes = table(tmp_path, [
-        msg(1, "cust", 0, "@Acme help"),
-        msg(2, "cust", 1, "@Acme anyone?", parent=1),
-        msg(3, "Acme", 30, "@cust DM us please", parent=2, brand=True),
-        msg(4, "Acme", 90, "@cust call 0800 123 4567", parent=3, brand=True),
-    ])
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "@Acme help"),
+            msg(2, "cust", 1, "@Acme anyone?", parent=1),
+            msg(3, "Acme", 30, "@cust DM us please", parent=2, brand=True),
+            msg(4, "Acme", 90, "@cust call 0800 123 4567", parent=3, brand=True),
+        ],
+    )
     p = row(probes, "1")
     assert len(probes) == 1
     assert (p.ttfr_s, p.brand_messages, p.dm, p.phone) == (1800.0, 2, True, True)
 
 
 def test_brand_message_after_the_window_does_not_count(tmp_path):
-    probes = table(tmp_path, [
-        msg(1, "cust", 0, "@Acme help"),
-        msg(2, "Acme", 2 * HOUR + 1, "@cust hi", parent=1, brand=True),
-    ], window_s=2 * 3600)
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "@Acme help"),
+            msg(2, "Acme", 2 * HOUR + 1, "@cust hi", parent=1, brand=True),
+        ],
+        window_s=2 * 3600,
+    )
     p = row(probes, "1")
     assert (p.responded, p.brand_messages, p.brand) == (False, 0, "Acme")
     assert pd.isna(p.ttfr_s)
 
 
 def test_reply_at_exactly_the_window_counts(tmp_path):
-    probes = table(tmp_path, [
-        msg(1, "cust", 0, "@Acme help"),
-        msg(2, "Acme", 2 * HOUR, "@cust hi", parent=1, brand=True),
-    ], window_s=2 * 3600)
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "@Acme help"),
+            msg(2, "Acme", 2 * HOUR, "@cust hi", parent=1, brand=True),
+        ],
+        window_s=2 * 3600,
+    )
     assert row(probes, "1").ttfr_s == 7200.0
 
 
 def test_brand_message_stamped_before_the_probe_is_ignored(tmp_path):
-    probes = table(tmp_path, [
-        msg(1, "cust", 10, "@Acme help"),
-        msg(2, "Acme", 5, "@cust hi", parent=1, brand=True),
-    ])
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 10, "@Acme help"),
+            msg(2, "Acme", 5, "@cust hi", parent=1, brand=True),
+        ],
+    )
     assert not row(probes, "1").responded
 
 
 def test_reply_to_a_missing_message_is_not_a_probe(tmp_path):
-    probes = table(tmp_path, [
-        msg(1, "cust", 0, "@Acme still broken", parent=999),
-        msg(2, "Acme", 5, "@cust hi", parent=1, brand=True),
-        msg(3, "other", 0, "@Acme hello"),
-    ])
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "@Acme still broken", parent=999),
+            msg(2, "Acme", 5, "@cust hi", parent=1, brand=True),
+            msg(3, "other", 0, "@Acme hello"),
+        ],
+    )
     assert probes["probe_id"].tolist() == ["3"]
 
 
 def test_missing_parent_attaches_through_conversation_id(tmp_path):
-    probes = table(tmp_path, [
-        msg(1, "cust", 0, "@Acme help", conversation_id="1"),
-        msg(3, "Acme", 20, "@cust on it", parent=2, brand=True, conversation_id="1"),
-    ])
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "@Acme help", conversation_id="1"),
+            msg(3, "Acme", 20, "@cust on it", parent=2, brand=True, conversation_id="1"),
+        ],
+    )
     assert row(probes, "1").ttfr_s == 1200.0
 
 
 def test_parent_cycle_is_an_orphan(tmp_path):
-    probes = table(tmp_path, [
-        msg(1, "cust", 0, "a", parent=2),
-        msg(2, "cust", 1, "b", parent=1),
-        msg(3, "cust", 2, "@Acme c"),
-    ])
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "a", parent=2),
+            msg(2, "cust", 1, "b", parent=1),
+            msg(3, "cust", 2, "@Acme c"),
+        ],
+    )
     assert probes["probe_id"].tolist() == ["3"]
 
 
 def test_brand_opened_thread_is_not_a_probe(tmp_path):
-    probes = table(tmp_path, [
-        msg(1, "Acme", 0, "New product!", brand=True),
-        msg(2, "cust", 5, "@Acme broken", parent=1),
-    ])
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "Acme", 0, "New product!", brand=True),
+            msg(2, "cust", 5, "@Acme broken", parent=1),
+        ],
+    )
     assert probes.empty
 
 
@@ -123,20 +158,27 @@ def test_reopen_after_silence_starts_a_new_probe(tmp_path):
 
 
 def test_reopen_needs_silence_from_everyone(tmp_path):
-    probes = table(tmp_path, [
-        msg(1, "cust", 0, "@Acme help"),
-        msg(2, "cust", 20 * HOUR, "@Acme ??", parent=1),
-        msg(3, "cust", 40 * HOUR, "@Acme ???", parent=2),
-    ], reopen_after_s=24 * 3600)
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "@Acme help"),
+            msg(2, "cust", 20 * HOUR, "@Acme ??", parent=1),
+            msg(3, "cust", 40 * HOUR, "@Acme ???", parent=2),
+        ],
+        reopen_after_s=24 * 3600,
+    )
     assert probes["probe_id"].tolist() == ["1"]
 
 
 def test_automated_reply_is_not_the_first_response(tmp_path):
-    probes = table(tmp_path, [
-        msg(1, "cust", 0, "@Acme help"),
-        msg(2, "Acme", 0, "Thanks, we'll reply soon", parent=1, brand=True, automated=True),
-        msg(3, "Acme", 45, "@cust Try a restart.", parent=1, brand=True),
-    ])
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "@Acme help"),
+            msg(2, "Acme", 0, "Thanks, we'll reply soon", parent=1, brand=True, automated=True),
+            msg(3, "Acme", 45, "@cust Try a restart.", parent=1, brand=True),
+        ],
+    )
     p = row(probes, "1")
     assert (p.ttfr_s, p.brand_messages, p.automated_messages) == (2700.0, 1, 1)
 
@@ -150,51 +192,67 @@ def test_automated_reply_is_not_the_first_response(tmp_path):
     ],
 )
 def test_brand_of_unanswered_probe(tmp_path, text, expected):
-    probes = table(tmp_path, [
-        msg(1, "cust", 0, text),
-        msg(10, "cust2", 0, "@Acme x"),
-        msg(11, "Acme", 5, "@cust2 hi", parent=10, brand=True),
-    ])
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, text),
+            msg(10, "cust2", 0, "@Acme x"),
+            msg(11, "Acme", 5, "@cust2 hi", parent=10, brand=True),
+        ],
+    )
     assert row(probes, "1").brand == expected
 
 
 def test_alias_handles_merge_into_one_brand(tmp_path):
     book = brands.BrandBook(brands=[brands.Brand(name="Acme", handles=["@AcmeHelp", "AcmeUK"])])
-    probes = table(tmp_path, [
-        msg(1, "c1", 0, "@AcmeHelp a"),
-        msg(2, "AcmeHelp", 5, "@c1 hi", parent=1),
-        msg(3, "c2", 0, "@acmeuk b"),
-    ], brand_book=book)
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "c1", 0, "@AcmeHelp a"),
+            msg(2, "AcmeHelp", 5, "@c1 hi", parent=1),
+            msg(3, "c2", 0, "@acmeuk b"),
+        ],
+        brand_book=book,
+    )
     assert probes["brand"].tolist() == ["Acme", "Acme"]
     assert row(probes, "1").responded
 
 
 def test_private_reply_to_public_probe_counts_as_dm(tmp_path):
-    probes = table(tmp_path, [
-        msg(1, "cust", 0, "@Acme help", surface="public"),
-        msg(2, "Acme", 5, "Hello from our team", parent=1, brand=True, surface="private"),
-    ])
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "@Acme help", surface="public"),
+            msg(2, "Acme", 5, "Hello from our team", parent=1, brand=True, surface="private"),
+        ],
+    )
     assert row(probes, "1").dm
 
 
 def test_customer_confirmation_after_reply_resolves(tmp_path):
-    probes = table(tmp_path, [
-        msg(1, "cust", 0, "@Acme wifi down"),
-        msg(2, "Acme", 5, "@cust Please restart the router.", parent=1, brand=True),
-        msg(3, "cust", 20, "@Acme thanks, that fixed it!", parent=2),
-        msg(4, "cust2", 0, "@Acme wifi down"),
-        msg(5, "cust2", 1, "@Acme thanks, that fixed it!", parent=4),
-    ])
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "@Acme wifi down"),
+            msg(2, "Acme", 5, "@cust Please restart the router.", parent=1, brand=True),
+            msg(3, "cust", 20, "@Acme thanks, that fixed it!", parent=2),
+            msg(4, "cust2", 0, "@Acme wifi down"),
+            msg(5, "cust2", 1, "@Acme thanks, that fixed it!", parent=4),
+        ],
+    )
     assert row(probes, "1").resolved
     assert not row(probes, "4").resolved
 
 
 def test_duplicate_ids_are_dropped(tmp_path):
-    probes = table(tmp_path, [
-        msg(1, "cust", 0, "@Acme help"),
-        msg(1, "cust", 0, "@Acme help"),
-        msg(2, "Acme", 5, "@cust hi", parent=1, brand=True),
-    ])
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "@Acme help"),
+            msg(1, "cust", 0, "@Acme help"),
+            msg(2, "Acme", 5, "@cust hi", parent=1, brand=True),
+        ],
+    )
     assert len(probes) == 1 and row(probes, "1").brand_messages == 1
 
 
@@ -202,9 +260,13 @@ def test_business_clock_and_local_weekday_from_brand_book(tmp_path):
     hours = {"timezone": "Europe/London", "weekly": {d: ["09:00-17:00"] for d in ("mon", "tue")}}
     book = brands.BrandBook(brands=[brands.Brand(name="Acme", handles=["Acme"], hours=hours)])
     # Monday 2024-03-04 16:00 UTC (= London) -> reply Tuesday 10:00: 1 h Monday + 1 h Tuesday.
-    probes = table(tmp_path, [
-        msg(1, "cust", 7 * HOUR, "@Acme help"),
-        msg(2, "Acme", 25 * HOUR, "@cust hi", parent=1, brand=True),
-    ], brand_book=book)
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 7 * HOUR, "@Acme help"),
+            msg(2, "Acme", 25 * HOUR, "@cust hi", parent=1, brand=True),
+        ],
+        brand_book=book,
+    )
     p = row(probes, "1")
     assert (p.ttfr_s, p.ttfr_business_s, p.weekday, p.hour) == (18 * 3600.0, 7200.0, "Mon", 16)

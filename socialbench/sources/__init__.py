@@ -81,20 +81,18 @@ def module(name: str) -> ModuleType:
     try:
         return importlib.import_module(_MODULES[name])
     except KeyError:
-        raise UsageError(
-            f"unknown format {name!r}; choose one of: {', '.join(_MODULES)}"
-        ) from None
+        raise UsageError(f"unknown format {name!r}; choose one of: {', '.join(_MODULES)}") from None
 
 
 def detect(path: Path, options: ReadOptions | None = None) -> str:
-    """The format of a file, from its content."""
+    """The format of a file, from its content; a column mapping means the generic format."""
     head = read_head(path)
     if not head.strip():
         raise InputError(path, "the file is empty")
+    if options is not None and options.mapping:
+        return "generic"
     for name in _MODULES:
-        if name == "generic" and not (options and options.mapping):
-            continue
-        if module(name).sniff(head, path):
+        if name != "generic" and module(name).sniff(head, path):
             return name
     raise InputError(
         path,

@@ -127,7 +127,9 @@ def _problem(record) -> str | None:
         if record.get(key) is not None and not isinstance(record[key], (str, int)):
             return f"{key}: must be a string"
     followers = record.get("followers")
-    if followers is not None and (isinstance(followers, bool) or not isinstance(followers, (int, float))):
+    if followers is not None and (
+        isinstance(followers, bool) or not isinstance(followers, (int, float))
+    ):
         return "followers: must be a number"
     if record.get("surface") not in (None, *_SURFACES):
         return f"surface: must be public or private, not {record['surface']!r}"

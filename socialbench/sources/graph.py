@@ -60,7 +60,7 @@ from urllib.parse import parse_qs, urlsplit
 from socialbench import messages
 from socialbench.errors import InputError
 from socialbench.sources import ReadOptions
-from socialbench.sources.generic import (
+from socialbench.sources.payloads import (
     RecordError,
     dedupe,
     describe,

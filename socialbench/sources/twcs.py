@@ -127,7 +127,9 @@ def _drop_index_column(table: pa.Table) -> pa.Table:
 def _check_columns(table: pa.Table, path: Path) -> None:
     missing = [c for c in REQUIRED if c not in table.column_names]
     if missing:
-        raise InputError(path, f"missing column(s) {', '.join(missing)} for the twcs layout", line=1)
+        raise InputError(
+            path, f"missing column(s) {', '.join(missing)} for the twcs layout", line=1
+        )
 
 
 def _clean_id(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -151,7 +153,9 @@ def _convert(table: pa.Table) -> tuple[dict[str, pa.ChunkedArray], dict[str, pa.
     }
     bad = {
         "empty tweet_id": pc.equal(tweet_id, ""),
-        "inbound is not True or False": pc.invert(pc.is_in(inbound_text, pa.array(["true", "false"]))),
+        "inbound is not True or False": pc.invert(
+            pc.is_in(inbound_text, pa.array(["true", "false"]))
+        ),
         "unparseable created_at timestamp": pc.is_null(created),
         "empty author_id": pc.equal(cols["author"], ""),
     }

@@ -19,9 +19,9 @@ hold no messages and are passed over.
 Brand messages are authored by the business's ``display_phone_number`` (else its
 ``phone_number_id``). Channel "whatsapp", surface "private". One chat per customer per business
 number: ``conversation_id`` is ``<phone_number_id>:<customer wa_id>``. A message's ``parent_id``
-is the message it quotes (``context.id``) when it quotes one, otherwise the chat's earliest
-message, which opens the chat. The same message id delivered twice (webhook retries) is one
-row. An author named in ``--brands`` is a brand.
+is the message it quotes (``context.id``) when it quotes one present in the data, otherwise
+the chat's earliest message, which opens the chat. The same message id delivered twice
+(webhook retries) is one row. An author named in ``--brands`` is a brand.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from socialbench import messages
 from socialbench.errors import InputError
 from socialbench.sources import ReadOptions
-from socialbench.sources.generic import (
+from socialbench.sources.payloads import (
     RecordError,
     dedupe,
     describe,
@@ -239,7 +239,12 @@ def _status_rows(candidates: list[Row], known: set[str]) -> list[Row]:
 
 
 def _thread(rows: list[Row]) -> None:
-    """parent = the quoted message, else the chat's earliest message (which opens the chat)."""
+    """parent = the quoted message when present, else the chat's earliest message.
+
+    A quote of a message missing from the data (say, a template sent before the log began)
+    falls back to the chat's opening message, so the reply is not orphaned.
+    """
+    known = {row[messages.ID] for row in rows}
     chats: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         chats[row[messages.CONVERSATION_ID]].append(row)
@@ -247,4 +252,5 @@ def _thread(rows: list[Row]) -> None:
         first = min(chat, key=lambda row: row[messages.CREATED_AT])
         for row in chat:
             fallback = None if row is first else first[messages.ID]
-            row[messages.PARENT_ID] = row["_quoted"] or fallback
+            quoted = row["_quoted"] if row["_quoted"] in known else None
+            row[messages.PARENT_ID] = quoted or fallback

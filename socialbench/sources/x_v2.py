@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from socialbench import messages
 from socialbench.errors import InputError
 from socialbench.sources import ReadOptions
-from socialbench.sources.generic import (
+from socialbench.sources.payloads import (
     RecordError,
     dedupe,
     describe,
