@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from socialbench import messages as m
 from socialbench import metrics, sources, threads
@@ -68,15 +71,15 @@ def describe(msgs: pd.DataFrame, settings: threads.Settings) -> dict:
     prepared = threads.prepare(msgs, settings.brand_book)
     root = threads.roots(prepared)
     conv = threads.conversations(prepared, root, settings)
-    brands = prepared.loc[prepared[m.AUTHOR_IS_BRAND], m.AUTHOR].str.lower().nunique()
-    times = prepared[m.CREATED_AT]
+    brand_authors = prepared.author.filter(pa.array(prepared.is_brand))
+    times = msgs[m.CREATED_AT]
     return {
         "messages": len(prepared),
-        "duplicates": len(msgs) - len(prepared),
-        "conversations": int(len(set(root[root >= 0].tolist()))),
+        "duplicates": prepared.duplicates,
+        "conversations": int(len(np.unique(root[root >= 0]))),
         "orphans": int((root < 0).sum()),
-        "probes": int(conv["start"].sum()),
-        "brand_accounts": int(brands),
+        "probes": len(conv.starts),
+        "brand_accounts": len(pc.unique(pc.utf8_lower(brand_authors))),
         "first": times.min(),
         "last": times.max(),
     }

@@ -19,11 +19,11 @@ same index (NA counts as ""):
 - ``email``: the text contains an e-mail address (``help@brand.com``), or the
   ``__email__`` token the Customer Support on Twitter data set puts in place of one;
   ``@handles`` do not count.
-- ``ack_only``: once leading @mentions and a trailing agent signature (``^JK``, ``-Sam``,
-  ``*AB``) are removed, the text consists only of acknowledgement, apology, thanks,
-  empathy, greeting and courtesy sentences ("We're sorry to hear that.", "Thanks for
-  reaching out!"), with no question, link, channel switch, instruction, action or answer.
-  Empty text is not ack-only.
+- ``ack_only``: once @mentions, a trailing agent signature (``^JK``, ``-Sam``, ``*AB``) and
+  vocative names ("Thanks, Sarah!") are removed, the text consists only of acknowledgement,
+  apology, thanks, empathy, greeting and courtesy sentences ("We're sorry to hear that.",
+  "Thanks for reaching out!", "Let us know if you need anything else."), with no question,
+  link, channel switch, instruction, action or answer. Empty text is not ack-only.
 - ``confirms_resolution``: (meant for customer messages) the text says the problem is
   solved: fixed, sorted, resolved, solved, works/working now or again, that worked, did the
   trick, all good, up and running, problem gone. Negated, hoped-for, requested or asked
@@ -31,11 +31,12 @@ same index (NA counts as ""):
   regressions ("now it's not", "broken again", "thanks for nothing") do not count.
 
 Every pattern is written for RE2, the engine pyarrow uses behind pandas' string methods: no
-lookaround or backreferences, and none of ``\\b``, ``\\w``, ``\\d``, ``\\s`` or ``$``, for
-which pandas falls back to Python's much slower ``re`` as soon as a text is not pure ASCII.
-Word boundaries are spelled as explicit character classes on texts padded with a space at
-each end, and "X but not Y" is done by deleting the excluded phrases with ``str.replace``
-(only on the rows that matched X) before matching again.
+lookaround or backreferences, and none of ``\\b``, ``\\w``, ``\\d``, ``\\s``, ``$`` or ``\\Z``,
+for which pandas falls back to Python's much slower ``re`` (non-ASCII text, newlines) or which
+RE2 spells differently. Word boundaries are explicit character classes on texts padded with
+a space at each end; "X but not Y" deletes the excluded phrases with ``str.replace`` (only
+on the rows that matched X) before matching again. On a 2-core machine the six rules take
+about 3-4 s together for a million tweets.
 """
 
 from __future__ import annotations
@@ -79,8 +80,9 @@ RULES: dict[str, str] = {
     ),
     "ack_only": (
         "A message only acknowledges when, without its @mentions and agent signature, it "
-        "consists solely of apology, thanks, empathy, greeting or courtesy sentences, with "
-        "no question, link, DM request, phone number, e-mail, instruction, action or answer."
+        "consists solely of apology, thanks, empathy, greeting or courtesy sentences (a "
+        "generic 'let us know if you need anything else' included), with no question, link, "
+        "DM request, phone number, e-mail, instruction, action or answer."
     ),
     "confirms_resolution": (
         "A customer message confirms resolution when it says the problem is fixed, sorted, "
@@ -95,6 +97,10 @@ _STRING = "string[pyarrow]"
 _WS_CLASS = "[ \t\r\n\u00a0]"  # RE2's \s differs from Python's, so pandas would not use RE2
 _NW = "[^A-Za-z0-9_]"  # one non-word character; texts are padded so one always exists
 _AP = "['\u2019]"  # straight or curly apostrophe
+# Texts end with this character (see _prepare); patterns anchor on it instead of \Z, which
+# RE2 spells \z and older pandas do not translate, or $, which makes pandas 3 hand every
+# pattern to Python's re as soon as one text contains a newline.
+_END = "\x1f"
 
 
 def _rx(template: str) -> str:
@@ -251,16 +257,25 @@ _DM_EXCLUDED = _rx(
 
 # ----------------------------------------------------------------------------------- ack_only
 
+_OFFER = "\x1e"  # stands in for a courtesy offer of more help, see _ACK_OFFER
 _EMOJI = (
     "\u00a9\u00ae\u200b\u200d\u2190-\u21ff\u2300-\u23ff\u2600-\u27bf\u2b00-\u2bff"
     "\u3030\ufe0f\U0001f000-\U0001faff"
 )
-_SEP = (
-    "(?:[ \t\r\n\u00a0.!,;:\u2026~*()\"'\u2019\u201c\u201d\u2013\u2014\\-" + _EMOJI + "]"
-    "|&(?:amp|lt|gt|quot|#[0-9]+);|<3|:-?[dp]" + ")*"
+# between sentences: punctuation, emoji, emoticons, HTML entities and hashtags
+_PUNCT = (
+    "(?:[.!,;:\u2026~*()\"'\u2019\u201c\u201d\u2013\u2014\\-" + _EMOJI + "]"
+    "|&(?:amp|lt|gt|quot|#[0-9]+);|<3|:-?[dp]|#[A-Za-z0-9_]+)"
 )
-# the rest of an acknowledgement clause: up to the next punctuation; a hyphen only inside a word
-_TAIL = '(?:[ \t\u00a0](?:[^.!?,;:\n\r\u2026()"\u201c\u201d\u2013\u2014|~*^/\\-]|-[A-Za-z])*)?'
+_SEP = "(?:[ \t\r\n\u00a0]|" + _PUNCT + ")*"
+_SEP_PUNCT = "[ \t\r\n\u00a0]*" + _PUNCT + _SEP  # at least one punctuation mark or emoji
+# the rest of an acknowledgement clause: up to the next punctuation or emoji; a hyphen only
+# inside a word
+_TAIL = (
+    '(?:[ \t\u00a0](?:[^.!?,;:\n\r\u2026()"\u201c\u201d\u2013\u2014|~*^\\-'
+    + _EMOJI
+    + "]|-[A-Za-z])*)?"
+)
 _INTENS = (
     "(?:(?:so|very|really|truly|terribly|extremely|incredibly|sincerely|deeply|awfully|"
     "super|genuinely|do|again|our|my|many|sincere|sincerest|deepest|humble|huge|massive|big|"
@@ -284,20 +299,23 @@ _ACK_ADJ = _words(
     "yummy", "the worst", "the best", "news", "music to our ears",
     "an? (?:bummer|pain|shame|drag|hassle|nightmare|letdown|let down)",
     "an? (?:great|good|nice|lovely|fantastic|wonderful|fun) (?:one|idea|point|question|shot|"
-    "pic|photo|picture|look|choice|suggestion)",
+    "pic|photo|picture|look|choice|suggestion|deal)",
     "no (?:fun|good)",
     "what we (?:like|want|love|hope|expect|wanna|ever want) to (?:hear|see|read)",
     "the (?:experience|service|news|impression|journey|trip|flight|visit)",
     "how we", "to hear", "to see", "to read",
 )
 # fmt: on
-_ACK_UNITS = [
-    # greetings and interjections
+# sentences that stand alone: greetings, interjections
+_ACK_BARE = [
     "(?:hi|hey|hello|hiya|heya|howdy|greetings|dear|good (?:morning|afternoon|evening|day)|"
     "morning|evening|afternoon)(?: (?:there|again|all|folks|everyone|friend|guys|team))?",
     "(?:oh|ah|aw+|ugh|uh|hmm+|hm+|eek|yikes|oops|whoops|oh no+|oh dear|oh my|oh man|uh oh|"
     "wow|whoa|woah|yay|woo+|wo+t|hooray|ha(?:ha)+|lol|phew|gosh|geez|jeez|noo+|dang|darn|"
-    "bummer|boo|oof|ouch|eep|blimey|crikey)",
+    "bummer|boo|oof|ouch|eep|blimey|crikey|oh my (?:goodness|gosh)|goodness|omg)",
+]
+# clauses that run on to the next punctuation mark (_TAIL)
+_ACK_CLAUSES = [
     # apologies
     _SUBJ + _INTENS + "(?:sorry|apologi[sz]e|apologies|regret)" + _TAIL,
     # thanks and appreciation
@@ -314,8 +332,9 @@ _ACK_UNITS = [
     "don't like (?:to|that|hearing|seeing)|do not like|never like|would be|'d be)" + _TAIL,
     _SUBJ + _INTENS + "(?:concerned|gutted|saddened|disappointed|upset|bummed|devastated|"
     "sad|frustrated|glad|happy|pleased|thrilled|delighted|excited|stoked|chuffed|honou?red|"
-    "proud|grateful|thankful|relieved|here (?:to help|for you|if you need us|whenever you "
-    "need us|if you need anything)|here)" + _TAIL,
+    "proud|grateful|thankful|relieved|looking forward|here (?:to help|for you|if you need us|"
+    "whenever you need us|if you need anything)|here)" + _TAIL,
+    "(?:it|that|this) makes (?:us|me)" + _TAIL,
     "(?:that|this|which|it|oh that|well that)"
     + "(?:'s| is| does not| doesn't| isn't| is not| sounds| does sound| must be| must have "
     "been| can be| would be| would have been| has been| was|s)"
@@ -330,7 +349,8 @@ _ACK_UNITS = [
     "well said|well done|nice one|good one|same here|you too|likewise|same to you|agreed|"
     "indeed|love it|love this|love that|loving this|so cute|how fun|how cool|how exciting|"
     "how awesome|what a|ok|okay|alright|all good|no problem|no prob|no probs|no worries|"
-    "not a problem|any ?time|my pleasure|our pleasure|pleasure|you're|you are|welcome|"
+    "not a problem|any ?time|my pleasure|our pleasure|pleasure|you're|you are|your welcome|welcome|"
+    "you rock|nicely done|(?:we |i )?can't wait|"
     "(?:we|i) hope (?:to see|you|this|that|it)|take care|stay safe|be safe|safe travels|"
     "travel safe|bon voyage|bon app[e\u00e9]tit|"
     "enjoy|have (?:a|an)|hope you|hope (?:this|that|it)|fingers crossed|best wishes|"
@@ -338,10 +358,34 @@ _ACK_UNITS = [
     "happy (?:birthday|holidays|halloween|thanksgiving|new year|friday|monday|weekend)|"
     "merry christmas|see you|speak soon|talk soon|until next time|much love|x+|xo+|xoxo)" + _TAIL,
 ]
-# fmt: off
-_ACK_TEXT = _rx("^" + _SEP + "(?:" + "|".join(_ACK_UNITS) + ")" + "(?:" + _SEP + "(?:"
-                + "|".join(_ACK_UNITS) + "))*" + _SEP + "\\Z")
-# fmt: on
+# Clauses must be followed by punctuation (their tail takes everything up to it), which keeps
+# the automaton small enough for RE2's fast DFA; an emoji on its own ("🍟") is a reaction.
+_ACK_ITEM_BARE = "(?:" + "|".join([*_ACK_BARE, _OFFER]) + ")"
+_ACK_ITEM_CLAUSE = "(?:" + "|".join(_ACK_CLAUSES) + ")"
+_ACK_TEXT = _rx(
+    "^"
+    + _SEP
+    + "(?:"
+    + _ACK_ITEM_BARE
+    + _SEP
+    + "|"
+    + _ACK_ITEM_CLAUSE
+    + _SEP_PUNCT
+    + ")*(?:"
+    + _ACK_ITEM_BARE
+    + "|"
+    + _ACK_ITEM_CLAUSE
+    + ")"
+    + _SEP
+    + _END
+    + "|^"
+    + _SEP
+    + "["
+    + _EMOJI
+    + "]"
+    + _SEP
+    + _END
+)
 # fmt: off
 _ACK_HEAD = _rx(
     _words(
@@ -349,7 +393,7 @@ _ACK_HEAD = _rx(
         "understand", "glad", "happy", "pleased", "welcome", "pleasure", "worries", "problem",
         "enjoy", "have a", "great", "good", "awesome", "love", "concern", "frustrat",
         "imagine", "get it", "hope", "take care", "safe", "luck", "congrat", "noted", "here",
-        "that", "this", "ok", "nice", "cool",
+        "that", "this", "ok", "nice", "cool", "wait", "rock", "done", "[" + _EMOJI + "]",
     )
 )
 # fmt: on
@@ -358,20 +402,47 @@ _ACK_HEAD = _rx(
 # modes there makes RE2 give up its fast DFA (ten times slower)
 _ACK_NAME_WORD = "[A-Z][a-z'\u2019]+(?:[ \t][A-Z][a-z'\u2019]*)?"
 _ACK_NAME = (
-    "(,[ \t]*|(?:[Hh]i|[Hh]ey|[Hh]ello|[Hh]iya|[Dd]ear)[ \t]+)"
+    "(,[ \t]*|(?:[Hh][Ii]|[Hh][Ee][Yy]|[Hh][Ee][Ll][Ll][Oo]|[Hh]iya|[Dd]ear)[ \t]+)"
     + _ACK_NAME_WORD
-    + "[ \t]*([,.!]|[ \t\r\n]*\\Z)"
+    + "[ \t]*([,.!]|[ \t\r\n]*"
+    + _END
+    + ")"
     + "|^([ \t]*)"
     + _ACK_NAME_WORD
     + "[ \t]*(,)"
+)
+# a generic offer of more help ("Let us know if you need anything else.") is courtesy, not an
+# instruction: it is replaced by _OFFER, which _ACK_TEXT accepts as a sentence of its own
+_ACK_OFFER_VERB = (
+    "(?:(?:please )?(?:do )?let (?:us|me) know|(?:please )?(?:feel free to|don't hesitate to|"
+    "do not hesitate to) (?:reach out|reach back out|contact us|ask|let us know|tweet us|"
+    "get in touch|drop us a line|give us a shout)|give us a (?:shout|call|tweet)|reach out|"
+    "tweet us|get in touch|contact us)"
+)
+_ACK_NEED = (
+    "(?:if|should|when|whenever|in case) (?:you|there|we)(?:'s| is| are)? (?:ever |still )?"
+    "(?:need|have|require|can|come across|run into|think of|anything|any)[^A-Za-z0-9_']"
+)
+_ACK_OFFER = _rx(
+    "([^A-Za-z0-9_])(?:"
+    + _ACK_OFFER_VERB
+    + "(?: (?:to us|again|anytime|any time|here|with us))* "
+    + _ACK_NEED
+    + "[^.!?\n]*|"
+    + _ACK_NEED
+    + "[^.!?\n]*"
+    + _ACK_OFFER_VERB
+    + "|we(?:'ll| will) be (?:here|around|waiting)[^.!?\n]*"
+    + ")"
 )
 _ACK_STRIP = _rx(
     "|".join(
         [
             "@[A-Za-z0-9_]+",
+            "please accept",  # "Please accept our apologies." is an apology, not a request
             # agent signature at the very end: ^JK, -Sam, - Callum, *AB, ~Debs, /KB, =JJ
             "[ \t]*(?:\\^|[-\u2013\u2014*~/=|]{1,2})[ \t]*[A-Za-z][A-Za-z.]{0,20}"
-            "(?:[ \t][A-Za-z][A-Za-z.]{0,12})?[ \t\r\n]*\\Z",
+            "(?:[ \t][A-Za-z][A-Za-z.]{0,12})?[ \t\r\n]*(" + _END + ")",
         ]
     )
 )
@@ -389,8 +460,8 @@ _ACK_CUE_WORDS = _words(
     "you should", "you may", "you might", "you need", "you must", "you don't (?:have|need)",
     "you do not (?:have|need)", "we'll", "we will", "i'll",
     "i will", "we've", "we have", "i've", "i have",
-    "(?:we're|we are|i'm|i am) (?:(?:now|currently|already|still) )?(?:working|looking|"
-    "investigating|checking|aware|on it|unable|not able)",
+    "(?:we're|we are|i'm|i am) (?:(?:now|currently|already|still) )?(?:working|looking into|"
+    "looking at|investigating|checking|aware|on it|unable|not able)",
     "looking into", "look into", "look at", "have a look", "take a look", "working on",
     "work on", "aware", "engineers?", "technicians?", "team is", "is now", "are now",
     "(?:is|are) (?:back|being)", "will be", "should be", "shortly", "asap",
@@ -409,13 +480,17 @@ _ACK_CUE_WORDS = _words(
     "reach out", "contact(?: us)?", "get in touch", "get back", "here's", "there's", "via",
 )
 # fmt: on
-_ACK_CUES = _rx(_NW + _ACK_CUE_WORDS + _NW + "|" + _NW + "(?:investigat|escalat)|[0-9]/[0-9]|\\?")
+_ACK_CUES = _rx(
+    # words of action or instruction, a question mark, or a thread marker (1/2: more follows)
+    _NW + _ACK_CUE_WORDS + _NW + "|" + _NW + "(?:investigat|escalat)|\\?|" + _NW + "[1-9]/[1-9]"
+)
 
 # ------------------------------------------------------------------------ confirms_resolution
 
 # fmt: off
 _RESOLVED_TERM = _words(
     "fixed", "sorted", "resolved", "solved", "works", "working", "worked", "did the trick",
+    "(?:resolve|fix|solve)(?:s|es)?",
     "done the trick", "does the trick", "up and running", "all good", "all set", "good to go",
     "gone", "disappeared", "went away", "back online", "back to normal",
 )
@@ -444,6 +519,9 @@ _RESOLVED = _rx(
             _NW + "no longer (?:an issue|a problem|having (?:the |this |that |any )?"
             "(?:issue|problem)s?)",
             _NW + "got it (?:to work|working)",
+            _NW + "(?:does|did|that|this|which|it|restarting|rebooting|reinstalling|updating|"
+            "resetting) (?:resolve|fix|solve|sort)(?:s|es|d|ed)? (?:it|the|this|that|my)" + _NW,
+            "\u89e3\u6c7a\u3057\u307e\u3057\u305f|\u76f4\u308a\u307e\u3057\u305f",  # Japanese
             "^ (?:@[A-Za-z0-9_]+ )*(?:worked|works)" + _NW,  # "@AppleSupport Worked 👌"
         ]
     )
@@ -476,6 +554,7 @@ _RESOLVED_EXCLUDED = _rx(
             "wireless|broadband|penalty|charge|income|menu|schedule)",
             _NW + "sorted (?:by|alphabetically|list)",
             _NW + "resolved to",
+            _NW + "all good (?:news|things|stuff|points|questions)",
             _NW + "(?:fixed|sorted|resolved|solved|works|worked) (?:nothing|jack|squat|"
             "nada|sod all|fuck all|f all)",
         ]
@@ -509,6 +588,7 @@ PATTERNS: dict[str, str] = {
     "ack_text": _ACK_TEXT,
     "ack_head": _ACK_HEAD,
     "ack_strip": _ACK_STRIP,
+    "ack_offer": _ACK_OFFER,
     "ack_name": _ACK_NAME,
     "ack_cues": _ACK_CUES,
     "resolved": _RESOLVED,
@@ -517,16 +597,22 @@ PATTERNS: dict[str, str] = {
 }
 """Every regular expression used, by name (for tests and the methodology appendix)."""
 
-for _name, _pattern in PATTERNS.items():  # fail at import, not on the first archive
-    re.compile(_pattern)
+
+def _check_patterns() -> None:
+    """Fail at import, not on the first archive: every pattern must also be valid Python."""
+    for pattern in PATTERNS.values():
+        re.compile(pattern)
+
+
+_check_patterns()
 
 # ---------------------------------------------------------------------------------- helpers
 
 
 def _prepare(texts: pd.Series) -> pd.Series:
-    """Texts as pyarrow strings, NA as "", padded with one space at each end."""
+    """Texts as pyarrow strings, NA as "", padded with a space at each end and _END."""
     s = texts.astype(_STRING).fillna("")
-    return " " + s + " "
+    return " " + s + " " + _END
 
 
 def _contains(s: pd.Series, pattern: str) -> np.ndarray:
@@ -573,11 +659,14 @@ def _ack_only(s: pd.Series) -> np.ndarray:
     if not out.any():
         return out
     rows = np.flatnonzero(out)
-    stripped = s.iloc[rows].str.replace(_ACK_STRIP, "", regex=True)
+    stripped = s.iloc[rows].str.replace(_ACK_STRIP, r"\1", regex=True)
+    stripped = stripped.str.replace(_ACK_OFFER, "\\1" + _OFFER, regex=True)
     keep = ~_contains(stripped, _ACK_CUES)  # cheap, so before the costly _ACK_TEXT
     rows, stripped = rows[keep], stripped.iloc[np.flatnonzero(keep)]
     if len(rows):
-        unnamed = stripped.str.replace(_ACK_NAME, r"\1\2\3\4", regex=True)
+        unnamed = stripped
+        for _ in range(2):  # twice: "Hello, Ismail." has two overlapping candidates
+            unnamed = unnamed.str.replace(_ACK_NAME, r"\1\2\3\4", regex=True)
         rows = rows[_contains(unnamed, _ACK_TEXT)]
     if len(rows):
         original = s.iloc[rows]

@@ -23,6 +23,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+import pyarrow as pa
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -59,6 +62,7 @@ COLUMNS = (
 PUBLIC = "public"
 PRIVATE = "private"
 SURFACES = (PUBLIC, PRIVATE)
+STRING = "string"  # pandas' Arrow-backed string dtype with <NA> for missing values
 
 
 def empty() -> pd.DataFrame:
@@ -78,36 +82,65 @@ def normalize(frame: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     frame = frame.reset_index(drop=True)
-
-    def column(name: str, default: object) -> pd.Series:
-        if name in frame:
-            return frame[name]
-        return pd.Series(default, index=frame.index, dtype=object)
-
+    n = len(frame)
     created = pd.to_datetime(frame[CREATED_AT], utc=True).dt.as_unit("ns")
     return pd.DataFrame(
         {
-            ID: frame[ID].astype("string"),
-            PARENT_ID: _optional_str(column(PARENT_ID, pd.NA)),
-            CONVERSATION_ID: _optional_str(column(CONVERSATION_ID, pd.NA)),
-            AUTHOR: frame[AUTHOR].astype("string"),
-            AUTHOR_IS_BRAND: column(AUTHOR_IS_BRAND, pd.NA).astype("boolean"),
+            ID: _strings(frame[ID]),
+            PARENT_ID: _optional_str(frame.get(PARENT_ID), n),
+            CONVERSATION_ID: _optional_str(frame.get(CONVERSATION_ID), n),
+            AUTHOR: _strings(frame[AUTHOR]),
+            AUTHOR_IS_BRAND: _booleans(frame.get(AUTHOR_IS_BRAND), n),
             CREATED_AT: created,
-            TEXT: column(TEXT, "").fillna("").astype("string"),
-            CHANNEL: column(CHANNEL, "unknown").astype("string"),
-            SURFACE: column(SURFACE, PUBLIC).astype("string"),
-            FOLLOWERS: pd.to_numeric(column(FOLLOWERS, float("nan")), errors="coerce").astype(
-                "float64"
+            TEXT: _strings(frame[TEXT].fillna("")) if TEXT in frame else _constant("", n),
+            CHANNEL: _strings(frame[CHANNEL]) if CHANNEL in frame else _constant("unknown", n),
+            SURFACE: _strings(frame[SURFACE]) if SURFACE in frame else _constant(PUBLIC, n),
+            FOLLOWERS: (
+                pd.to_numeric(frame[FOLLOWERS], errors="coerce").astype("float64")
+                if FOLLOWERS in frame
+                else pd.Series(np.full(n, np.nan))
             ),
-            AUTOMATED: column(AUTOMATED, False).fillna(False).astype(bool),
-            SCENARIO: _optional_str(column(SCENARIO, pd.NA)),
-            CATEGORY: _optional_str(column(CATEGORY, pd.NA)),
+            AUTOMATED: (
+                frame[AUTOMATED].fillna(False).astype(bool)
+                if AUTOMATED in frame
+                else pd.Series(np.zeros(n, dtype=bool))
+            ),
+            SCENARIO: _optional_str(frame.get(SCENARIO), n),
+            CATEGORY: _optional_str(frame.get(CATEGORY), n),
         }
     )
 
 
-def _optional_str(series: pd.Series) -> pd.Series:
+def _strings(series: pd.Series) -> pd.Series:
+    """A pandas string column backed by Arrow, <NA> for missing (no copy when it is one)."""
     import pandas as pd
 
-    out = series.astype("string")
-    return out.mask(out == "", pd.NA)
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow" and dtype.na_value is pd.NA:
+        return series
+    return series.astype(STRING)
+
+
+def _constant(value: str, n: int) -> pd.Series:
+    import pandas as pd
+
+    return pd.Series(pd.arrays.ArrowStringArray(pa.repeat(pa.scalar(value, pa.large_string()), n)))
+
+
+def _optional_str(series: pd.Series | None, n: int) -> pd.Series:
+    """Strings where empty text means missing; all missing when the column is absent."""
+    import pandas as pd
+
+    if series is None:
+        return pd.Series(pd.arrays.ArrowStringArray(pa.nulls(n, pa.large_string())))
+    out = _strings(series)
+    empty = (out == "").fillna(False)
+    return out.mask(empty, pd.NA) if empty.any() else out
+
+
+def _booleans(series: pd.Series | None, n: int) -> pd.Series:
+    import pandas as pd
+
+    if series is None:
+        return pd.Series(pd.arrays.BooleanArray(np.zeros(n, bool), np.ones(n, bool)))
+    return series.astype("boolean")

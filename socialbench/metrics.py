@@ -49,6 +49,7 @@ AGGREGATE_KEYS = (
     "resolution_rate",
 )
 OTHER_PERSONAS = "(other personas)"
+MAX_PERSONAS = 50
 UNKNOWN_TIER = "(unknown)"
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -75,92 +76,153 @@ def summarize(probes: pd.DataFrame, settings: MetricSettings) -> dict:
 
 def aggregate(frame: pd.DataFrame, settings: MetricSettings) -> dict:
     """Every aggregate of one group of probes."""
-    n = len(frame)
-    responded = frame["responded"].to_numpy(dtype=bool)
-    r = int(responded.sum())
-    answered = frame[responded]
-    ttfr = answered["ttfr_s"].to_numpy(dtype=float)
-    business = answered["ttfr_business_s"].to_numpy(dtype=float)
-    watched = frame.loc[~responded, "watched_s"].to_numpy(dtype=float)
-    small = []
-    rates_ok = _enough(n, settings, small, "probes")
-    times_ok = _enough(r, settings, small, "responded")
-    flags = {
-        f: answered[f].to_numpy(dtype=bool) for f in ("link", "dm", "phone", "email", "ack_only")
+    codes = np.zeros(len(frame), dtype=np.int64)
+    return _rows(Groups(frame, codes, 1), settings)[0]
+
+
+def group_rows(probes: pd.DataFrame, name: str, settings: MetricSettings) -> list[dict]:
+    """One row per value of a grouping column (missing values left out), in a stable order."""
+    codes, values = pd.factorize(_group_key(probes, name, settings), sort=False)
+    rows = _rows(Groups(probes, codes, len(values)), settings)
+    keyed = [{name: _jsonable(v), **row} for v, row in zip(values, rows, strict=True)]
+    return sorted(keyed, key=lambda row: _order(name, row[name]))
+
+
+class Groups:
+    """A probe table cut into groups by integer codes (-1 = left out), with grouped reductions.
+
+    Everything is computed for all groups at once (``numpy.bincount`` and one sort), so the
+    cost does not grow with the number of groups.
+    """
+
+    def __init__(self, frame: pd.DataFrame, codes: np.ndarray, count: int) -> None:
+        keep = codes >= 0
+        self.count = count
+        self.codes = codes[keep]
+        self.responded = frame["responded"].to_numpy(dtype=bool)[keep]
+        self.ttfr = frame["ttfr_s"].to_numpy(dtype=float)[keep]
+        self.business = frame["ttfr_business_s"].to_numpy(dtype=float)[keep]
+        self.watched = frame["watched_s"].to_numpy(dtype=float)[keep]
+        self.flags = {f: frame[f].to_numpy(dtype=bool)[keep] for f in TYPE_FLAGS}
+        resolved = frame["resolved"]
+        self.rule = resolved.notna().to_numpy()[keep]
+        self.resolved = resolved.fillna(False).to_numpy(dtype=bool)[keep] & self.rule
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def total(self, mask: np.ndarray | None = None, weights=None) -> np.ndarray:
+        codes = self.codes if mask is None else self.codes[mask]
+        w = None if weights is None else (weights if mask is None else weights[mask])
+        return np.bincount(codes, weights=w, minlength=self.count).astype(float)
+
+    def quantile(self, values: np.ndarray, q: float) -> np.ndarray:
+        """Per-group quantile of ``values`` over responded probes, by linear interpolation.
+
+        The position (n - 1)·q is computed in integers and the interpolation rounded once, so
+        integer inputs give the exactly rounded result (pandas' and SQL ``quantile_cont``'s
+        definition, without their last-bit differences). NaN for a group with no values.
+        """
+        v, codes = self._sorted(values)
+        if not len(v):
+            return np.full(self.count, np.nan)
+        n = np.bincount(codes, minlength=self.count)
+        start = np.cumsum(n) - n
+        num, den = round(q * QUANTILE_DENOMINATOR), QUANTILE_DENOMINATOR
+        pos = (np.maximum(n, 1) - 1) * num
+        lo = np.minimum(start + pos // den, len(v) - 1)
+        hi = np.minimum(lo + 1, np.minimum(start + n - 1, len(v) - 1))
+        a, b = v[lo], v[np.maximum(hi, lo)]
+        out = (a * den + (b - a) * (pos % den)) / den
+        return np.where(n > 0, out, np.nan)
+
+    def _sorted(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Responded values sorted by (group, value), and their group codes; cached."""
+        key = id(values)
+        if key not in self._cache:
+            codes, v = self.codes[self.responded], values[self.responded]
+            by_value = np.argsort(v, kind="stable")
+            small = codes.astype(np.int16 if self.count < 2**15 else np.int64)
+            by_group = np.argsort(small[by_value], kind="stable")  # radix sort for int16
+            order = by_value[by_group]
+            self._cache[key] = (v[order], codes[order])
+        return self._cache[key]
+
+    def within(self, horizon: float, n: np.ndarray) -> np.ndarray:
+        """Share of all probes answered by ``horizon``; Kaplan–Meier for censored groups."""
+        shares = self.total(self.responded & (self.ttfr <= horizon)) / np.maximum(n, 1)
+        censored = ~self.responded & (self.watched < horizon)
+        for group in np.unique(self.codes[censored]):
+            mine = self.codes == group
+            events = self.ttfr[mine & self.responded]
+            shares[group] = kaplan_meier_share(events, self.watched[mine & ~self.responded], horizon)
+        return shares
+
+
+QUANTILE_DENOMINATOR = 1_000_000
+
+
+def _rows(groups: Groups, settings: MetricSettings) -> list[dict]:
+    """The aggregates of every group, as dicts in code order."""
+    n, r = groups.total(), groups.total(groups.responded)
+    rule = groups.total(groups.rule)
+    rates_ok, times_ok, rule_ok = (x >= settings.min_group for x in (n, r, rule))
+    safe_n, safe_r = np.maximum(n, 1), np.maximum(r, 1)
+    resp = groups.responded
+    flag_rates = {f: groups.total(resp & v) / safe_r for f, v in groups.flags.items()}
+    deflect = groups.flags["dm"] | groups.flags["phone"] | groups.flags["email"]
+    horizons = {**WITHIN, "window": float(settings.window_s)}
+    within_all = {k: groups.within(h, n) for k, h in horizons.items()}
+    low, high = wilson_arrays(r, n)
+    columns = {
+        "response_rate": (r / safe_n, rates_ok),
+        "ttfr_median_s": (groups.quantile(groups.ttfr, 0.5), times_ok),
+        "ttfr_p90_s": (groups.quantile(groups.ttfr, 0.9), times_ok),
+        "ttfr_mean_s": (groups.total(resp, groups.ttfr) / safe_r, times_ok),
+        "ttfr_business_median_s": (groups.quantile(groups.business, 0.5), times_ok),
+        "ttfr_business_p90_s": (groups.quantile(groups.business, 0.9), times_ok),
+        **{f"{f}_rate": (v, times_ok) for f, v in flag_rates.items()},
+        "deflection_rate": (groups.total(resp & deflect) / safe_r, times_ok),
+        "resolution_rate": (groups.total(groups.resolved) / np.maximum(rule, 1), rule_ok),
     }
-    resolution = _resolution_rate(frame, settings, small)
-    out = {
-        "probes": n,
-        "responded": r,
-        "response_rate": r / n if rates_ok and n else None,
-        "response_rate_ci": list(wilson(r, n)) if rates_ok and n else None,
-        "ttfr_median_s": _quantile(ttfr, 0.5) if times_ok else None,
-        "ttfr_p90_s": _quantile(ttfr, 0.9) if times_ok else None,
-        "ttfr_mean_s": float(ttfr.mean()) if times_ok and r else None,
-        "within": within(ttfr, watched, n, settings.window_s) if rates_ok and n else None,
-        "ttfr_business_median_s": _quantile(business, 0.5) if times_ok else None,
-        "ttfr_business_p90_s": _quantile(business, 0.9) if times_ok else None,
-        **{f"{f}_rate": _share(v, times_ok) for f, v in flags.items()},
-        "deflection_rate": _share(flags["dm"] | flags["phone"] | flags["email"], times_ok),
-        "resolution_rate": resolution,
-    }
-    if small:
-        out["small"] = small
-    return out
+    rows = []
+    for g in range(groups.count):
+        row = {"probes": int(n[g]), "responded": int(r[g])}
+        for key, (values, ok) in columns.items():
+            row[key] = _figure(values[g], ok[g])
+        row["response_rate_ci"] = [float(low[g]), float(high[g])] if rates_ok[g] else None
+        row["within"] = {k: float(v[g]) for k, v in within_all.items()} if rates_ok[g] else None
+        small = _small(n[g], r[g], rule[g], settings.min_group)
+        rows.append({k: row[k] for k in AGGREGATE_KEYS} | ({"small": small} if small else {}))
+    return rows
 
 
-def _enough(count: int, settings: MetricSettings, small: list, what: str) -> bool:
-    if count < settings.min_group:
-        small.append(f"{what} {count} < {settings.min_group}")
-        return False
-    return True
+def _figure(value: float, ok: bool) -> float | None:
+    return float(value) if ok and not math.isnan(value) else None
 
 
-def _share(values: np.ndarray, ok: bool) -> float | None:
-    return float(values.mean()) if ok and len(values) else None
-
-
-def _quantile(values: np.ndarray, q: float) -> float | None:
-    return float(np.quantile(values, q)) if len(values) else None
-
-
-def _resolution_rate(frame: pd.DataFrame, settings: MetricSettings, small: list) -> float | None:
-    applies = frame["resolved"].notna().to_numpy()
-    n = int(applies.sum())
-    if n == 0:
-        return None
-    if not _enough(n, settings, small, "probes with a resolution rule"):
-        return None
-    return float(frame.loc[applies, "resolved"].astype(bool).sum() / n)
+def _small(n: float, r: float, rule: float, minimum: int) -> list[str]:
+    """Which samples of a group are too small for their figures (an absent rule is not)."""
+    samples = [("probes", n), ("responded", r)]
+    if rule:
+        samples.append(("probes with a resolution rule", rule))
+    return [f"{what} {int(k)} < {minimum}" for what, k in samples if k < minimum]
 
 
 def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     """The Wilson score interval for a proportion."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    low, high = wilson_arrays(np.array([successes], float), np.array([n], float), z)
+    return (float(low[0]), float(high[0]))
 
 
-def within(ttfr: np.ndarray, watched: np.ndarray, n: int, window_s: float) -> dict:
-    """Share of all probes answered within each horizon (Kaplan–Meier under censoring).
-
-    ``ttfr`` are the response times of responded probes, ``watched`` how long each
-    unanswered probe was watched. When every unanswered probe was watched past a horizon,
-    the estimate is exactly the plain share, and that is what is computed.
-    """
-    horizons = {**WITHIN, "window": float(window_s)}
-    return {
-        key: (
-            float((ttfr <= h).sum() / n)
-            if not len(watched) or watched.min() >= h
-            else kaplan_meier_share(ttfr, watched, h)
-        )
-        for key, h in horizons.items()
-    }
+def wilson_arrays(successes: np.ndarray, n: np.ndarray, z: float = Z95):
+    """Vectorised Wilson score intervals; (0, 1) where n is 0."""
+    safe = np.maximum(n, 1)
+    p = successes / safe
+    denom = 1 + z * z / safe
+    centre = (p + z * z / (2 * safe)) / denom
+    half = z * np.sqrt(p * (1 - p) / safe + z * z / (4 * safe * safe)) / denom
+    empty = n == 0
+    return (np.where(empty, 0.0, np.maximum(0.0, centre - half)),
+            np.where(empty, 1.0, np.minimum(1.0, centre + half)))
 
 
 def kaplan_meier_share(events: np.ndarray, censored: np.ndarray, horizon: float) -> float:
@@ -199,21 +261,14 @@ def _short(value: float) -> str:
     return f"{value:g}"
 
 
-def group_rows(probes: pd.DataFrame, name: str, settings: MetricSettings) -> list[dict]:
-    """One row per value of a grouping column (missing values left out), in a stable order."""
-    key = _group_key(probes, name, settings)
-    rows = []
-    for value, index in key.groupby(key, sort=False, observed=True).groups.items():
-        rows.append({name: _jsonable(value), **aggregate(probes.loc[index], settings)})
-    return sorted(rows, key=lambda row: _order(name, row[name]))
-
-
 def _group_key(probes: pd.DataFrame, name: str, settings: MetricSettings) -> pd.Series:
+    """The grouping column; personas beyond the MAX_PERSONAS largest are pooled."""
     key = probes[name]
     if name == "persona":
         counts = key.value_counts()
-        many = counts.index[counts >= settings.min_group]
-        key = key.where(key.isin(many) | key.isna(), OTHER_PERSONAS)
+        counts = counts[counts >= settings.min_group]
+        shown = counts.sort_values(ascending=False, kind="stable").index[:MAX_PERSONAS]
+        key = key.where(key.isin(shown) | key.isna(), OTHER_PERSONAS)
     return key
 
 
@@ -234,53 +289,48 @@ def _jsonable(value):
 
 
 def fairness(probes: pd.DataFrame, settings: MetricSettings) -> dict:
-    """Per follower tier: response rate and median TTFR; highest tier against lowest."""
+    """Per follower tier: response rate and median TTFR; the highest tier against the lowest.
+
+    Figures here are not withheld for small tiers (the tests' p-values speak to sample size);
+    ``small`` says when a compared tier is below ``min_group``.
+    """
+    labels = tier_labels(settings.tiers)
+    tier = probes["follower_tier"]
+    present = [t for t in labels if (tier == t).any()]
+    codes = pd.Index(present).get_indexer(tier.astype(object)).astype(np.int64)
+    groups = Groups(probes, codes, len(present))
+    n, r = groups.total(), groups.total(groups.responded)
+    median = groups.quantile(groups.ttfr, 0.5)
+    rows = [
+        {"tier": t, "probes": int(n[i]), "responded": int(r[i]),
+         "response_rate": float(r[i] / n[i]), "ttfr_median_s": _figure(median[i], True)}
+        for i, t in enumerate(present)
+    ]  # fmt: skip
+    compare = _compare_tiers(groups, rows, settings) if len(rows) >= 2 else None
+    return {"tiers": rows, "compare": compare}
+
+
+def _compare_tiers(groups: Groups, rows: list[dict], settings: MetricSettings) -> dict:
     from scipy import stats
 
-    known = probes[probes["follower_tier"] != UNKNOWN_TIER]
-    tiers = [t for t in tier_labels(settings.tiers) if (known["follower_tier"] == t).any()]
-    rows = [_tier_row(known[known["follower_tier"] == t], t) for t in tiers]
-    result = {"tiers": rows, "compare": None}
-    if len(tiers) < 2:
-        return result
     low, high = rows[0], rows[-1]
-    lo, hi = (
-        known[known["follower_tier"] == low["tier"]],
-        known[known["follower_tier"] == high["tier"]],
-    )
+    answered = groups.codes[groups.responded]
+    times = groups.ttfr[groups.responded]
+    lo_t, hi_t = times[answered == 0], times[answered == len(rows) - 1]
     table = [
         [high["responded"], high["probes"] - high["responded"]],
         [low["responded"], low["probes"] - low["responded"]],
     ]
-    lo_t, hi_t = _ttfr(lo), _ttfr(hi)
-    result["compare"] = {
+    ratio = None
+    if low["ttfr_median_s"] is not None and high["ttfr_median_s"]:
+        ratio = low["ttfr_median_s"] / high["ttfr_median_s"]
+    both = len(lo_t) and len(hi_t)
+    return {
         "high": high["tier"],
         "low": low["tier"],
         "response_rate_diff": high["response_rate"] - low["response_rate"],
         "fisher_p": float(stats.fisher_exact(table).pvalue),
-        "ttfr_median_ratio_low_over_high": (
-            low["ttfr_median_s"] / high["ttfr_median_s"]
-            if low["ttfr_median_s"] is not None and high["ttfr_median_s"]
-            else None
-        ),
-        "mannwhitney_p": (
-            float(stats.mannwhitneyu(hi_t, lo_t).pvalue) if len(lo_t) and len(hi_t) else None
-        ),
+        "ttfr_median_ratio_low_over_high": ratio,
+        "mannwhitney_p": float(stats.mannwhitneyu(hi_t, lo_t).pvalue) if both else None,
         "small": min(low["probes"], high["probes"]) < settings.min_group,
-    }
-    return result
-
-
-def _ttfr(frame: pd.DataFrame) -> np.ndarray:
-    return frame.loc[frame["responded"], "ttfr_s"].to_numpy(dtype=float)
-
-
-def _tier_row(frame: pd.DataFrame, tier: str) -> dict:
-    ttfr = _ttfr(frame)
-    return {
-        "tier": tier,
-        "probes": len(frame),
-        "responded": len(ttfr),
-        "response_rate": len(ttfr) / len(frame),
-        "ttfr_median_s": _quantile(ttfr, 0.5),
     }

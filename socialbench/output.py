@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,7 +32,7 @@ TEXT_COLUMNS = (
     "weekday",
 )
 TIME_COLUMNS = ("sent_at", "first_response_at")
-_FORMULA_START = r"^[=+\-@\t\r]"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def write_run(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> Path:
@@ -67,10 +68,14 @@ def write_probes_csv(probes: pd.DataFrame, path: Path) -> None:
 
 def iso_utc(column):
     """ISO 8601 UTC text, with a fraction only when some value has sub-second precision."""
-    seconds = pc.cast(column, pa.timestamp("s", tz="UTC"), safe=False)
-    exact = pc.all(pc.equal(pc.cast(seconds, column.type), column)).as_py() is not False
-    if exact:
-        return pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%SZ")
+    from socialbench import fasttime
+
+    nanos = pc.cast(pc.cast(column, pa.timestamp("ns", tz="UTC")), pa.int64())
+    valid = pc.is_valid(nanos).to_numpy(zero_copy_only=False)
+    ns = pc.fill_null(nanos, 0).to_numpy(zero_copy_only=False)
+    seconds, fraction = np.divmod(ns, 1_000_000_000)
+    if not fraction.any():
+        return fasttime.format_iso(seconds, valid)
     millis = pc.cast(column, pa.timestamp("ms", tz="UTC"), safe=False)
     return pc.strftime(millis, format="%Y-%m-%dT%H:%M:%SZ")
 
@@ -81,10 +86,11 @@ def _replace(table: pa.Table, name: str, column) -> pa.Table:
 
 def defuse_formulas(column):
     """Prefix ``'`` to cells starting with = + - @ tab or CR (CSV formula injection)."""
-    risky = pc.match_substring_regex(column, _FORMULA_START)
-    return pc.if_else(
-        pc.fill_null(risky, False), pc.binary_join_element_wise("'", column, ""), column
-    )
+    first = pc.utf8_slice_codeunits(column, 0, 1)
+    risky = pc.fill_null(pc.is_in(first, value_set=pa.array(_FORMULA_START)), False)
+    if not pc.any(risky).as_py():
+        return column
+    return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
 
 
 def write_json(document: dict, path: Path) -> None:

@@ -5,7 +5,7 @@ Definitions (the README's methodology section states them for users):
 - A message's *root* is found by following ``parent_id`` links. A message whose parent is
   missing from the data is attached to the opening message of its ``conversation_id`` when
   that message is present; otherwise its whole branch is an orphan (no probe, no replies).
-  Parent cycles are treated as orphans.
+  Parent cycles are treated as orphans. Duplicate ids: the first occurrence is kept.
 - A *probe* is a customer (non-brand) message that opens a thread. With
   ``reopen_after_s``, a customer message after at least that much silence (no message from
   anyone) in the same conversation also starts a new probe; later messages then belong to it.
@@ -17,16 +17,21 @@ Definitions (the README's methodology section states them for users):
   first @mention of the probe naming a known brand account, else its first @mention, else
   ``(unknown)``; alias handles are then merged through the brand book.
 
-Everything is columnar: numpy pointer jumping for roots, one sort for conversations,
-grouped pandas reductions per probe. No Python loop over rows.
+Everything is columnar and runs on integer keys: ids become integers once (a cast, or a
+dictionary encoding), roots come from numpy pointer jumping, conversations are one sort, and
+every per-probe figure is a segment reduction (``numpy.*.reduceat``) over that sorted order.
+Text is touched only where a rule reads it, in Arrow, never as Python objects.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from socialbench import classify
 from socialbench import messages as m
@@ -58,9 +63,13 @@ PROBE_COLUMNS = (
     "brand_messages",
 )
 EXTRA_COLUMNS = ("conversation_id", "watched_s", "automated_messages", "weekday", "hour")
+REPLY_TYPES = ("link", "dm", "phone", "email")
 
 _NS = 1_000_000_000
 _MAX_JUMPS = 64
+_MENTION = r"@(?P<handle>[A-Za-z0-9_]+)"
+_MAX_MENTIONS = 10
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 @dataclass(frozen=True)
@@ -72,80 +81,207 @@ class Settings:
     brand_book: BrandBook = field(default_factory=BrandBook)
 
 
+@dataclass
+class Messages:
+    """The messages table as arrays: numpy for numbers and flags, Arrow for text."""
+
+    ids: pa.Array
+    parent: np.ndarray  # position of the parent message, -1 when none or missing
+    has_parent: np.ndarray
+    opener: np.ndarray  # position of the conversation_id's message, -1 when none
+    t: np.ndarray  # int64 ns since the epoch
+    is_brand: np.ndarray
+    automated: np.ndarray
+    private: np.ndarray
+    followers: np.ndarray
+    author: pa.Array
+    text: pa.Array
+    channel: pa.Array
+    surface: pa.Array
+    scenario: pa.Array
+    category: pa.Array
+    duplicates: int = 0
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+@dataclass
+class Conversations:
+    """Messages that belong to probes, sorted by (thread, time); one segment per probe."""
+
+    pos: np.ndarray  # row in Messages
+    root: np.ndarray  # row in Messages of the thread's opening message
+    seg: np.ndarray  # probe number of each row
+    starts: np.ndarray  # first row of each probe's segment
+    t: np.ndarray
+    is_brand: np.ndarray
+    automated: np.ndarray
+
+    @property
+    def probes(self) -> np.ndarray:
+        """Message positions of the probes, in segment order."""
+        return self.pos[self.starts]
+
+    def first(self, mask: np.ndarray) -> np.ndarray:
+        """Per segment, the first row where ``mask`` holds, or -1."""
+        big = len(mask)
+        rows = np.where(mask, np.arange(len(mask)), big)
+        found = np.minimum.reduceat(rows, self.starts) if len(self.starts) else rows[:0]
+        return np.where(found == big, -1, found)
+
+    def count(self, mask: np.ndarray) -> np.ndarray:
+        """Per segment, how many rows ``mask`` holds for."""
+        if not len(self.starts):
+            return np.zeros(0, dtype=np.int64)
+        return np.add.reduceat(mask.astype(np.int64), self.starts)
+
+
 def probe_table(messages: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """The probe table (PROBE_COLUMNS then EXTRA_COLUMNS) of a messages table."""
     msgs = prepare(messages, settings.brand_book)
-    root = roots(msgs)
-    conv = conversations(msgs, root, settings)
-    probes = _probe_frame(msgs, conv)
-    replies = _replies(msgs, conv, probes, settings)
-    probes = probes.join(replies)
-    probes = _with_brand(probes, msgs, conv, settings.brand_book)
-    probes = _with_clocks(probes, settings)
-    return _finish(probes, settings)
+    conv = conversations(msgs, roots(msgs), settings)
+    return _table(msgs, conv, settings)
 
 
-def prepare(messages: pd.DataFrame, brand_book: BrandBook) -> pd.DataFrame:
-    """Drop duplicate ids (first wins) and settle who is a brand account."""
-    msgs = messages.drop_duplicates(m.ID, keep="first").reset_index(drop=True)
-    listed = msgs[m.AUTHOR].str.lower().isin(brand_book.handles())
-    is_brand = msgs[m.AUTHOR_IS_BRAND].fillna(False).astype(bool) | listed
-    return msgs.assign(**{m.AUTHOR_IS_BRAND: is_brand})
+def prepare(messages: pd.DataFrame, brand_book: BrandBook) -> Messages:
+    """The messages as arrays, duplicates dropped (the first occurrence of an id wins)."""
+    ids = _arrow(messages[m.ID])
+    refs = [_arrow(messages[m.PARENT_ID]), _arrow(messages[m.CONVERSATION_ID])]
+    keys, (parent_key, conv_key) = _keys(ids, refs)
+    order = np.argsort(keys, kind="stable")
+    keep = _first_occurrences(keys, order)
+    frame = messages
+    if keep is not None:
+        frame, ids = messages[keep], ids.filter(pa.array(keep))
+        keys, parent_key, conv_key = keys[keep], parent_key[keep], conv_key[keep]
+        order = np.argsort(keys, kind="stable")
+    author = _arrow(frame[m.AUTHOR])
+    surface = _arrow(frame[m.SURFACE])
+    return Messages(
+        ids=ids,
+        parent=_lookup(keys, order, parent_key),
+        has_parent=parent_key >= 0,
+        opener=_lookup(keys, order, conv_key),
+        t=frame[m.CREATED_AT].dt.as_unit("ns").array.asi8,
+        is_brand=_brand_flags(frame, author, brand_book),
+        automated=frame[m.AUTOMATED].to_numpy(dtype=bool),
+        private=pc.equal(surface, m.PRIVATE).to_numpy(zero_copy_only=False),
+        followers=frame[m.FOLLOWERS].to_numpy(dtype=float),
+        author=author,
+        text=_arrow(frame[m.TEXT]),
+        channel=_arrow(frame[m.CHANNEL]),
+        surface=surface,
+        scenario=_arrow(frame[m.SCENARIO]),
+        category=_arrow(frame[m.CATEGORY]),
+        duplicates=0 if keep is None else int(len(keep) - keep.sum()),
+    )
 
 
-def roots(msgs: pd.DataFrame) -> np.ndarray:
+def _brand_flags(frame: pd.DataFrame, author: pa.Array, brand_book: BrandBook) -> np.ndarray:
+    is_brand = frame[m.AUTHOR_IS_BRAND].fillna(False).to_numpy(dtype=bool)
+    handles = brand_book.handles()
+    if handles:
+        listed = pc.is_in(pc.utf8_lower(author), value_set=pa.array(sorted(handles)))
+        is_brand = is_brand | listed.to_numpy(zero_copy_only=False)
+    return is_brand
+
+
+def _arrow(series: pd.Series) -> pa.Array:
+    """One Arrow array for a pandas string column (no copy for Arrow-backed strings)."""
+    array = pa.array(series.array) if series.dtype != object else pa.array(series, pa.string())
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _keys(ids: pa.Array, refs: list[pa.Array]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Integer keys for ids and for references to them (same key = same id; -1 = none).
+
+    Canonical integer ids (as on X and twcs) are cast; other ids are dictionary-encoded.
+    """
+    if all(_canonical_integers(c) for c in (ids, *refs)):
+        keys = pc.cast(ids, pa.int64()).to_numpy(zero_copy_only=False)
+        return keys, [_integers(r) for r in refs]
+    both = pa.concat_arrays([c.cast(pa.large_string()) for c in (ids, *refs)])
+    codes = pc.fill_null(pc.dictionary_encode(both).indices, -1).to_numpy(zero_copy_only=False)
+    codes = codes.astype(np.int64)
+    bounds = np.cumsum([0] + [len(c) for c in (ids, *refs)])
+    return codes[: len(ids)], [codes[a:b] for a, b in zip(bounds[1:-1], bounds[2:], strict=True)]
+
+
+def _integers(column: pa.Array) -> np.ndarray:
+    return pc.fill_null(pc.cast(column, pa.int64()), -1).to_numpy(zero_copy_only=False)
+
+
+def _canonical_integers(column: pa.Array) -> bool:
+    """Every value is a plain non-negative decimal integer without leading zeros (or null)."""
+    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+        return False
+    if column.null_count == len(column):
+        return True
+    ok = pc.match_substring_regex(column, r"^(0|[1-9][0-9]{0,17})$")
+    return pc.all(ok).as_py() is not False
+
+
+def _first_occurrences(keys: np.ndarray, order: np.ndarray) -> np.ndarray | None:
+    """A mask keeping the first occurrence of each key, or None when keys are unique."""
+    ordered = keys[order]
+    repeat = ordered[1:] == ordered[:-1]
+    if not repeat.any():
+        return None
+    first = np.concatenate([[True], ~repeat])
+    keep = np.zeros(len(keys), dtype=bool)
+    keep[order[first]] = True
+    return keep
+
+
+def _lookup(keys: np.ndarray, order: np.ndarray, refs: np.ndarray) -> np.ndarray:
+    """Position of the message each reference names (-1 when none or missing from the data)."""
+    if not len(keys):
+        return np.full(len(refs), -1)
+    ordered = keys[order]
+    at = np.minimum(np.searchsorted(ordered, refs), len(keys) - 1)
+    found = (refs >= 0) & (ordered[at] == refs)
+    return np.where(found, order[at], -1)
+
+
+def roots(msgs: Messages) -> np.ndarray:
     """Position of each message's thread-opening message, or -1 for orphans."""
-    ids = pd.Index(msgs[m.ID])
     pos = np.arange(len(msgs))
-    has_parent = msgs[m.PARENT_ID].notna().to_numpy()
-    parent = ids.get_indexer(msgs[m.PARENT_ID].fillna(""))
-    anc = np.where(has_parent, parent, pos)
-    anc = _attach_by_conversation(msgs, ids, anc, has_parent)
+    anc = np.where(msgs.has_parent, msgs.parent, pos)
+    missing = msgs.has_parent & (msgs.parent < 0)
+    attach = missing & (msgs.opener >= 0)
+    attach &= ~msgs.has_parent[np.maximum(msgs.opener, 0)]
+    anc = np.where(attach, msgs.opener, anc)
     for _ in range(_MAX_JUMPS):
         nxt = np.where(anc >= 0, anc[np.maximum(anc, 0)], -1)
         if np.array_equal(nxt, anc):
             break
         anc = nxt
-    settled = (anc >= 0) & ~has_parent[np.maximum(anc, 0)]
+    settled = (anc >= 0) & ~msgs.has_parent[np.maximum(anc, 0)]
     return np.where(settled, anc, -1)
 
 
-def _attach_by_conversation(msgs, ids, anc, has_parent) -> np.ndarray:
-    missing = has_parent & (anc < 0)
-    if not missing.any() or msgs[m.CONVERSATION_ID].isna().all():
-        return anc
-    opener = ids.get_indexer(msgs[m.CONVERSATION_ID].fillna(""))
-    ok = missing & (opener >= 0)
-    ok &= ~has_parent[np.maximum(opener, 0)]
-    return np.where(ok, opener, anc)
-
-
-def conversations(msgs: pd.DataFrame, root: np.ndarray, settings: Settings) -> pd.DataFrame:
-    """Messages that belong to a probe, sorted by (thread, time), with their probe's position.
-
-    Columns: ``pos`` (row in msgs), ``probe`` (row of the probe), ``t`` (ns since epoch),
-    ``is_brand``, ``automated``, ``start`` (the row is a probe).
-    """
-    t = msgs[m.CREATED_AT].array.asi8
-    is_brand = msgs[m.AUTHOR_IS_BRAND].to_numpy(dtype=bool)
-    pos = np.arange(len(msgs))
+def conversations(msgs: Messages, root: np.ndarray, settings: Settings) -> Conversations:
+    """Messages that belong to a probe, sorted by (thread, time), cut into probe segments."""
+    t, is_brand = msgs.t, msgs.is_brand
     safe_root = np.maximum(root, 0)
     keep = (root >= 0) & ~is_brand[safe_root] & (t >= t[safe_root])
-    pos, r = pos[keep], root[keep]
+    pos = np.flatnonzero(keep)
+    r = root[pos]
     opener = pos == r
-    order = np.lexsort((pos, ~opener, t[pos], r))
+    # Within a thread: by time, the opening message first among equal times, then by row
+    # (lexsort is stable and pos is increasing).
+    order = np.lexsort((~opener, t[pos], r))
     pos, r, opener = pos[order], r[order], opener[order]
     start = opener | _reopens(t[pos], r, is_brand[pos], settings.reopen_after_s)
-    latest = np.maximum.accumulate(np.where(start, np.arange(len(pos)), 0))
-    return pd.DataFrame(
-        {
-            "pos": pos,
-            "probe": pos[latest],
-            "t": t[pos],
-            "is_brand": is_brand[pos],
-            "automated": msgs[m.AUTOMATED].to_numpy(dtype=bool)[pos],
-            "start": start,
-        }
+    return Conversations(
+        pos=pos,
+        root=r,
+        seg=np.cumsum(start) - 1,
+        starts=np.flatnonzero(start),
+        t=t[pos],
+        is_brand=is_brand[pos],
+        automated=msgs.automated[pos],
     )
 
 
@@ -157,151 +293,171 @@ def _reopens(t, r, is_brand, reopen_after_s) -> np.ndarray:
     return same_thread & ~is_brand & (gap >= reopen_after_s * _NS)
 
 
-def _probe_frame(msgs: pd.DataFrame, conv: pd.DataFrame) -> pd.DataFrame:
-    starts = conv.loc[conv["start"], "pos"].to_numpy()
-    probe = msgs.iloc[starts]
-    root_pos = conv.loc[conv["start"], "probe"].to_numpy()
-    return pd.DataFrame(
-        {
-            "probe_id": probe[m.ID].array,
-            "channel": probe[m.CHANNEL].array,
-            "surface": probe[m.SURFACE].array,
-            "persona": probe[m.AUTHOR].array,
-            "followers": probe[m.FOLLOWERS].array,
-            "category": probe[m.CATEGORY].array,
-            "scenario": probe[m.SCENARIO].array,
-            "sent_at": probe[m.CREATED_AT].array,
-            "conversation_id": msgs[m.ID].to_numpy()[root_pos],
-            "text": probe[m.TEXT].array,
-        },
-        index=pd.Index(starts, name="pos"),
-    )
+def _table(msgs: Messages, conv: Conversations, settings: Settings) -> pd.DataFrame:
+    probes = conv.probes
+    sent = msgs.t[probes]
+    in_window = conv.t <= (sent + int(settings.window_s * _NS))[conv.seg]
+    counted = conv.is_brand & ~conv.automated & in_window
+    first = conv.first(counted)
+    responded = first >= 0
+    first_t = np.where(responded, conv.t[np.maximum(first, 0)], 0)
+    types = _reply_types(msgs, conv, counted, probes)
+    brand = _brands(msgs, conv, settings.brand_book)
+    columns = {
+        "probe_id": msgs.ids.take(probes),
+        "brand": brand,
+        "channel": msgs.channel.take(probes),
+        "surface": msgs.surface.take(probes),
+        "persona": msgs.author.take(probes),
+        "followers": msgs.followers[probes],
+        "category": msgs.category.take(probes),
+        "scenario": msgs.scenario.take(probes),
+        "sent_at": sent,
+        "responded": responded,
+        "first_response_at": np.where(responded, first_t, np.iinfo(np.int64).min),
+        **types,
+        "ack_only": _ack_only(msgs, conv, first),
+        "resolved": _confirmed(msgs, conv, in_window, first_t, responded),
+        "brand_messages": conv.count(counted),
+        "conversation_id": msgs.ids.take(conv.root[conv.starts]),
+        "automated_messages": conv.count(conv.is_brand & conv.automated & in_window),
+    }
+    return _frame(columns, conv, settings)
 
 
-def _replies(msgs, conv, probes, settings) -> pd.DataFrame:
-    """Per probe: first response, counts, reply types and customer-confirmed resolution."""
-    sent = probes["sent_at"].array.asi8
-    deadline = pd.Series(sent + int(settings.window_s * _NS), index=probes.index)
-    in_window = conv["t"].to_numpy() <= deadline.reindex(conv["probe"]).to_numpy()
-    brand = conv[conv["is_brand"] & in_window]
-    counted = brand[~brand["automated"]]
-    first = counted.drop_duplicates("probe").set_index("probe")
-    out = pd.DataFrame(index=probes.index)
-    out["first_response_ns"] = first["t"]
-    out["brand_messages"] = counted.groupby("probe").size()
-    out["automated_messages"] = brand[brand["automated"]].groupby("probe").size()
-    out = out.join(_reply_types(msgs, counted, probes))
-    out["ack_only"] = _ack_only(msgs, first)
-    out["resolved"] = _confirmed(msgs, conv, in_window, out["first_response_ns"])
+def _texts(msgs: Messages, conv: Conversations, rows: np.ndarray) -> pd.Series:
+    return pd.Series(pd.arrays.ArrowStringArray(msgs.text.take(conv.pos[rows])))
+
+
+def _reply_types(msgs, conv, counted, probes) -> dict[str, np.ndarray]:
+    """Per probe: does some counted brand message have each reply type."""
+    rows = np.flatnonzero(counted)
+    texts = _texts(msgs, conv, rows)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # Arrow's regex kernels release the GIL
+        found = dict(zip(REPLY_TYPES, pool.map(lambda f: getattr(classify, f)(texts), REPLY_TYPES)))
+    out = {}
+    for name, flags in found.items():
+        full = np.zeros(len(counted), dtype=bool)
+        full[rows] = flags.to_numpy(dtype=bool)
+        if name == "dm":  # a private reply to a public probe moves the conversation to DM
+            full[rows] |= msgs.private[conv.pos[rows]] & ~msgs.private[probes[conv.seg[rows]]]
+        out[name] = conv.count(full) > 0
     return out
 
 
-def _reply_types(msgs, counted, probes) -> pd.DataFrame:
-    text = msgs[m.TEXT].iloc[counted["pos"].to_numpy()].reset_index(drop=True)
-    flags = pd.DataFrame(
-        {
-            "probe": counted["probe"].to_numpy(),
-            "link": classify.link(text).to_numpy(dtype=bool),
-            "dm": classify.dm(text).to_numpy(dtype=bool),
-            "phone": classify.phone(text).to_numpy(dtype=bool),
-            "email": classify.email(text).to_numpy(dtype=bool),
-        }
-    )
-    reply_private = msgs[m.SURFACE].iloc[counted["pos"].to_numpy()].to_numpy() == m.PRIVATE
-    probe_public = probes["surface"].reindex(counted["probe"]).to_numpy() == m.PUBLIC
-    flags["dm"] |= reply_private & probe_public
-    return flags.groupby("probe").any()
+def _ack_only(msgs, conv, first) -> np.ndarray:
+    answered = np.flatnonzero(first >= 0)
+    flags = classify.ack_only(_texts(msgs, conv, first[answered])).to_numpy(dtype=bool)
+    out = np.zeros(len(first), dtype=bool)
+    out[answered] = flags
+    return out
 
 
-def _ack_only(msgs, first: pd.DataFrame) -> pd.Series:
-    text = msgs[m.TEXT].iloc[first["pos"].to_numpy()].reset_index(drop=True)
-    return pd.Series(classify.ack_only(text).to_numpy(dtype=bool), index=first.index)
-
-
-def _confirmed(msgs, conv, in_window, first_ns: pd.Series) -> pd.Series:
+def _confirmed(msgs, conv, in_window, first_t, responded) -> np.ndarray:
     """True where a customer message after the first response, in the window, says solved."""
-    answered_at = first_ns.reindex(conv["probe"]).to_numpy()
-    later = ~conv["is_brand"].to_numpy() & in_window & (conv["t"].to_numpy() > answered_at)
-    follow_ups = conv[later]
-    text = msgs[m.TEXT].iloc[follow_ups["pos"].to_numpy()].reset_index(drop=True)
-    says_solved = classify.confirms_resolution(text).to_numpy(dtype=bool)
-    return pd.Series(says_solved, index=follow_ups["probe"].to_numpy()).groupby(level=0).any()
+    later = ~conv.is_brand & in_window & responded[conv.seg] & (conv.t > first_t[conv.seg])
+    rows = np.flatnonzero(later)
+    full = np.zeros(len(later), dtype=bool)
+    full[rows] = classify.confirms_resolution(_texts(msgs, conv, rows)).to_numpy(dtype=bool)
+    return conv.count(full) > 0
 
 
-def _with_brand(probes, msgs, conv, brand_book: BrandBook) -> pd.DataFrame:
-    brand_rows = conv[conv["is_brand"]].drop_duplicates("probe").set_index("probe")
-    authors = msgs[m.AUTHOR].to_numpy()
-    handle = pd.Series(authors[brand_rows["pos"].to_numpy()], index=brand_rows.index, dtype=object)
-    handle = handle.reindex(probes.index)
+def _brands(msgs: Messages, conv: Conversations, brand_book: BrandBook) -> pa.Array:
+    """The brand of each probe, merged through the brand book's aliases."""
+    first_brand = conv.first(conv.is_brand)
+    has = first_brand >= 0
+    index = pa.array(conv.pos[np.maximum(first_brand, 0)], mask=~has)
+    handle = msgs.author.take(index).cast(pa.large_string())
     known = _known_accounts(msgs, brand_book)
-    lacking = handle.isna()
-    if lacking.any():
-        handle[lacking] = _mentioned_brand(probes.loc[lacking, "text"], known)
+    if not has.all():
+        missing = np.flatnonzero(~has)
+        texts = msgs.text.take(conv.probes[missing]).cast(pa.large_string())
+        mentioned = _mentioned_brand(texts, known)
+        handle = pc.replace_with_mask(handle, pa.array(~has), mentioned)
     names = {**known, **brand_book.alias_map()}
-    lowered = handle.str.lower()
-    brand = _lookup(lowered, names, default=handle)
-    return probes.assign(brand=brand.to_numpy())
+    keys = pa.array(list(names), pa.large_string())
+    values = pa.array(list(names.values()), pa.large_string())
+    mapped = values.take(pc.index_in(pc.utf8_lower(handle), value_set=keys))
+    return pc.coalesce(mapped, handle)
 
 
-def _lookup(keys: pd.Series, mapping: dict, *, default) -> pd.Series:
-    """``keys`` mapped through ``mapping``; ``default`` (a value or aligned Series) elsewhere."""
-    return keys.map(mapping).astype(object).fillna(default)
-
-
-def _known_accounts(msgs, brand_book: BrandBook) -> dict[str, str]:
+def _known_accounts(msgs: Messages, brand_book: BrandBook) -> dict[str, str]:
     """Lower-cased brand account handle -> its spelling in the data (or the brand book)."""
-    authors = msgs.loc[msgs[m.AUTHOR_IS_BRAND], m.AUTHOR].drop_duplicates()
-    known = dict(zip(authors.str.lower(), authors, strict=True))
+    authors = pc.unique(msgs.author.filter(pa.array(msgs.is_brand))).to_pylist()
+    known: dict[str, str] = {}
+    for author in authors:
+        known.setdefault(author.lower(), author)
     for handle in brand_book.handles():
         known.setdefault(handle, handle)
     return known
 
 
-def _mentioned_brand(texts: pd.Series, known: dict[str, str]) -> np.ndarray:
-    mentions = texts.astype("string").str.extractall(r"@(\w+)")[0]
-    lowered = mentions.str.lower()
-    first_known = mentions[lowered.isin(known.keys())].groupby(level=0).first()
-    first_any = mentions.groupby(level=0).first()
-    chosen = first_known.combine_first(first_any).reindex(texts.index)
-    return chosen.fillna(UNKNOWN_BRAND).to_numpy(dtype=object)
+def _mentioned_brand(texts: pa.Array, known: dict[str, str]) -> pa.Array:
+    """The first @mention naming a known brand account, else the first @mention, else unknown."""
+    known_set = pa.array(list(known), pa.large_string())
+    first_any = _first_mention(texts)
+    chosen = pa.nulls(len(texts), pa.large_string())
+    rest, mention = texts, first_any
+    for _ in range(_MAX_MENTIONS):
+        hit = pc.and_(pc.is_null(chosen), pc.is_in(pc.utf8_lower(mention), value_set=known_set))
+        chosen = pc.if_else(hit, mention, chosen)
+        if not pc.any(pc.and_(pc.is_null(chosen), pc.is_valid(mention))).as_py():
+            break
+        rest = pc.replace_substring_regex(rest, pattern=_MENTION, replacement="", max_replacements=1)
+        mention = _first_mention(rest)
+    return pc.fill_null(pc.coalesce(chosen, first_any), UNKNOWN_BRAND)
+
+
+def _first_mention(texts: pa.Array) -> pa.Array:
+    return pc.struct_field(pc.extract_regex(texts, _MENTION), [0])
+
+
+def _frame(columns: dict, conv: Conversations, settings: Settings) -> pd.DataFrame:
+    """The probe table as a DataFrame in time order, with clocks and local weekday/hour."""
+    order = np.argsort(columns["sent_at"], kind="stable")
+    out = {}
+    for name, values in columns.items():
+        values = values.take(order) if isinstance(values, pa.Array) else values[order]
+        out[name] = _series(values)
+    frame = pd.DataFrame(out)
+    frame["sent_at"] = _times(frame["sent_at"])
+    frame["first_response_at"] = _times(frame["first_response_at"])
+    frame["ttfr_s"] = (frame["first_response_at"] - frame["sent_at"]).dt.total_seconds()
+    frame["watched_s"] = float(settings.window_s)
+    frame = _with_clocks(frame, settings)
+    return frame[list(PROBE_COLUMNS + EXTRA_COLUMNS)]
+
+
+def _series(values) -> pd.Series:
+    if isinstance(values, pa.Array):
+        return pd.Series(pd.arrays.ArrowStringArray(values))
+    return pd.Series(values)
+
+
+def _times(ns: pd.Series) -> pd.Series:
+    values = ns.to_numpy()
+    stamps = values.view("M8[ns]").copy()
+    stamps[values == np.iinfo(np.int64).min] = np.datetime64("NaT")
+    return pd.Series(stamps).dt.tz_localize("UTC")
 
 
 def _with_clocks(probes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """Time to first response on the calendar and business clocks; local weekday and hour."""
+    """The business clock and local weekday/hour, from each brand's support hours."""
     from socialbench import calendar
 
-    first = pd.to_datetime(probes["first_response_ns"], utc=True)
     sent = probes["sent_at"]
-    ttfr = (first - sent).dt.total_seconds()
-    business = ttfr.copy()
-    hours_by_brand = settings.brand_book.hours()
-    for brand, hours in hours_by_brand.items():
-        rows = probes.index[probes["brand"] == brand]
-        business[rows] = calendar.business_seconds(sent[rows], first[rows], hours)
-    zones = {b: h.timezone for b, h in hours_by_brand.items()}
-    zone = _lookup(probes["brand"], zones, default="UTC")
-    weekday = pd.Series(index=probes.index, dtype=object)
-    hour = pd.Series(index=probes.index, dtype="Int64")
-    for name, rows in zone.groupby(zone).groups.items():
-        day, hr = calendar.local_weekday_hour(sent[rows], name)
-        weekday[rows], hour[rows] = day.to_numpy(), hr.to_numpy()
-    return probes.assign(
-        first_response_at=first,
-        ttfr_s=ttfr,
-        ttfr_business_s=business,
-        weekday=weekday,
-        hour=hour,
-    )
-
-
-def _finish(probes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    counts = ["brand_messages", "automated_messages"]
-    flags = ["link", "dm", "phone", "email", "ack_only", "resolved"]
-    probes = probes.assign(
-        responded=probes["first_response_ns"].notna(),
-        watched_s=float(settings.window_s),
-        **{c: probes[c].fillna(0).astype("int64") for c in counts},
-        **{c: probes[c].fillna(False).astype(bool) for c in flags},
-    )
-    ordered = probes.sort_values(["sent_at", "probe_id"], kind="stable")
-    return ordered[list(PROBE_COLUMNS + EXTRA_COLUMNS)].reset_index(drop=True)
+    business = probes["ttfr_s"].to_numpy(copy=True)
+    ns = sent.array.asi8
+    day = (ns // (86400 * _NS) + 3) % 7  # 1970-01-01 was a Thursday
+    hour = ns // (3600 * _NS) % 24
+    for brand, hours in settings.brand_book.hours().items():
+        rows = np.flatnonzero((probes["brand"] == brand).to_numpy(dtype=bool))
+        if not len(rows):
+            continue
+        first = probes["first_response_at"].iloc[rows]
+        business[rows] = calendar.business_seconds(sent.iloc[rows], first, hours).to_numpy()
+        local_day, local_hour = calendar.local_weekday_hour(sent.iloc[rows], hours.timezone)
+        day[rows] = local_day.cat.codes.to_numpy()
+        hour[rows] = local_hour.to_numpy(dtype=np.int64)
+    weekday = pa.array(_WEEKDAYS, pa.large_string()).take(day)
+    return probes.assign(ttfr_business_s=business, weekday=_series(weekday), hour=hour)

@@ -353,6 +353,25 @@ ACK_CASES = [
     pytest.param("Yikes! That's not the experience we want you to have. -KC", True, id="yikes"),
     pytest.param("I\u2019m sorry for the trouble! ^FR", True, id="curly-apostrophe"),
     pytest.param("Hello, Ismail. Thank you for sharing.  *AFM", True, id="twcs-delta-hello"),
+    pytest.param("Please accept our apologies. ^MB", True, id="please-accept"),
+    pytest.param(
+        "Sorry to hear that. Let us know if you need anything else.",
+        True,
+        id="generic-offer-of-help",
+    ),
+    pytest.param(
+        "You're welcome! Feel free to reach out should you have any other questions.",
+        True,
+        id="feel-free-should-you",
+    ),
+    pytest.param(
+        "If you have any questions in the future please let us know. ^RR", True, id="offer-reversed"
+    ),
+    pytest.param("Thanks, Jo. We'll be here whenever you need us!", True, id="well-be-here"),
+    pytest.param(
+        "Great flights and views! #MostWestCoast #BetterTogether -Tara", True, id="hashtags"
+    ),
+    pytest.param("\U0001f35f", True, id="emoji-only"),
 ]
 ACK_NEGATIVE = [
     pytest.param("Sorry about that! Please try restarting the app.", False, id="instruction"),
@@ -384,7 +403,15 @@ ACK_NEGATIVE = [
         id="you-can",
     ),
     pytest.param(
-        "Sorry to hear that. Let us know if you need anything else.", False, id="let-us-know"
+        "Sorry to hear that. Let us know which iOS version you're on.",
+        False,
+        id="let-us-know-which",
+    ),
+    pytest.param("Sorry! Let us know if restarting helps.", False, id="let-us-know-if-it-helps"),
+    pytest.param(
+        "Sorry! Let us know if you haven't received it within 48 hours. ^EB",
+        False,
+        id="let-us-know-if-you-havent",
     ),
     pytest.param("We're sorry. Our engineers are working on a fix.", False, id="status"),
     pytest.param("Apologies - the store closes at 9pm on Sundays.", False, id="opening-hours"),
@@ -444,6 +471,12 @@ RESOLVED_CASES = [
     pytest.param("My package just got here. All good, thank you!", True, id="twcs-all-good"),
     pytest.param("No more issues now, thanks!", True, id="no-more-issues"),
     pytest.param("Not sure how, but it works now", True, id="not-sure-how-but-works"),
+    pytest.param(
+        "@AppleSupport Restarting does resolve the issue. Thanks.", True, id="twcs-does-resolve"
+    ),
+    pytest.param(
+        "\u554f\u984c\u89e3\u6c7a\u3057\u307e\u3057\u305f\uff01", True, id="japanese-solved"
+    ),
 ]
 RESOLVED_NEGATIVE = [
     pytest.param("still not fixed", False, id="still-not-fixed"),
@@ -481,6 +514,8 @@ RESOLVED_NEGATIVE = [
     pytest.param("can't get it sorted", False, id="cant-get-sorted"),
     pytest.param("Hope it's resolved soon", False, id="hope"),
     pytest.param("Results sorted by date", False, id="sorted-by"),
+    pytest.param("All good news, thanks. ETR now 12pm.", False, id="twcs-all-good-news"),
+    pytest.param("Please fix it, this update didn't fix the issue", False, id="didnt-fix"),
     pytest.param("", False, id="empty"),
 ]
 
@@ -595,12 +630,11 @@ def test_rules_describe_every_function() -> None:
 @pytest.mark.parametrize("name", sorted(classify.PATTERNS))
 def test_patterns_compile_in_re2(name: str) -> None:
     pattern = classify.PATTERNS[name]
-    # pyarrow's RE2 kernel accepts the pattern on non-ASCII data (pandas spells Python's
-    # end-of-text \\Z as RE2's \\z before handing a pattern over; do the same here)
-    re2_pattern = pattern.replace("\\Z", "\\z")
-    pc.match_substring_regex(pa.array([" caf\u00e9 \U0001f600 ", None]), re2_pattern)
+    # pyarrow's RE2 kernel accepts the pattern on non-ASCII data
+    pc.match_substring_regex(pa.array([" caf\u00e9 \U0001f600 ", None]), pattern)
     # constructs that make pandas fall back to Python's re on non-ASCII text
     for token in (
+        "\\Z",
         "\\b",
         "\\B",
         "\\w",

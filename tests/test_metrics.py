@@ -78,7 +78,7 @@ def test_quantiles_match_pandas_default():
     out = metrics.aggregate(probes(values), settings())
     series = pd.Series(values)
     assert out["ttfr_median_s"] == series.quantile(0.5)
-    assert out["ttfr_p90_s"] == series.quantile(0.9)
+    assert out["ttfr_p90_s"] == pytest.approx(series.quantile(0.9), rel=1e-12)
 
 
 def test_nothing_answered_leaves_times_undefined():
@@ -106,13 +106,41 @@ def test_kaplan_meier_with_censoring_by_hand():
 
 
 def test_within_uses_kaplan_meier_only_when_censored_before_the_horizon():
-    ttfr = np.array([100.0, 5000.0])
-    fully = metrics.within(ttfr, np.array([WEEK, WEEK]), 4, WEEK)
+    ttfr = [100.0, 5000.0, None, None]
+    fully = metrics.aggregate(probes(ttfr), settings())["within"]
     assert fully["1h"] == 0.25 and fully["window"] == 0.5
-    partly = metrics.within(ttfr, np.array([600.0, WEEK]), 4, WEEK)
-    assert partly["15m"] == 0.25  # censoring at 600 s is after the only event before 900 s
+    partly = metrics.aggregate(probes(ttfr, watched_s=[WEEK, WEEK, 600.0, WEEK]), settings())
+    within = partly["within"]
+    assert within["15m"] == 0.25  # censoring at 600 s is after the only event before 900 s
     # At 5000 s: at risk = answered >= 5000 (1) + watched >= 5000 (1); S = 3/4 * 1/2.
-    assert partly["4h"] == pytest.approx(1 - (3 / 4) * (1 / 2))  # the plain share would be 0.5
+    assert within["4h"] == pytest.approx(1 - (3 / 4) * (1 / 2))  # the plain share would be 0.5
+    assert partly["response_rate"] == 0.5
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 10, 11, 101])
+@pytest.mark.parametrize("q", [0.5, 0.9, 0.99])
+def test_grouped_quantiles_equal_numpy_linear(n, q):
+    rng = np.random.default_rng(n)
+    values = rng.integers(0, 100000, size=n).astype(float)
+    frame = probes(list(values) * 2, brand=["a"] * n + ["b"] * n)
+    groups = metrics.Groups(frame, pd.factorize(frame["brand"])[0], 2)
+    got = groups.quantile(groups.ttfr, q)
+    assert got[0] == got[1] == pytest.approx(np.quantile(values, q), rel=1e-12, abs=1e-9)
+
+
+def test_grouped_quantile_is_exactly_rounded_for_integer_seconds():
+    # (n - 1) * 0.9 = 8.1 for n = 10: 10 + (20 - 10) * 0.1 must be exactly 11.0.
+    frame = probes([10.0] * 8 + [10.0, 20.0])
+    assert metrics.aggregate(frame, settings())["ttfr_p90_s"] == 11.0
+
+
+def test_groups_left_out_and_empty_groups():
+    frame = probes([60.0, None, 120.0], category=["a", None, "b"])
+    rows = metrics.group_rows(metrics.with_tiers(frame, (1000.0,)), "category", settings())
+    assert [(r["category"], r["probes"], r["ttfr_median_s"]) for r in rows] == [
+        ("a", 1, 60.0),
+        ("b", 1, 120.0),
+    ]
 
 
 def test_follower_tiers_and_labels():

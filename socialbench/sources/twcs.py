@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from socialbench import fasttime
 from socialbench import messages as m
 from socialbench.errors import InputError
 from socialbench.sources import ReadOptions
@@ -61,12 +62,12 @@ def _prepare(path: Path) -> tuple[bytes, bool]:
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise InputError(path, "the file is empty")
     if raw.count(b'"') % 2:
         line = raw.count(b"\n", 0, raw.rfind(b'"')) + 1
         raise InputError(path, "truncated: a quoted field is never closed", line=line)
-    restore_cr = raw.count(b"\r") > raw.count(b"\r\n")
+    restore_cr = b"\r" in raw and raw.count(b"\r") > raw.count(b"\r\n")
     if restore_cr:
         if _LONE_CR in raw:
             raise InputError(path, "contains both bare carriage returns and 0x1f bytes")
@@ -84,7 +85,7 @@ def _parse(raw: bytes, path: Path, options: ReadOptions) -> tuple[pa.Table, int]
     try:
         header = _header(raw)
         table = pcsv.read_csv(
-            io.BytesIO(raw),
+            pa.BufferReader(raw),
             parse_options=pcsv.ParseOptions(
                 newlines_in_values=True, invalid_row_handler=on_invalid
             ),
@@ -104,7 +105,8 @@ def _parse(raw: bytes, path: Path, options: ReadOptions) -> tuple[pa.Table, int]
 def _header(raw: bytes) -> list[str]:
     import csv
 
-    first = raw.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
+    end = raw.find(b"\n")
+    first = raw[: end if end >= 0 else len(raw)].decode("utf-8", "replace").rstrip("\r")
     return next(csv.reader([first]))
 
 
@@ -133,8 +135,13 @@ def _check_columns(table: pa.Table, path: Path) -> None:
 
 
 def _clean_id(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Trimmed ids, with the ``.0`` of ids written as floats removed."""
     trimmed = pc.utf8_trim_whitespace(column)
-    return pc.replace_substring_regex(trimmed, pattern=r"\.0+$", replacement="")
+    floaty = pc.ends_with(trimmed, ".0")
+    if not pc.any(floaty).as_py():
+        return trimmed
+    cut = pc.if_else(floaty, pc.utf8_slice_codeunits(trimmed, 0, -2), trimmed)
+    return pc.replace_substring_regex(cut, pattern=r"\.0+$", replacement="")
 
 
 def _convert(table: pa.Table) -> tuple[dict[str, pa.ChunkedArray], dict[str, pa.Array]]:
@@ -163,6 +170,10 @@ def _convert(table: pa.Table) -> tuple[dict[str, pa.ChunkedArray], dict[str, pa.
 
 
 def _parse_times(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Twitter-style times (fast path), else ISO 8601; null where neither parses."""
+    fast = fasttime.parse_twitter(text)
+    if fast is not None and fast[1].all():
+        return pa.chunked_array([pa.array(fast[0], type=pa.timestamp("s", tz="UTC"))])
     twitter = pc.strptime(text, format=TWITTER_TIME, unit="s", error_is_null=True)
     if twitter.null_count == 0:
         return twitter
@@ -214,14 +225,21 @@ def _to_messages(table, bad, *, restore_cr: bool, options: ReadOptions):
         is_brand = pc.or_(is_brand, listed)
     frame = pd.DataFrame(
         {
-            m.ID: cols["id"].to_pandas(),
-            m.PARENT_ID: cols["parent"].to_pandas(),
-            m.AUTHOR: author.to_pandas(),
+            m.ID: _strings(cols["id"]),
+            m.PARENT_ID: _strings(cols["parent"]),
+            m.AUTHOR: _strings(author),
             m.AUTHOR_IS_BRAND: is_brand.to_pandas(),
             m.CREATED_AT: cols["created"].to_pandas(),
-            m.TEXT: text.to_pandas(),
+            m.TEXT: _strings(text),
             m.CHANNEL: "x",
             m.SURFACE: m.PUBLIC,
         }
     )
     return m.normalize(frame)
+
+
+def _strings(column: pa.ChunkedArray):
+    """An Arrow string column as a pandas string Series without copying."""
+    import pandas as pd
+
+    return pd.Series(pd.arrays.ArrowStringArray(column))
