@@ -42,7 +42,10 @@ def load_messages(
         frame = sources.module(name).read(path, options)
         frames.append(frame)
         infos.append(SourceInfo(str(path), name, len(frame)))
-    table = pd.concat(frames, ignore_index=True) if frames else m.empty()
+    if len(frames) == 1:
+        table = frames[0]
+    else:
+        table = pd.concat(frames, ignore_index=True) if frames else m.empty()
     if table.empty:
         raise InputError(", ".join(str(p) for p in paths), "no messages found")
     return table, infos

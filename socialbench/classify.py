@@ -480,6 +480,7 @@ _ACK_CUE_WORDS = _words(
     "reach out", "contact(?: us)?", "get in touch", "get back", "here's", "there's", "via",
 )
 # fmt: on
+_ACK_QUICK_NO = r"\?|https?://|www\."
 _ACK_CUES = _rx(
     # words of action or instruction, a question mark, or a thread marker (1/2: more follows)
     _NW + _ACK_CUE_WORDS + _NW + "|" + _NW + "(?:investigat|escalat)|\\?|" + _NW + "[1-9]/[1-9]"
@@ -591,6 +592,7 @@ PATTERNS: dict[str, str] = {
     "ack_offer": _ACK_OFFER,
     "ack_name": _ACK_NAME,
     "ack_cues": _ACK_CUES,
+    "ack_quick_no": _ACK_QUICK_NO,
     "resolved": _RESOLVED,
     "resolved_excluded": _RESOLVED_EXCLUDED,
     "regression": _REGRESSION,
@@ -659,6 +661,7 @@ def _ack_only(s: pd.Series) -> np.ndarray:
     if not out.any():
         return out
     rows = np.flatnonzero(out)
+    rows = rows[~_contains(s.iloc[rows], _ACK_QUICK_NO)]  # questions and links: cheap to drop
     stripped = s.iloc[rows].str.replace(_ACK_STRIP, r"\1", regex=True)
     stripped = stripped.str.replace(_ACK_OFFER, "\\1" + _OFFER, regex=True)
     keep = ~_contains(stripped, _ACK_CUES)  # cheap, so before the costly _ACK_TEXT

@@ -64,64 +64,94 @@ class MetricSettings:
 def summarize(probes: pd.DataFrame, settings: MetricSettings) -> dict:
     """The whole ``summary.json`` document for a probe table."""
     probes = with_tiers(probes, settings.tiers)
+    table = ProbeArrays(probes)
     return {
         "schema_version": SCHEMA_VERSION,
         "window_s": settings.window_s,
         "min_group": settings.min_group,
-        "overall": aggregate(probes, settings),
-        "groups": {name: group_rows(probes, name, settings) for name in GROUPS},
-        "fairness": fairness(probes, settings),
+        "overall": _rows(table.groups(np.zeros(len(probes), dtype=np.int64), 1), settings)[0],
+        "groups": {name: group_rows(probes, name, settings, table=table) for name in GROUPS},
+        "fairness": fairness(probes, settings, table=table),
     }
 
 
 def aggregate(frame: pd.DataFrame, settings: MetricSettings) -> dict:
     """Every aggregate of one group of probes."""
     codes = np.zeros(len(frame), dtype=np.int64)
-    return _rows(Groups(frame, codes, 1), settings)[0]
+    return _rows(ProbeArrays(frame).groups(codes, 1), settings)[0]
 
 
-def group_rows(probes: pd.DataFrame, name: str, settings: MetricSettings) -> list[dict]:
+def group_rows(
+    probes: pd.DataFrame, name: str, settings: MetricSettings, *, table: ProbeArrays | None = None
+) -> list[dict]:
     """One row per value of a grouping column (missing values left out), in a stable order."""
     codes, values = pd.factorize(_group_key(probes, name, settings), sort=False)
-    rows = _rows(Groups(probes, codes, len(values)), settings)
+    groups = (table or ProbeArrays(probes)).groups(codes, len(values))
+    rows = _rows(groups, settings)
     keyed = [{name: _jsonable(v), **row} for v, row in zip(values, rows, strict=True)]
     return sorted(keyed, key=lambda row: _order(name, row[name]))
 
 
-class Groups:
-    """A probe table cut into groups by integer codes (-1 = left out), with grouped reductions.
+class ProbeArrays:
+    """The columns of a probe table that metrics read, as numpy arrays, read once.
 
-    Everything is computed for all groups at once (``numpy.bincount`` and one sort), so the
-    cost does not grow with the number of groups.
+    Response times are also kept sorted (among responded probes), so that every grouping's
+    quantiles need only a radix sort of small group codes.
     """
 
-    def __init__(self, frame: pd.DataFrame, codes: np.ndarray, count: int) -> None:
-        keep = codes >= 0
-        self.count = count
-        self.codes = codes[keep]
-        self.responded = frame["responded"].to_numpy(dtype=bool)[keep]
-        self.ttfr = frame["ttfr_s"].to_numpy(dtype=float)[keep]
-        self.business = frame["ttfr_business_s"].to_numpy(dtype=float)[keep]
-        self.watched = frame["watched_s"].to_numpy(dtype=float)[keep]
-        self.flags = {f: frame[f].to_numpy(dtype=bool)[keep] for f in TYPE_FLAGS}
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.responded = frame["responded"].to_numpy(dtype=bool)
+        self.ttfr = frame["ttfr_s"].to_numpy(dtype=float)
+        self.business = frame["ttfr_business_s"].to_numpy(dtype=float)
+        self.watched = frame["watched_s"].to_numpy(dtype=float)
+        self.flags = {f: frame[f].to_numpy(dtype=bool) for f in TYPE_FLAGS}
         resolved = frame["resolved"]
-        self.rule = resolved.notna().to_numpy()[keep]
-        self.resolved = resolved.fillna(False).to_numpy(dtype=bool)[keep] & self.rule
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.rule = resolved.notna().to_numpy()
+        self.resolved = resolved.fillna(False).to_numpy(dtype=bool) & self.rule
+        answered = np.flatnonzero(self.responded)
+        self.by_value = {
+            name: answered[np.argsort(values[answered], kind="stable")]
+            for name, values in (("ttfr", self.ttfr), ("business", self.business))
+        }
+
+    def groups(self, codes: np.ndarray, count: int) -> Groups:
+        return Groups(self, codes, count)
+
+
+class Groups:
+    """Probes cut into groups by integer codes (-1 = left out), with grouped reductions.
+
+    Everything is computed for all groups at once (``numpy.bincount`` and one radix sort), so
+    the cost does not grow with the number of groups.
+    """
+
+    def __init__(self, table: ProbeArrays, codes: np.ndarray, count: int) -> None:
+        self.table = table
+        self.count = count
+        self.all_codes = codes
+        keep = codes >= 0
+        self.codes = codes[keep]
+        self.responded = table.responded[keep]
+        self.ttfr = table.ttfr[keep]
+        self.watched = table.watched[keep]
+        self.flags = {f: v[keep] for f, v in table.flags.items()}
+        self.rule = table.rule[keep]
+        self.resolved = table.resolved[keep]
 
     def total(self, mask: np.ndarray | None = None, weights=None) -> np.ndarray:
         codes = self.codes if mask is None else self.codes[mask]
         w = None if weights is None else (weights if mask is None else weights[mask])
         return np.bincount(codes, weights=w, minlength=self.count).astype(float)
 
-    def quantile(self, values: np.ndarray, q: float) -> np.ndarray:
-        """Per-group quantile of ``values`` over responded probes, by linear interpolation.
+    def quantile(self, name: str, q: float) -> np.ndarray:
+        """Per-group quantile of response times (``ttfr`` or ``business``) over responded
+        probes, by linear interpolation.
 
         The position (n - 1)·q is computed in integers and the interpolation rounded once, so
         integer inputs give the exactly rounded result (pandas' and SQL ``quantile_cont``'s
         definition, without their last-bit differences). NaN for a group with no values.
         """
-        v, codes = self._sorted(values)
+        v, codes = self._sorted(name)
         if not len(v):
             return np.full(self.count, np.nan)
         n = np.bincount(codes, minlength=self.count)
@@ -134,17 +164,15 @@ class Groups:
         out = (a * den + (b - a) * (pos % den)) / den
         return np.where(n > 0, out, np.nan)
 
-    def _sorted(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Responded values sorted by (group, value), and their group codes; cached."""
-        key = id(values)
-        if key not in self._cache:
-            codes, v = self.codes[self.responded], values[self.responded]
-            by_value = np.argsort(v, kind="stable")
-            small = codes.astype(np.int16 if self.count < 2**15 else np.int64)
-            by_group = np.argsort(small[by_value], kind="stable")  # radix sort for int16
-            order = by_value[by_group]
-            self._cache[key] = (v[order], codes[order])
-        return self._cache[key]
+    def _sorted(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Responded values sorted by (group, value), and their group codes."""
+        by_value = self.table.by_value[name]
+        by_value = by_value[self.all_codes[by_value] >= 0]
+        codes = self.all_codes[by_value]
+        small = codes.astype(np.int16 if self.count < 2**15 else np.int64)
+        order = by_value[np.argsort(small, kind="stable")]  # a radix sort for int16 codes
+        values = self.table.ttfr if name == "ttfr" else self.table.business
+        return values[order], self.all_codes[order]
 
     def within(self, horizon: float, n: np.ndarray) -> np.ndarray:
         """Share of all probes answered by ``horizon``; Kaplan–Meier for censored groups."""
@@ -174,11 +202,11 @@ def _rows(groups: Groups, settings: MetricSettings) -> list[dict]:
     low, high = wilson_arrays(r, n)
     columns = {
         "response_rate": (r / safe_n, rates_ok),
-        "ttfr_median_s": (groups.quantile(groups.ttfr, 0.5), times_ok),
-        "ttfr_p90_s": (groups.quantile(groups.ttfr, 0.9), times_ok),
+        "ttfr_median_s": (groups.quantile("ttfr", 0.5), times_ok),
+        "ttfr_p90_s": (groups.quantile("ttfr", 0.9), times_ok),
         "ttfr_mean_s": (groups.total(resp, groups.ttfr) / safe_r, times_ok),
-        "ttfr_business_median_s": (groups.quantile(groups.business, 0.5), times_ok),
-        "ttfr_business_p90_s": (groups.quantile(groups.business, 0.9), times_ok),
+        "ttfr_business_median_s": (groups.quantile("business", 0.5), times_ok),
+        "ttfr_business_p90_s": (groups.quantile("business", 0.9), times_ok),
         **{f"{f}_rate": (v, times_ok) for f, v in flag_rates.items()},
         "deflection_rate": (groups.total(resp & deflect) / safe_r, times_ok),
         "resolution_rate": (groups.total(groups.resolved) / np.maximum(rule, 1), rule_ok),
@@ -288,7 +316,9 @@ def _jsonable(value):
     return value
 
 
-def fairness(probes: pd.DataFrame, settings: MetricSettings) -> dict:
+def fairness(
+    probes: pd.DataFrame, settings: MetricSettings, *, table: ProbeArrays | None = None
+) -> dict:
     """Per follower tier: response rate and median TTFR; the highest tier against the lowest.
 
     Figures here are not withheld for small tiers (the tests' p-values speak to sample size);
@@ -298,9 +328,9 @@ def fairness(probes: pd.DataFrame, settings: MetricSettings) -> dict:
     tier = probes["follower_tier"]
     present = [t for t in labels if (tier == t).any()]
     codes = pd.Index(present).get_indexer(tier.astype(object)).astype(np.int64)
-    groups = Groups(probes, codes, len(present))
+    groups = (table or ProbeArrays(probes)).groups(codes, len(present))
     n, r = groups.total(), groups.total(groups.responded)
-    median = groups.quantile(groups.ttfr, 0.5)
+    median = groups.quantile("ttfr", 0.5)
     rows = [
         {"tier": t, "probes": int(n[i]), "responded": int(r[i]),
          "response_rate": float(r[i] / n[i]), "ttfr_median_s": _figure(median[i], True)}

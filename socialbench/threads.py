@@ -238,6 +238,11 @@ def _lookup(keys: np.ndarray, order: np.ndarray, refs: np.ndarray) -> np.ndarray
     """Position of the message each reference names (-1 when none or missing from the data)."""
     if not len(keys):
         return np.full(len(refs), -1)
+    top = int(keys.max())
+    if 0 <= keys.min() and top < 4 * len(keys) + 1024:  # dense ids: a direct-address table
+        table = np.full(top + 2, -1)
+        table[keys] = np.arange(len(keys))
+        return table[np.where((refs >= 0) & (refs <= top), refs, top + 1)]
     ordered = keys[order]
     at = np.minimum(np.searchsorted(ordered, refs), len(keys) - 1)
     found = (refs >= 0) & (ordered[at] == refs)
@@ -269,9 +274,7 @@ def conversations(msgs: Messages, root: np.ndarray, settings: Settings) -> Conve
     pos = np.flatnonzero(keep)
     r = root[pos]
     opener = pos == r
-    # Within a thread: by time, the opening message first among equal times, then by row
-    # (lexsort is stable and pos is increasing).
-    order = np.lexsort((~opener, t[pos], r))
+    order = _thread_order(t[pos], opener, r)
     pos, r, opener = pos[order], r[order], opener[order]
     start = opener | _reopens(t[pos], r, is_brand[pos], settings.reopen_after_s)
     return Conversations(
@@ -283,6 +286,22 @@ def conversations(msgs: Messages, root: np.ndarray, settings: Settings) -> Conve
         is_brand=is_brand[pos],
         automated=msgs.automated[pos],
     )
+
+
+def _thread_order(t: np.ndarray, opener: np.ndarray, root: np.ndarray) -> np.ndarray:
+    """Order by thread, then time, the opening message first among equal times, then row.
+
+    Two plain sorts on int64 keys: the rank of (time, opener-first) within everything, then
+    the thread combined with that rank, which is faster than a three-key lexsort.
+    """
+    if not len(t):
+        return np.zeros(0, dtype=np.int64)
+    if int(t.max()) - int(t.min()) >= 2**61:  # centuries apart: the doubled key would overflow
+        return np.lexsort((~opener, t, root))
+    timing = (t - t.min()) * 2 + ~opener
+    rank = np.empty(len(t), dtype=np.int64)
+    rank[np.argsort(timing, kind="stable")] = np.arange(len(t))
+    return np.argsort(root.astype(np.int64) * len(t) + rank)
 
 
 def _reopens(t, r, is_brand, reopen_after_s) -> np.ndarray:
@@ -300,29 +319,32 @@ def _table(msgs: Messages, conv: Conversations, settings: Settings) -> pd.DataFr
     counted = conv.is_brand & ~conv.automated & in_window
     first = conv.first(counted)
     responded = first >= 0
-    first_t = np.where(responded, conv.t[np.maximum(first, 0)], 0)
-    types = _reply_types(msgs, conv, counted, probes)
-    brand = _brands(msgs, conv, settings.brand_book)
-    columns = {
-        "probe_id": msgs.ids.take(probes),
-        "brand": brand,
-        "channel": msgs.channel.take(probes),
-        "surface": msgs.surface.take(probes),
-        "persona": msgs.author.take(probes),
+    first_t = np.where(responded, conv.t[np.maximum(first, 0)], np.iinfo(np.int64).min)
+    per_probe = {
+        "brand": _brands(msgs, conv, settings.brand_book),
         "followers": msgs.followers[probes],
-        "category": msgs.category.take(probes),
-        "scenario": msgs.scenario.take(probes),
         "sent_at": sent,
         "responded": responded,
-        "first_response_at": np.where(responded, first_t, np.iinfo(np.int64).min),
-        **types,
+        "first_response_at": first_t,
+        **_reply_types(msgs, conv, counted, probes),
         "ack_only": _ack_only(msgs, conv, first),
         "resolved": _confirmed(msgs, conv, in_window, first_t, responded),
         "brand_messages": conv.count(counted),
-        "conversation_id": msgs.ids.take(conv.root[conv.starts]),
         "automated_messages": conv.count(conv.is_brand & conv.automated & in_window),
     }
-    return _frame(columns, conv, settings)
+    order = np.argsort(sent, kind="stable")  # the table is in time order
+    at, thread = probes[order], conv.root[conv.starts][order]
+    columns = {
+        "probe_id": msgs.ids.take(at),
+        "channel": msgs.channel.take(at),
+        "surface": msgs.surface.take(at),
+        "persona": msgs.author.take(at),
+        "category": msgs.category.take(at),
+        "scenario": msgs.scenario.take(at),
+        "conversation_id": msgs.ids.take(thread),
+        **{k: v.take(order) if isinstance(v, pa.Array) else v[order] for k, v in per_probe.items()},
+    }
+    return _frame(columns, settings)
 
 
 def _texts(msgs: Messages, conv: Conversations, rows: np.ndarray) -> pd.Series:
@@ -412,14 +434,9 @@ def _first_mention(texts: pa.Array) -> pa.Array:
     return pc.struct_field(pc.extract_regex(texts, _MENTION), [0])
 
 
-def _frame(columns: dict, conv: Conversations, settings: Settings) -> pd.DataFrame:
-    """The probe table as a DataFrame in time order, with clocks and local weekday/hour."""
-    order = np.argsort(columns["sent_at"], kind="stable")
-    out = {}
-    for name, values in columns.items():
-        values = values.take(order) if isinstance(values, pa.Array) else values[order]
-        out[name] = _series(values)
-    frame = pd.DataFrame(out)
+def _frame(columns: dict, settings: Settings) -> pd.DataFrame:
+    """The probe table as a DataFrame, with clocks and local weekday/hour."""
+    frame = pd.DataFrame({name: _series(values) for name, values in columns.items()})
     frame["sent_at"] = _times(frame["sent_at"])
     frame["first_response_at"] = _times(frame["first_response_at"])
     frame["ttfr_s"] = (frame["first_response_at"] - frame["sent_at"]).dt.total_seconds()

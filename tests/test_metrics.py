@@ -123,8 +123,8 @@ def test_grouped_quantiles_equal_numpy_linear(n, q):
     rng = np.random.default_rng(n)
     values = rng.integers(0, 100000, size=n).astype(float)
     frame = probes(list(values) * 2, brand=["a"] * n + ["b"] * n)
-    groups = metrics.Groups(frame, pd.factorize(frame["brand"])[0], 2)
-    got = groups.quantile(groups.ttfr, q)
+    groups = metrics.ProbeArrays(frame).groups(pd.factorize(frame["brand"])[0], 2)
+    got = groups.quantile("ttfr", q)
     assert got[0] == got[1] == pytest.approx(np.quantile(values, q), rel=1e-12, abs=1e-9)
 
 

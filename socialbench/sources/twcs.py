@@ -92,6 +92,7 @@ def _parse(raw: bytes, path: Path, options: ReadOptions) -> tuple[pa.Table, int]
             convert_options=pcsv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
                 strings_can_be_null=False,
+                include_columns=[name for name in header if name != "response_tweet_id"],
             ),
         )
     except pa.ArrowInvalid as exc:
