@@ -1,55 +1,51 @@
 """Per-brand response metrics of a twcs archive, in DuckDB SQL: the benchmark's reference.
 
-    python bench/duckdb_reference.py ARCHIVE.csv -o OUT.json [--threads N]
+    python bench/duckdb_reference.py ARCHIVE.csv -o OUT.json [--threads N] [--template-rules]
 
 Writes the figures in the shape of the synthetic archive's truth file
-(``{"window_s": ..., "brands": {"AcmeHelp": {...}}}``), following socialbench's definitions:
+(``{"window_s": ..., "brands": {"AcmeHelp": {...}}}``), following socialbench's definitions
+(README, Methodology):
 
 - probe: inbound tweet without ``in_response_to_tweet_id``; conversation: the probe and every
-  tweet replying to it directly or through other replies (recursive CTE);
+  tweet replying to it directly or through other replies (recursive CTE), from the probe's
+  time on;
 - brand messages: non-inbound tweets of the conversation sent within [probe, probe + 7 days];
-- brand: author of the first brand message, else the first @mention naming a known brand
-  account (any inbound=False author, case-insensitive), else the first @mention, else
-  ``(unknown)``;
-- link / dm / phone / email: some brand message matches the pattern (RE2, below);
-  ack_only: the first brand message only acknowledges or apologises;
-  resolved: a customer message after the first brand message, within the window, confirms
-  the fix.
+  the first one is the first response (equal times: the earlier row of the file);
+- brand: author of the first non-inbound tweet of the conversation at any time (not only in
+  the window), else the first @mention naming a known brand account (any inbound=False
+  author, case-insensitive), else the first @mention, else ``(unknown)``;
+- link / dm / phone / email: some brand message has that reply type; ack_only: the first brand
+  message only acknowledges; resolved: a customer message after the first brand message,
+  within the window, confirms resolution.
 
-The patterns are written for the synthetic archive's texts (and plausible real ones); they
-are an analyst's regexes, not socialbench's classifier.
+The reply types are socialbench's own rules (``socialbench.classify``): its RE2 patterns,
+imported at run time, applied step for step in SQL - ``regexp_matches``, ``regexp_replace``
+with the same replacements, ``CASE`` so that the costly steps run only on the rows that
+matched the first pattern - on texts padded as ``classify._prepare`` pads them. So the
+reference computes the same definitions as socialbench, by another road (SQL instead of
+numpy/pyarrow). ``--template-rules`` swaps in the short regexes written for the synthetic
+archive's templates (the reference's earlier version, kept for timing: right on the
+synthetic archive, wrong on real replies).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import sys
 import time
+import types
 from pathlib import Path
 
 import duckdb
 
+ROOT = Path(__file__).resolve().parents[1]
 WINDOW_S = 7 * 86400
 WITHIN = {"15m": 900, "1h": 3600, "4h": 14400, "24h": 86400, "window": WINDOW_S}
 TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
-
-LINK = r"(?i)https?://\S+|\bwww\.\S+"
-DM = r"(?i)\b(dms?|direct message|private message)\b"
-PHONE = r"(?i)\b(call|phone|ring)\b[^.?!]{0,30}?\+?\d[\d \-().]{6,}\d"
-EMAIL = r"(?i)[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}"
-ACK = r"(?i)\b(sorry|apologi[sz]e|apologies|thanks for reaching out|we hear you|understand)\b"
-NOT_ACK = (
-    r"(?i)\?|https?://|www\.|\d|@\w|\b(dms?|please|try|call|email|send|check|visit|follow"
-    r"|click|restart|refund|order)\b"
-)
-LEADING_MENTIONS = r"^(\s*@\w+)+\s*"
-CONFIRM = (
-    r"(?i)\b(fixed it|that worked|it worked|all sorted|sorted now|sorted it|working again"
-    r"|works now|problem solved|resolved)\b"
-)
-NOT_CONFIRM = r"(?i)\bnot\b|n't\b|\bstill\b|\bno\b"
+RULES = ("link", "dm", "phone", "email", "ack_only", "confirms_resolution")
 
 COLUMN_TYPES = {
     "tweet_id": "BIGINT",
@@ -66,26 +62,209 @@ def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# ------------------------------------------------------------------------ reply-type rules
+
+
+def _classify_module() -> types.ModuleType:
+    """``socialbench.classify`` of this checkout, for its pattern strings.
+
+    The module imports numpy and pandas but needs neither to build its patterns. Unless they
+    are loaded already, it is executed here with empty placeholder modules in their place (and
+    not registered), so that the reference does not pay pandas' import (about 0.5 s and 90 MiB);
+    should the module ever use them at import time, it is imported normally.
+    """
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    placeholders = [name for name in ("numpy", "pandas") if name not in sys.modules]
+    if placeholders:
+        spec = importlib.util.find_spec("socialbench.classify")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules.update({name: types.ModuleType(name) for name in placeholders})
+        try:
+            spec.loader.exec_module(module)
+            return module
+        except Exception:  # noqa: BLE001 - any failure: fall back to the real import
+            pass
+        finally:
+            for name in placeholders:
+                del sys.modules[name]
+    from socialbench import classify
+
+    return classify
+
+
+class FullRules:
+    """SQL expressions applying ``socialbench.classify``'s rules, step for step."""
+
+    name = "socialbench.classify"
+
+    def __init__(self) -> None:
+        classify = _classify_module()
+        self.patterns = {k: _sql_str(v) for k, v in classify.PATTERNS.items()}
+        self.end = _sql_str(classify._END)  # the padding of classify._prepare
+        self.offer = _sql_str("\\1" + classify._OFFER)  # the replacement in classify._ack_only
+
+    def prepare(self, text: str) -> str:
+        """classify._prepare: a space at each end, then the end marker (text is never NULL)."""
+        return f"' ' || {text} || ' ' || {self.end}"
+
+    def _contains(self, s: str, pattern: str) -> str:
+        return f"regexp_matches({s}, {self.patterns[pattern]})"
+
+    def _replace(self, s: str, pattern: str, replacement: str) -> str:
+        return f"regexp_replace({s}, {self.patterns[pattern]}, {replacement}, 'g')"
+
+    def _contains_after_removing(self, s: str, pattern: str, excluded: str) -> str:
+        """classify._contains_after_removing: the replace runs only where `pattern` occurs."""
+        cleaned = self._replace(s, excluded, "' '")
+        return (
+            f"CASE WHEN {self._contains(s, pattern)} THEN {self._contains(cleaned, pattern)} "
+            "ELSE false END"
+        )
+
+    def link(self, s: str) -> str:
+        return self._contains(s, "link")
+
+    def email(self, s: str) -> str:
+        return self._contains(s, "email")
+
+    def phone(self, s: str) -> str:
+        return self._contains_after_removing(s, "phone", "phone_id")
+
+    def dm(self, s: str) -> str:
+        return self._contains_after_removing(s, "dm", "dm_excluded")
+
+    def confirms_resolution(self, s: str) -> str:
+        """classify._confirms_resolution; the regression test only where the rest holds."""
+        hit = self._contains_after_removing(s, "resolved", "resolved_excluded")
+        return f"CASE WHEN {hit} THEN NOT {self._contains(s, 'regression')} ELSE false END"
+
+    def ack_only(self, source: str, key: str) -> str:
+        """SELECT key, ack_only FROM source (columns key, s, other: link/dm/phone/email).
+
+        classify._ack_only: a cheap head pattern; no question mark or link; @mentions,
+        "please accept" and the signature stripped, generic offers of help marked; no cue of
+        an instruction or action; vocative names removed (twice); then the whole text must be
+        acknowledgement sentences; and the text has none of the other reply types.
+        """
+        stripped = self._replace(self._replace("s", "ack_strip", "'\\1'"), "ack_offer", self.offer)
+        unnamed = "stripped"
+        for _ in range(2):
+            unnamed = self._replace(unnamed, "ack_name", "'\\1\\2\\3\\4'")
+        return f"""
+            SELECT {key},
+                   CASE WHEN stripped IS NULL THEN false
+                        WHEN {self._contains("stripped", "ack_cues")} THEN false
+                        WHEN {self._contains(unnamed, "ack_text")} THEN NOT other
+                        ELSE false END AS ack_only
+            FROM (
+                SELECT {key}, other,
+                       CASE WHEN {self._contains("s", "ack_head")}
+                             AND NOT {self._contains("s", "ack_quick_no")}
+                            THEN {stripped} END AS stripped
+                FROM {source}
+            )
+        """
+
+
+class TemplateRules:
+    """The reference's earlier regexes, written for the synthetic archive's templates only."""
+
+    name = "template regexes"
+    LINK = r"(?i)https?://\S+|\bwww\.\S+"
+    DM = r"(?i)\b(dms?|direct message|private message)\b"
+    PHONE = r"(?i)\b(call|phone|ring)\b[^.?!]{0,30}?\+?\d[\d \-().]{6,}\d"
+    EMAIL = r"(?i)[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}"
+    ACK = r"(?i)\b(sorry|apologi[sz]e|apologies|thanks for reaching out|we hear you|understand)\b"
+    NOT_ACK = (
+        r"(?i)\?|https?://|www\.|\d|@\w|\b(dms?|please|try|call|email|send|check|visit|follow"
+        r"|click|restart|refund|order)\b"
+    )
+    LEADING_MENTIONS = r"^(\s*@\w+)+\s*"
+    CONFIRM = (
+        r"(?i)\b(fixed it|that worked|it worked|all sorted|sorted now|sorted it|working again"
+        r"|works now|problem solved|resolved)\b"
+    )
+    NOT_CONFIRM = r"(?i)\bnot\b|n't\b|\bstill\b|\bno\b"
+
+    def prepare(self, text: str) -> str:
+        return text
+
+    def link(self, s: str) -> str:
+        return f"regexp_matches({s}, {_sql_str(self.LINK)})"
+
+    def dm(self, s: str) -> str:
+        return f"regexp_matches({s}, {_sql_str(self.DM)})"
+
+    def phone(self, s: str) -> str:
+        return f"regexp_matches({s}, {_sql_str(self.PHONE)})"
+
+    def email(self, s: str) -> str:
+        return f"regexp_matches({s}, {_sql_str(self.EMAIL)})"
+
+    def confirms_resolution(self, s: str) -> str:
+        return (
+            f"(regexp_matches({s}, {_sql_str(self.CONFIRM)}) "
+            f"AND NOT regexp_matches({s}, {_sql_str(self.NOT_CONFIRM)}))"
+        )
+
+    def ack_only(self, source: str, key: str) -> str:
+        body = f"regexp_replace(s, {_sql_str(self.LEADING_MENTIONS)}, '')"
+        return f"""
+            SELECT {key},
+                   regexp_matches(body, {_sql_str(self.ACK)})
+                   AND NOT regexp_matches(body, {_sql_str(self.NOT_ACK)}) AS ack_only
+            FROM (SELECT {key}, {body} AS body FROM {source})
+        """
+
+
+def rules_query(rules: FullRules | TemplateRules, source: str) -> str:
+    """Every rule on every text of ``source`` (columns ``i``, ``text``): for checking the SQL
+    rules against ``socialbench.classify`` row by row."""
+    typed = f"""
+        SELECT i, s,
+               {rules.link("s")} AS link, {rules.dm("s")} AS dm,
+               {rules.phone("s")} AS phone, {rules.email("s")} AS email,
+               {rules.confirms_resolution("s")} AS confirms_resolution
+        FROM (SELECT i, {rules.prepare("coalesce(text, '')")} AS s FROM {source})
+    """
+    return f"""
+        WITH typed AS ({typed}),
+        typed_other AS (SELECT i, s, link OR dm OR phone OR email AS other FROM typed),
+        ack AS ({rules.ack_only("typed_other", "i")})
+        SELECT i, link, dm, phone, email, ack_only, confirms_resolution
+        FROM typed JOIN ack USING (i)
+        ORDER BY i
+    """
+
+
+# ------------------------------------------------------------------------------ reference
+
+
 def _columns(path: Path) -> dict[str, str]:
     """Explicit column types; a leading unnamed index column (pandas re-export) is allowed."""
     with open(path, newline="", encoding="utf-8") as f:
         header = next(csv.reader(f))
-    types = {}
-    for name in header:
-        types[name] = COLUMN_TYPES.get(name, "VARCHAR")
-    missing = [c for c in COLUMN_TYPES if c not in types and c != "response_tweet_id"]
+    types_ = {}
+    for i, name in enumerate(header):  # read_csv takes the names given here, in file order
+        types_[name or f"column{i}"] = COLUMN_TYPES.get(name, "VARCHAR")
+    missing = [c for c in COLUMN_TYPES if c not in types_ and c != "response_tweet_id"]
     if missing:
         raise SystemExit(f"{path}: not a twcs archive (missing {', '.join(missing)})")
-    return types
+    return types_
 
 
-def reference(path: str | Path, *, threads: int | None = None) -> dict:
+def reference(
+    path: str | Path, *, threads: int | None = None, template_rules: bool = False
+) -> dict:
     path = Path(path)
+    rules = TemplateRules() if template_rules else FullRules()
     con = duckdb.connect()
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     columns = "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in _columns(path).items())
     columns += "}"
+    # insertion order is preserved, so rowid is the row's position in the file (ties in time)
     con.execute(
         f"""
         CREATE TEMP TABLE tweets AS
@@ -115,41 +294,60 @@ def reference(path: str | Path, *, threads: int | None = None) -> dict:
         SELECT pid, id FROM tree
         """
     )
+    first = "(ts, row)"  # the first message: the earliest, then the earlier row of the file
     rows = con.execute(
         f"""
         WITH probes AS (
             SELECT id AS pid, ts AS pts, text AS ptext
             FROM tweets WHERE inbound AND parent IS NULL
         ), msgs AS (
-            SELECT c.pid, p.pts, t.inbound, t.ts, t.author, t.text
+            SELECT c.pid, p.pts, t.inbound, t.ts, t.rowid AS row, t.author, t.text
             FROM conv c
             JOIN tweets t ON t.id = c.id
             JOIN probes p ON p.pid = c.pid
-            WHERE c.id <> c.pid
+            WHERE c.id <> c.pid AND t.ts >= p.pts
+        ), brand_of AS (
+            -- the brand: author of the first brand message at any time
+            SELECT pid, arg_min(author, {first}) AS brand
+            FROM msgs WHERE NOT inbound GROUP BY pid
+        ), replies AS (
+            -- brand messages in the window, padded as socialbench's classifier pads texts
+            SELECT pid, ts, row, {rules.prepare("text")} AS s
+            FROM msgs
+            WHERE NOT inbound AND ts <= pts + {WINDOW_S}
+        ), typed AS (
+            SELECT pid, ts, row, s,
+                   {rules.link("s")} AS link,
+                   {rules.dm("s")} AS dm,
+                   {rules.phone("s")} AS phone,
+                   {rules.email("s")} AS email
+            FROM replies
         ), first_brand AS (
             SELECT pid,
-                   arg_min(author, ts) AS brand,
                    min(ts) AS first_ts,
-                   arg_min(text, ts) AS first_text,
-                   bool_or(regexp_matches(text, {_sql_str(LINK)})) AS link,
-                   bool_or(regexp_matches(text, {_sql_str(DM)})) AS dm,
-                   bool_or(regexp_matches(text, {_sql_str(PHONE)})) AS phone,
-                   bool_or(regexp_matches(text, {_sql_str(EMAIL)})) AS email
-            FROM msgs
-            WHERE NOT inbound AND ts BETWEEN pts AND pts + {WINDOW_S}
+                   arg_min(s, {first}) AS s,
+                   arg_min(link OR dm OR phone OR email, {first}) AS other,
+                   bool_or(link) AS link,
+                   bool_or(dm) AS dm,
+                   bool_or(phone) AS phone,
+                   bool_or(email) AS email
+            FROM typed
             GROUP BY pid
-        ), resolved AS (
-            SELECT DISTINCT m.pid
+        ), ack AS (
+            {rules.ack_only("first_brand", "pid")}
+        ), follow_ups AS (
+            SELECT m.pid, {rules.prepare("m.text")} AS s
             FROM msgs m JOIN first_brand f ON f.pid = m.pid
             WHERE m.inbound AND m.ts > f.first_ts AND m.ts <= m.pts + {WINDOW_S}
-              AND regexp_matches(m.text, {_sql_str(CONFIRM)})
-              AND NOT regexp_matches(m.text, {_sql_str(NOT_CONFIRM)})
+        ), resolved AS (
+            SELECT pid, bool_or({rules.confirms_resolution("s")}) AS resolved
+            FROM follow_ups GROUP BY pid
         ), known AS (
             SELECT lower(author) AS handle_lower, min(author) AS handle
             FROM tweets WHERE NOT inbound GROUP BY 1
         ), mention_lists AS (
             SELECT p.pid, regexp_extract_all(p.ptext, '@(\\w+)', 1) AS handles
-            FROM probes p ANTI JOIN first_brand f ON f.pid = p.pid
+            FROM probes p ANTI JOIN brand_of b ON b.pid = p.pid
         ), mentions AS (
             SELECT pid, unnest(handles) AS handle, generate_subscripts(handles, 1) AS pos
             FROM mention_lists
@@ -159,21 +357,18 @@ def reference(path: str | Path, *, threads: int | None = None) -> dict:
                             arg_min(m.handle, m.pos)) AS brand
             FROM mentions m LEFT JOIN known k ON k.handle_lower = lower(m.handle)
             GROUP BY m.pid
-        ), joined AS (
-            SELECT coalesce(f.brand, mb.brand, '(unknown)') AS brand,
+        ), per_probe AS (
+            SELECT coalesce(b.brand, mb.brand, '(unknown)') AS brand,
                    f.first_ts - p.pts AS ttfr,
                    f.link, f.dm, f.phone, f.email,
-                   regexp_replace(f.first_text, {_sql_str(LEADING_MENTIONS)}, '') AS first_body,
-                   r.pid IS NOT NULL AS resolved
+                   a.ack_only,
+                   coalesce(r.resolved, false) AS resolved
             FROM probes p
             LEFT JOIN first_brand f ON f.pid = p.pid
-            LEFT JOIN mentioned mb ON mb.pid = p.pid
+            LEFT JOIN ack a ON a.pid = p.pid
             LEFT JOIN resolved r ON r.pid = p.pid
-        ), per_probe AS (
-            SELECT *,
-                   regexp_matches(first_body, {_sql_str(ACK)})
-                   AND NOT regexp_matches(first_body, {_sql_str(NOT_ACK)}) AS ack_only
-            FROM joined
+            LEFT JOIN brand_of b ON b.pid = p.pid
+            LEFT JOIN mentioned mb ON mb.pid = p.pid
         )
         SELECT brand,
                count(*) AS probes,
@@ -232,15 +427,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("archive", type=Path, help="twcs CSV")
     parser.add_argument("-o", "--output", type=Path, required=True, help="JSON to write")
     parser.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
+    parser.add_argument(
+        "--template-rules",
+        action="store_true",
+        help="classify replies with the short regexes written for the synthetic archive's "
+        "templates instead of socialbench's rules (for timing only)",
+    )
     args = parser.parse_args(argv)
     if not args.archive.is_file():
         parser.error(f"{args.archive}: no such file")
     started = time.perf_counter()
-    result = reference(args.archive, threads=args.threads)
+    result = reference(args.archive, threads=args.threads, template_rules=args.template_rules)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=1) + "\n")
+    rules = "template regexes" if args.template_rules else "socialbench.classify rules"
     print(
-        f"duckdb reference: {len(result['brands'])} brands in "
+        f"duckdb reference ({rules}): {len(result['brands'])} brands in "
         f"{time.perf_counter() - started:.1f}s -> {args.output}",
         file=sys.stderr,
     )

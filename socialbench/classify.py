@@ -48,6 +48,7 @@ import pandas as pd
 
 __all__ = [
     "RULES",
+    "run_rules",
     "ack_only",
     "classify_text",
     "confirms_resolution",
@@ -721,17 +722,43 @@ def confirms_resolution(texts: pd.Series) -> pd.Series:
     return _result(_confirms_resolution(_prepare(texts)), texts, "confirms_resolution")
 
 
-_FUNCTIONS = {
-    "link": link,
-    "dm": dm,
-    "phone": phone,
-    "email": email,
-    "ack_only": ack_only,
-    "confirms_resolution": confirms_resolution,
+_RULES = {
+    "link": _link,
+    "dm": _dm,
+    "phone": _phone,
+    "email": _email,
+    "ack_only": _ack_only,
+    "confirms_resolution": _confirms_resolution,
 }
+
+
+def run_rules(
+    jobs: dict[str, tuple[str, pd.Series, np.ndarray | None]], *, workers: int = 2
+) -> dict[str, np.ndarray]:
+    """Apply several rules at once: ``name -> (rule, texts, rows or None)``.
+
+    Each distinct ``texts`` Series is prepared once and a job with ``rows`` reads only those
+    positions of it; the jobs run on ``workers`` threads (Arrow's regular-expression kernels
+    release the GIL). Returns ``name -> bool array`` (one value per text, or per row given).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    prepared: dict[int, pd.Series] = {}
+    for _, texts, _ in jobs.values():
+        if id(texts) not in prepared:
+            prepared[id(texts)] = _prepare(texts).reset_index(drop=True)
+
+    def run(job: tuple[str, pd.Series, np.ndarray | None]) -> np.ndarray:
+        rule, texts, rows = job
+        s = prepared[id(texts)]
+        return _RULES[rule](s if rows is None else s.iloc[rows].reset_index(drop=True))
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(run, jobs.values()))
+    return dict(zip(jobs, results, strict=True))
 
 
 def classify_text(text: str) -> dict[str, bool]:
     """All six rules for one text (a convenience; use the Series functions for tables)."""
-    series = pd.Series([text], dtype=object)
-    return {name: bool(func(series).iloc[0]) for name, func in _FUNCTIONS.items()}
+    prepared = _prepare(pd.Series([text], dtype=object))
+    return {name: bool(rule(prepared)[0]) for name, rule in _RULES.items()}

@@ -6,6 +6,8 @@ pyarrow, rich) are imported inside commands, so ``--help`` stays fast.
 
 from __future__ import annotations
 
+import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +15,31 @@ import click
 
 from socialbench import __version__, durations
 from socialbench.errors import SocialbenchError, UsageError
+
+def _tune_allocators() -> None:
+    """Keep freed memory for reuse instead of handing it back to the system at once.
+
+    A run allocates and frees many column-sized arrays; returned memory must be faulted in
+    again page by page, which on virtual machines costs seconds per million rows. Arrow's
+    allocator (mimalloc) gets a one-second purge delay (it reads the variable when pyarrow
+    loads; a user's own setting wins), and glibc's malloc (numpy) keeps large blocks in its
+    heap. Peak memory grows a little (freed blocks are kept); time in page faults shrinks.
+    """
+    os.environ.setdefault("MIMALLOC_PURGE_DELAY", "1000")
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    libc.mallopt(m_mmap_threshold, 1 << 30)
+    libc.mallopt(m_trim_threshold, (1 << 31) - 1)
+
+
+_tune_allocators()
 
 EXIT_OK = 0
 EXIT_INPUT = 2

@@ -1,24 +1,32 @@
 """Fast, exact conversions between fixed-width time text and epoch seconds, with numpy.
 
-Archives hold millions of timestamps in a handful of fixed-width layouts. Parsing and
-formatting them as byte matrices with integer date arithmetic (Howard Hinnant's civil-date
-algorithms) is an order of magnitude faster than general parsers; callers fall back to the
-general ones whenever a value does not fit the layout.
+Archives hold millions of timestamps in a handful of fixed-width layouts. Reading them in
+place from Arrow's string buffer (a strided integer view per field) with integer date
+arithmetic (Howard Hinnant's civil-date algorithms) is an order of magnitude faster than
+general parsers; callers fall back to the general ones whenever a value does not fit.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 TWITTER_WIDTH = 30  # "Tue Oct 31 22:10:47 +0000 2017"
 ISO_WIDTH = 20  # "2017-10-31T22:10:47Z"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTH_TABLE = np.zeros(1 << 15, dtype=np.int64)  # low 5 bits of 3 letters -> month 1..12
-for _i, _name in enumerate(_MONTHS, start=1):
-    _MONTH_TABLE[(ord(_name[0]) & 31) << 10 | (ord(_name[1]) & 31) << 5 | (ord(_name[2]) & 31)] = _i
 _ZERO = ord("0")
+
+
+def _month_table() -> np.ndarray:
+    """Low 5 bits of each of three letters -> month 1..12 (0 for anything else)."""
+    table = np.zeros(1 << 15, dtype=np.int64)
+    for number, name in enumerate(_MONTHS, start=1):
+        a, b, c = (ord(ch) & 31 for ch in name)
+        table[a << 10 | b << 5 | c] = number
+    return table
+
+
+_MONTH_TABLE = _month_table()
 
 
 def days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -45,63 +53,87 @@ def civil_from_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return yoe + era * 400 + (month <= 2), month, day
 
 
-def _matrix(column: pa.Array, width: int) -> np.ndarray | None:
-    """The strings of ``column`` as an (n, width) uint8 matrix, or None if any differs."""
-    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if column.null_count or not len(column):
-        return None
-    offsets = np.frombuffer(column.buffers()[1], dtype=_offset_type(column))
-    offsets = offsets[column.offset : column.offset + len(column) + 1]
-    if not np.all(np.diff(offsets) == width):
-        return None
-    data = np.frombuffer(column.buffers()[2], dtype=np.uint8)
-    return data[offsets[0] : offsets[-1]].reshape(len(column), width)
+class _Rows:
+    """Fixed-width text rows read in place from an Arrow string array's data buffer."""
+
+    def __init__(self, column: pa.Array, width: int) -> None:
+        wide = pa.types.is_large_string(column.type)
+        offsets = np.frombuffer(column.buffers()[1], dtype=np.int64 if wide else np.int32)
+        offsets = offsets[column.offset : column.offset + len(column) + 1]
+        self.fits = (
+            not column.null_count
+            and offsets[-1] - offsets[0] == width * len(column)
+            and bool(np.all(np.diff(offsets) == width))
+        )
+        self.data = np.frombuffer(column.buffers()[2], dtype=np.uint8) if self.fits else None
+        self.first, self.n, self.width = int(offsets[0]), len(column), width
+
+    def chars(self, at: int, count: int = 1) -> np.ndarray:
+        """Characters [at, at + count) of every row as one little-endian unsigned integer."""
+        dtype = {1: "u1", 2: "<u2", 4: "<u4"}[count]
+        view = np.ndarray(
+            (self.n,), dtype=dtype, buffer=self.data, offset=self.first + at, strides=(self.width,)
+        )
+        return view.astype(np.int64)
+
+    def number(self, at: int, digits: int) -> tuple[np.ndarray, np.ndarray]:
+        """The decimal number of 2 or 4 digits at ``at``, and whether they all are digits."""
+        word = self.chars(at, digits)
+        value = np.zeros(self.n, dtype=np.int64)
+        ok = np.ones(self.n, dtype=bool)
+        for i in range(digits):
+            digit = ((word >> (8 * i)) & 0xFF) - _ZERO
+            ok &= (digit >= 0) & (digit <= 9)
+            value = value * 10 + digit
+        return value, ok
 
 
-def _offset_type(column: pa.Array):
-    return np.int64 if pa.types.is_large_string(column.type) else np.int32
-
-
-def _number(columns: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-    """Digits in character positions [start, stop) of a transposed (width, n) matrix."""
-    digits = columns[start:stop] - np.uint8(_ZERO)  # non-digits wrap around to > 9
-    ok = np.ones(columns.shape[1], dtype=bool)
-    value = np.zeros(columns.shape[1], dtype=np.int64)
-    for column in digits:
-        ok &= column <= 9
-        value = value * 10 + column
-    return value, ok
-
-
-def parse_twitter(column: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+def parse_twitter(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray] | None:
     """Epoch seconds and a validity mask for ``Tue Oct 31 22:10:47 +0000 2017`` texts.
 
-    None when some value is not 30 characters wide (the caller parses generally then).
-    Invalid values (bad digits, month, ranges or separators) are False in the mask.
+    None when some value is missing or not 30 characters wide (the caller then parses
+    generally). Invalid values (bad digits, month, ranges or separators) are False in the mask.
     """
-    m = _matrix(column, TWITTER_WIDTH)
-    if m is None:
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    rows = [_Rows(chunk, TWITTER_WIDTH) for chunk in chunks if len(chunk)]
+    if not rows or not all(r.fits for r in rows):
         return None
-    code = ((m[:, 4] & 31).astype(np.int32) << 10) | ((m[:, 5] & 31).astype(np.int32) << 5)
-    month = _MONTH_TABLE[code | (m[:, 6] & 31)]
-    month_ok = (month > 0) & _letters(m[:, 4:7])
-    columns = np.ascontiguousarray(m.T)
-    fields = [_number(columns, a, b) for a, b in ((8, 10), (11, 13), (14, 16), (17, 19), (21, 23), (23, 25), (26, 30))]
-    (day, d_ok), (hh, h_ok), (mi, mi_ok), (ss, s_ok), (oh, oh_ok), (om, om_ok), (year, y_ok) = fields
-    sign = np.where(m[:, 20] == ord("-"), -1, 1)
-    seps = np.all(m[:, [3, 7, 10, 19, 25]] == ord(" "), axis=1) & (m[:, 13] == ord(":")) & (m[:, 16] == ord(":"))
-    ok = month_ok & d_ok & h_ok & mi_ok & s_ok & oh_ok & om_ok & y_ok & seps
-    ok &= np.isin(m[:, 20], (ord("+"), ord("-"))) & (day >= 1) & (day <= 31) & (hh < 24) & (mi < 60) & (ss < 61)
+    parts = [_parse_twitter_rows(r) for r in rows]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _parse_twitter_rows(rows: _Rows) -> tuple[np.ndarray, np.ndarray]:
+    name = rows.chars(4, 4) & 0xFFFFFF  # the month's three letters
+    code = ((name & 31) << 10) | (((name >> 8) & 31) << 5) | ((name >> 16) & 31)
+    month = _MONTH_TABLE[code]
+    ok = (month > 0) & _letters(name & 0xDFDFDF)
+    day, hh, mi, ss = (_checked(rows.number(at, 2), ok) for at in (8, 11, 14, 17))
+    oh, om = _checked(rows.number(21, 2), ok), _checked(rows.number(23, 2), ok)
+    year = _checked(rows.number(26, 4), ok)
+    sign_char = rows.chars(20)
+    for at in (3, 7, 10, 19, 25):
+        ok &= rows.chars(at) == ord(" ")
+    ok &= (rows.chars(13) == ord(":")) & (rows.chars(16) == ord(":"))
+    ok &= (sign_char == ord("+")) | (sign_char == ord("-"))
+    ok &= (day >= 1) & (hh < 24) & (mi < 60) & (ss < 61) & (day <= _month_length(year, month))
+    sign = np.where(sign_char == ord("-"), -1, 1)
     seconds = (_days(year, month, ok) + day - 1) * 86400 + hh * 3600 + mi * 60 + ss
-    seconds -= sign * (oh * 3600 + om * 60)
-    ok &= day <= _month_length(year, month)
-    return seconds, ok
+    return seconds - sign * (oh * 3600 + om * 60), ok
 
 
-def _letters(block: np.ndarray) -> np.ndarray:
-    """Rows of ``block`` that are ASCII letters only (the month table ignores case)."""
-    upper = block & np.uint8(0xDF)
-    return np.all((upper >= ord("A")) & (upper <= ord("Z")), axis=1)
+def _checked(parsed: tuple[np.ndarray, np.ndarray], ok: np.ndarray) -> np.ndarray:
+    value, fine = parsed
+    ok &= fine
+    return value
+
+
+def _letters(upper: np.ndarray) -> np.ndarray:
+    """Whether three upper-cased bytes packed little-endian are all ASCII letters."""
+    ok = np.ones(len(upper), dtype=bool)
+    for i in range(3):
+        byte = (upper >> (8 * i)) & 0xFF
+        ok &= (byte >= ord("A")) & (byte <= ord("Z"))
+    return ok
 
 
 def _days(year: np.ndarray, month: np.ndarray, ok: np.ndarray) -> np.ndarray:
@@ -125,8 +157,15 @@ def format_iso(seconds: np.ndarray, valid: np.ndarray | None = None) -> pa.Strin
     days, rest = np.divmod(seconds.astype(np.int64), 86400)
     year, month, day = civil_from_days(days)
     out = np.empty((n, ISO_WIDTH), dtype=np.uint8)
-    for value, start, width in ((year, 0, 4), (month, 5, 2), (day, 8, 2), (rest // 3600, 11, 2),
-                                (rest // 60 % 60, 14, 2), (rest % 60, 17, 2)):
+    fields = (
+        (year, 0, 4),
+        (month, 5, 2),
+        (day, 8, 2),
+        (rest // 3600, 11, 2),
+        (rest // 60 % 60, 14, 2),
+        (rest % 60, 17, 2),
+    )
+    for value, start, width in fields:
         for i in range(width):
             out[:, start + i] = _ZERO + value // 10 ** (width - 1 - i) % 10
     out[:, [4, 7]] = ord("-")

@@ -25,7 +25,6 @@ Text is touched only where a rule reads it, in Arrow, never as Python objects.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -149,24 +148,24 @@ def prepare(messages: pd.DataFrame, brand_book: BrandBook) -> Messages:
     ids = _arrow(messages[m.ID])
     refs = [_arrow(messages[m.PARENT_ID]), _arrow(messages[m.CONVERSATION_ID])]
     keys, (parent_key, conv_key) = _keys(ids, refs)
-    order = np.argsort(keys, kind="stable")
-    keep = _first_occurrences(keys, order)
+    index = KeyIndex(keys)
+    keep = index.first_occurrences()
     frame = messages
     if keep is not None:
         frame, ids = messages[keep], ids.filter(pa.array(keep))
         keys, parent_key, conv_key = keys[keep], parent_key[keep], conv_key[keep]
-        order = np.argsort(keys, kind="stable")
+        index = KeyIndex(keys)
     author = _arrow(frame[m.AUTHOR])
     surface = _arrow(frame[m.SURFACE])
     return Messages(
         ids=ids,
-        parent=_lookup(keys, order, parent_key),
+        parent=index.lookup(parent_key),
         has_parent=parent_key >= 0,
-        opener=_lookup(keys, order, conv_key),
+        opener=index.lookup(conv_key),
         t=frame[m.CREATED_AT].dt.as_unit("ns").array.asi8,
         is_brand=_brand_flags(frame, author, brand_book),
         automated=frame[m.AUTOMATED].to_numpy(dtype=bool),
-        private=pc.equal(surface, m.PRIVATE).to_numpy(zero_copy_only=False),
+        private=pc.equal(surface, m.PRIVATE).to_numpy(),
         followers=frame[m.FOLLOWERS].to_numpy(dtype=float),
         author=author,
         text=_arrow(frame[m.TEXT]),
@@ -187,66 +186,82 @@ def _brand_flags(frame: pd.DataFrame, author: pa.Array, brand_book: BrandBook) -
     return is_brand
 
 
-def _arrow(series: pd.Series) -> pa.Array:
-    """One Arrow array for a pandas string column (no copy for Arrow-backed strings)."""
-    array = pa.array(series.array) if series.dtype != object else pa.array(series, pa.string())
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+def _arrow(series: pd.Series) -> pa.ChunkedArray:
+    """The Arrow data of a pandas string column (no copy for Arrow-backed strings)."""
+    if series.dtype == object:
+        return pa.chunked_array([pa.array(series, pa.large_string())])
+    array = pa.array(series.array)
+    return array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
 
 
-def _keys(ids: pa.Array, refs: list[pa.Array]) -> tuple[np.ndarray, list[np.ndarray]]:
+def _keys(ids: pa.ChunkedArray, refs: list[pa.ChunkedArray]) -> tuple[np.ndarray, list[np.ndarray]]:
     """Integer keys for ids and for references to them (same key = same id; -1 = none).
 
     Canonical integer ids (as on X and twcs) are cast; other ids are dictionary-encoded.
     """
-    if all(_canonical_integers(c) for c in (ids, *refs)):
-        keys = pc.cast(ids, pa.int64()).to_numpy(zero_copy_only=False)
-        return keys, [_integers(r) for r in refs]
-    both = pa.concat_arrays([c.cast(pa.large_string()) for c in (ids, *refs)])
-    codes = pc.fill_null(pc.dictionary_encode(both).indices, -1).to_numpy(zero_copy_only=False)
-    codes = codes.astype(np.int64)
-    bounds = np.cumsum([0] + [len(c) for c in (ids, *refs)])
+    numbers = [_canonical_integers(c) for c in (ids, *refs)]
+    if all(n is not None for n in numbers):
+        return numbers[0], numbers[1:]
+    columns = [c.cast(pa.large_string()) for c in (ids, *refs)]
+    both = pa.chunked_array([chunk for c in columns for chunk in c.chunks], pa.large_string())
+    encoded = pc.dictionary_encode(both.combine_chunks())
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    bounds = np.cumsum([0] + [len(c) for c in columns])
     return codes[: len(ids)], [codes[a:b] for a, b in zip(bounds[1:-1], bounds[2:], strict=True)]
 
 
-def _integers(column: pa.Array) -> np.ndarray:
-    return pc.fill_null(pc.cast(column, pa.int64()), -1).to_numpy(zero_copy_only=False)
-
-
-def _canonical_integers(column: pa.Array) -> bool:
-    """Every value is a plain non-negative decimal integer without leading zeros (or null)."""
-    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-        return False
+def _canonical_integers(column: pa.ChunkedArray) -> np.ndarray | None:
+    """The values as int64 (-1 for null) when each is a plain non-negative decimal integer
+    without leading zeros (so that "007" and "7" stay different ids), else None."""
     if column.null_count == len(column):
-        return True
-    ok = pc.match_substring_regex(column, r"^(0|[1-9][0-9]{0,17})$")
-    return pc.all(ok).as_py() is not False
-
-
-def _first_occurrences(keys: np.ndarray, order: np.ndarray) -> np.ndarray | None:
-    """A mask keeping the first occurrence of each key, or None when keys are unique."""
-    ordered = keys[order]
-    repeat = ordered[1:] == ordered[:-1]
-    if not repeat.any():
+        return np.full(len(column), -1, dtype=np.int64)
+    try:
+        numbers = pc.cast(column, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
-    first = np.concatenate([[True], ~repeat])
-    keep = np.zeros(len(keys), dtype=bool)
-    keep[order[first]] = True
-    return keep
+    padded = pc.and_(pc.starts_with(column, "0"), pc.greater(pc.utf8_length(column), 1))
+    signed = pc.or_(pc.starts_with(column, "+"), pc.starts_with(column, "-"))
+    if pc.any(pc.or_(padded, signed)).as_py():
+        return None
+    return pc.fill_null(numbers, -1).to_numpy()
 
 
-def _lookup(keys: np.ndarray, order: np.ndarray, refs: np.ndarray) -> np.ndarray:
-    """Position of the message each reference names (-1 when none or missing from the data)."""
-    if not len(keys):
-        return np.full(len(refs), -1)
-    top = int(keys.max())
-    if 0 <= keys.min() and top < 4 * len(keys) + 1024:  # dense ids: a direct-address table
-        table = np.full(top + 2, -1)
-        table[keys] = np.arange(len(keys))
-        return table[np.where((refs >= 0) & (refs <= top), refs, top + 1)]
-    ordered = keys[order]
-    at = np.minimum(np.searchsorted(ordered, refs), len(keys) - 1)
-    found = (refs >= 0) & (ordered[at] == refs)
-    return np.where(found, order[at], -1)
+class KeyIndex:
+    """Finds messages by integer key: a direct-address table for dense keys, else a sort."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.keys = keys
+        top = int(keys.max()) if len(keys) else -1
+        self.dense = len(keys) > 0 and int(keys.min()) >= 0 and top < 4 * len(keys) + 1024
+        if self.dense:
+            self.table = np.full(top + 2, -1)
+            self.table[keys[::-1]] = np.arange(len(keys))[::-1]  # the first occurrence wins
+        else:
+            self.order = np.argsort(keys, kind="stable")
+            self.ordered = keys[self.order]
+
+    def first_occurrences(self) -> np.ndarray | None:
+        """A mask keeping the first occurrence of each key, or None when keys are unique."""
+        if self.dense:
+            keep = self.table[self.keys] == np.arange(len(self.keys))
+            return None if keep.all() else keep
+        repeat = self.ordered[1:] == self.ordered[:-1]
+        if not repeat.any():
+            return None
+        keep = np.zeros(len(self.keys), dtype=bool)
+        keep[self.order[np.concatenate([[True], ~repeat])]] = True
+        return keep
+
+    def lookup(self, refs: np.ndarray) -> np.ndarray:
+        """Position of the message each reference names (-1 when none or not in the data)."""
+        if not len(self.keys):
+            return np.full(len(refs), -1)
+        if self.dense:
+            top = len(self.table) - 2
+            return self.table[np.where((refs >= 0) & (refs <= top), refs, top + 1)]
+        at = np.minimum(np.searchsorted(self.ordered, refs), len(self.keys) - 1)
+        found = (refs >= 0) & (self.ordered[at] == refs)
+        return np.where(found, self.order[at], -1)
 
 
 def roots(msgs: Messages) -> np.ndarray:
@@ -326,9 +341,7 @@ def _table(msgs: Messages, conv: Conversations, settings: Settings) -> pd.DataFr
         "sent_at": sent,
         "responded": responded,
         "first_response_at": first_t,
-        **_reply_types(msgs, conv, counted, probes),
-        "ack_only": _ack_only(msgs, conv, first),
-        "resolved": _confirmed(msgs, conv, in_window, first_t, responded),
+        **_classified(msgs, conv, counted, first, _follow_ups(conv, in_window, first_t, responded)),
         "brand_messages": conv.count(counted),
         "automated_messages": conv.count(conv.is_brand & conv.automated & in_window),
     }
@@ -342,46 +355,51 @@ def _table(msgs: Messages, conv: Conversations, settings: Settings) -> pd.DataFr
         "category": msgs.category.take(at),
         "scenario": msgs.scenario.take(at),
         "conversation_id": msgs.ids.take(thread),
-        **{k: v.take(order) if isinstance(v, pa.Array) else v[order] for k, v in per_probe.items()},
+        **{k: v.take(order) if isinstance(v, (pa.Array, pa.ChunkedArray)) else v[order] for k, v in per_probe.items()},
     }
     return _frame(columns, settings)
+
+
+def _follow_ups(conv, in_window, first_t, responded) -> np.ndarray:
+    """Customer messages after the first response, within the window."""
+    return ~conv.is_brand & in_window & responded[conv.seg] & (conv.t > first_t[conv.seg])
 
 
 def _texts(msgs: Messages, conv: Conversations, rows: np.ndarray) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(msgs.text.take(conv.pos[rows])))
 
 
-def _reply_types(msgs, conv, counted, probes) -> dict[str, np.ndarray]:
-    """Per probe: does some counted brand message have each reply type."""
-    rows = np.flatnonzero(counted)
-    texts = _texts(msgs, conv, rows)
-    with ThreadPoolExecutor(max_workers=2) as pool:  # Arrow's regex kernels release the GIL
-        found = dict(zip(REPLY_TYPES, pool.map(lambda f: getattr(classify, f)(texts), REPLY_TYPES)))
-    out = {}
-    for name, flags in found.items():
-        full = np.zeros(len(counted), dtype=bool)
-        full[rows] = flags.to_numpy(dtype=bool)
-        if name == "dm":  # a private reply to a public probe moves the conversation to DM
-            full[rows] |= msgs.private[conv.pos[rows]] & ~msgs.private[probes[conv.seg[rows]]]
-        out[name] = conv.count(full) > 0
-    return out
+def _classified(msgs, conv, counted, first, later) -> dict[str, np.ndarray]:
+    """Per probe: reply types of its counted brand messages, whether the first one only
+    acknowledges, and whether a later customer message confirms the problem solved.
 
-
-def _ack_only(msgs, conv, first) -> np.ndarray:
+    Every rule runs in one batch (see ``classify.run_rules``).
+    """
+    replies = np.flatnonzero(counted)
     answered = np.flatnonzero(first >= 0)
-    flags = classify.ack_only(_texts(msgs, conv, first[answered])).to_numpy(dtype=bool)
-    out = np.zeros(len(first), dtype=bool)
-    out[answered] = flags
+    follow_ups = np.flatnonzero(later)
+    reply_texts = _texts(msgs, conv, replies)
+    jobs = {name: (name, reply_texts, None) for name in REPLY_TYPES}
+    jobs["ack_only"] = ("ack_only", reply_texts, np.searchsorted(replies, first[answered]))
+    jobs["resolved"] = ("confirms_resolution", _texts(msgs, conv, follow_ups), None)
+    found = classify.run_rules(jobs)
+    # a private reply to a public probe moves the conversation to private messages
+    found["dm"] = found["dm"] | (
+        msgs.private[conv.pos[replies]] & ~msgs.private[conv.probes[conv.seg[replies]]]
+    )
+    out = {
+        name: conv.count(_spread(found[name], replies, len(counted))) > 0 for name in REPLY_TYPES
+    }
+    out["ack_only"] = np.zeros(len(first), dtype=bool)
+    out["ack_only"][answered] = found["ack_only"]
+    out["resolved"] = conv.count(_spread(found["resolved"], follow_ups, len(counted))) > 0
     return out
 
 
-def _confirmed(msgs, conv, in_window, first_t, responded) -> np.ndarray:
-    """True where a customer message after the first response, in the window, says solved."""
-    later = ~conv.is_brand & in_window & responded[conv.seg] & (conv.t > first_t[conv.seg])
-    rows = np.flatnonzero(later)
-    full = np.zeros(len(later), dtype=bool)
-    full[rows] = classify.confirms_resolution(_texts(msgs, conv, rows)).to_numpy(dtype=bool)
-    return conv.count(full) > 0
+def _spread(values: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
+    full = np.zeros(size, dtype=bool)
+    full[rows] = values
+    return full
 
 
 def _brands(msgs: Messages, conv: Conversations, brand_book: BrandBook) -> pa.Array:
@@ -389,18 +407,22 @@ def _brands(msgs: Messages, conv: Conversations, brand_book: BrandBook) -> pa.Ar
     first_brand = conv.first(conv.is_brand)
     has = first_brand >= 0
     index = pa.array(conv.pos[np.maximum(first_brand, 0)], mask=~has)
-    handle = msgs.author.take(index).cast(pa.large_string())
+    handle = _flat(msgs.author.take(index).cast(pa.large_string()))
     known = _known_accounts(msgs, brand_book)
     if not has.all():
         missing = np.flatnonzero(~has)
-        texts = msgs.text.take(conv.probes[missing]).cast(pa.large_string())
-        mentioned = _mentioned_brand(texts, known)
+        texts = _flat(msgs.text.take(conv.probes[missing]).cast(pa.large_string()))
+        mentioned = _flat(_mentioned_brand(texts, known))
         handle = pc.replace_with_mask(handle, pa.array(~has), mentioned)
     names = {**known, **brand_book.alias_map()}
     keys = pa.array(list(names), pa.large_string())
     values = pa.array(list(names.values()), pa.large_string())
     mapped = values.take(pc.index_in(pc.utf8_lower(handle), value_set=keys))
     return pc.coalesce(mapped, handle)
+
+
+def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def _known_accounts(msgs: Messages, brand_book: BrandBook) -> dict[str, str]:
@@ -425,7 +447,9 @@ def _mentioned_brand(texts: pa.Array, known: dict[str, str]) -> pa.Array:
         chosen = pc.if_else(hit, mention, chosen)
         if not pc.any(pc.and_(pc.is_null(chosen), pc.is_valid(mention))).as_py():
             break
-        rest = pc.replace_substring_regex(rest, pattern=_MENTION, replacement="", max_replacements=1)
+        rest = pc.replace_substring_regex(
+            rest, pattern=_MENTION, replacement="", max_replacements=1
+        )
         mention = _first_mention(rest)
     return pc.fill_null(pc.coalesce(chosen, first_any), UNKNOWN_BRAND)
 
@@ -446,7 +470,7 @@ def _frame(columns: dict, settings: Settings) -> pd.DataFrame:
 
 
 def _series(values) -> pd.Series:
-    if isinstance(values, pa.Array):
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return pd.Series(pd.arrays.ArrowStringArray(values))
     return pd.Series(values)
 

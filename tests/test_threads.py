@@ -270,3 +270,23 @@ def test_business_clock_and_local_weekday_from_brand_book(tmp_path):
     )
     p = row(probes, "1")
     assert (p.ttfr_s, p.ttfr_business_s, p.weekday, p.hour) == (18 * 3600.0, 7200.0, "Mon", 16)
+
+
+@pytest.mark.parametrize(
+    ("probe", "reply", "other"),
+    [
+        pytest.param("7", "8", "007", id="leading-zero-is-another-id"),
+        pytest.param("1590000000000000001", "1590000000000000002", "1590000000000000003",
+                     id="sparse-snowflake-ids"),
+        pytest.param("c1", "c2", "c3", id="text-ids"),
+    ],
+)  # fmt: skip
+def test_reply_links_resolve_on_every_id_kind(tmp_path, probe, reply, other):
+    probes = table(tmp_path, [
+        msg(probe, "cust", 0, "@Acme help"),
+        msg(other, "cust2", 1, "@Acme me too"),
+        msg(reply, "Acme", 10, "@cust hi", parent=probe, brand=True),
+        msg(reply, "Acme", 11, "@cust duplicate of the reply", parent=other, brand=True),
+    ])
+    assert row(probes, probe).ttfr_s == 600.0 and row(probes, probe).brand_messages == 1
+    assert not row(probes, other).responded

@@ -142,6 +142,8 @@ def _clean_id(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if not pc.any(floaty).as_py():
         return trimmed
     cut = pc.if_else(floaty, pc.utf8_slice_codeunits(trimmed, 0, -2), trimmed)
+    if not pc.any(pc.ends_with(cut, ".0")).as_py():
+        return cut
     return pc.replace_substring_regex(cut, pattern=r"\.0+$", replacement="")
 
 
@@ -174,7 +176,7 @@ def _parse_times(text: pa.ChunkedArray) -> pa.ChunkedArray:
     """Twitter-style times (fast path), else ISO 8601; null where neither parses."""
     fast = fasttime.parse_twitter(text)
     if fast is not None and fast[1].all():
-        return pa.chunked_array([pa.array(fast[0], type=pa.timestamp("s", tz="UTC"))])
+        return pa.chunked_array([pa.array(fast[0]).cast(pa.timestamp("s", tz="UTC"))])
     twitter = pc.strptime(text, format=TWITTER_TIME, unit="s", error_is_null=True)
     if twitter.null_count == 0:
         return twitter
