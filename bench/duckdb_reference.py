@@ -139,8 +139,9 @@ class FullRules:
         hit = self._contains_after_removing(s, "resolved", "resolved_excluded")
         return f"CASE WHEN {hit} THEN NOT {self._contains(s, 'regression')} ELSE false END"
 
-    def ack_only(self, source: str, key: str) -> str:
-        """SELECT key, ack_only FROM source (columns key, s, other: link/dm/phone/email).
+    def ack_only(self, source: str, columns: str) -> str:
+        """SELECT columns, ack_only FROM source (which also has s and other: whether s is a
+        link, dm, phone or email).
 
         classify._ack_only: a cheap head pattern; no question mark or link; @mentions,
         "please accept" and the signature stripped, generic offers of help marked; no cue of
@@ -152,13 +153,13 @@ class FullRules:
         for _ in range(2):
             unnamed = self._replace(unnamed, "ack_name", "'\\1\\2\\3\\4'")
         return f"""
-            SELECT {key},
+            SELECT {columns},
                    CASE WHEN stripped IS NULL THEN false
                         WHEN {self._contains("stripped", "ack_cues")} THEN false
                         WHEN {self._contains(unnamed, "ack_text")} THEN NOT other
                         ELSE false END AS ack_only
             FROM (
-                SELECT {key}, other,
+                SELECT {columns}, other,
                        CASE WHEN {self._contains("s", "ack_head")}
                              AND NOT {self._contains("s", "ack_quick_no")}
                             THEN {stripped} END AS stripped
@@ -208,13 +209,13 @@ class TemplateRules:
             f"AND NOT regexp_matches({s}, {_sql_str(self.NOT_CONFIRM)}))"
         )
 
-    def ack_only(self, source: str, key: str) -> str:
+    def ack_only(self, source: str, columns: str) -> str:
         body = f"regexp_replace(s, {_sql_str(self.LEADING_MENTIONS)}, '')"
         return f"""
-            SELECT {key},
+            SELECT {columns},
                    regexp_matches(body, {_sql_str(self.ACK)})
                    AND NOT regexp_matches(body, {_sql_str(self.NOT_ACK)}) AS ack_only
-            FROM (SELECT {key}, {body} AS body FROM {source})
+            FROM (SELECT {columns}, {body} AS body FROM {source})
         """
 
 
@@ -278,6 +279,14 @@ def reference(
                       quote = '"', escape = '"', auto_detect = false)
         """
     )
+    rows = per_brand(con, rules)
+    con.close()
+    return _shape(rows)
+
+
+def per_brand(con: duckdb.DuckDBPyConnection, rules: FullRules | TemplateRules) -> list[tuple]:
+    """The per-brand rows from table ``tweets`` (id, parent, author, inbound, ts, text; its
+    rowid in the file's order)."""
     # every tweet of every probe's conversation (the probe itself included)
     con.execute(
         """
@@ -294,51 +303,50 @@ def reference(
         SELECT pid, id FROM tree
         """
     )
-    first = "(ts, row)"  # the first message: the earliest, then the earlier row of the file
-    rows = con.execute(
+    return con.execute(
         f"""
         WITH probes AS (
             SELECT id AS pid, ts AS pts, text AS ptext
             FROM tweets WHERE inbound AND parent IS NULL
         ), msgs AS (
-            SELECT c.pid, p.pts, t.inbound, t.ts, t.rowid AS row, t.author, t.text
+            -- ord: time order, equal times in the order of the file
+            SELECT c.pid, p.pts, t.inbound, t.ts, t.ts::HUGEINT * 4294967296 + t.rowid AS ord,
+                   t.author, t.text
             FROM conv c
             JOIN tweets t ON t.id = c.id
             JOIN probes p ON p.pid = c.pid
             WHERE c.id <> c.pid AND t.ts >= p.pts
-        ), brand_of AS (
-            -- the brand: author of the first brand message at any time
-            SELECT pid, arg_min(author, {first}) AS brand
-            FROM msgs WHERE NOT inbound GROUP BY pid
-        ), replies AS (
-            -- brand messages in the window, padded as socialbench's classifier pads texts
-            SELECT pid, ts, row, {rules.prepare("text")} AS s
-            FROM msgs
-            WHERE NOT inbound AND ts <= pts + {WINDOW_S}
+        ), brand_msgs AS (
+            -- brand messages from the probe's time on; those within the window count, and
+            -- only they are classified (padded as socialbench's classifier pads texts)
+            SELECT pid, author, ts, ord, counted,
+                   CASE WHEN counted THEN {rules.prepare("text")} END AS s
+            FROM (SELECT *, ts <= pts + {WINDOW_S} AS counted FROM msgs WHERE NOT inbound)
         ), typed AS (
-            SELECT pid, ts, row, s,
+            SELECT *,
                    {rules.link("s")} AS link,
                    {rules.dm("s")} AS dm,
                    {rules.phone("s")} AS phone,
                    {rules.email("s")} AS email
-            FROM replies
-        ), first_brand AS (
+            FROM brand_msgs
+        ), answered AS (
             SELECT pid,
-                   min(ts) AS first_ts,
-                   arg_min(s, {first}) AS s,
-                   arg_min(link OR dm OR phone OR email, {first}) AS other,
-                   bool_or(link) AS link,
-                   bool_or(dm) AS dm,
-                   bool_or(phone) AS phone,
-                   bool_or(email) AS email
+                   arg_min(author, ord) AS brand,  -- the first brand message at any time
+                   min(ts) FILTER (counted) AS first_ts,
+                   arg_min(s, ord) FILTER (counted) AS s,
+                   arg_min(link OR dm OR phone OR email, ord) FILTER (counted) AS other,
+                   bool_or(link) FILTER (counted) AS link,
+                   bool_or(dm) FILTER (counted) AS dm,
+                   bool_or(phone) FILTER (counted) AS phone,
+                   bool_or(email) FILTER (counted) AS email
             FROM typed
             GROUP BY pid
-        ), ack AS (
-            {rules.ack_only("first_brand", "pid")}
+        ), first_reply AS (
+            {rules.ack_only("answered", "pid, brand, first_ts, link, dm, phone, email")}
         ), follow_ups AS (
             SELECT m.pid, {rules.prepare("m.text")} AS s
-            FROM msgs m JOIN first_brand f ON f.pid = m.pid
-            WHERE m.inbound AND m.ts > f.first_ts AND m.ts <= m.pts + {WINDOW_S}
+            FROM msgs m JOIN answered a ON a.pid = m.pid
+            WHERE m.inbound AND m.ts > a.first_ts AND m.ts <= m.pts + {WINDOW_S}
         ), resolved AS (
             SELECT pid, bool_or({rules.confirms_resolution("s")}) AS resolved
             FROM follow_ups GROUP BY pid
@@ -347,7 +355,7 @@ def reference(
             FROM tweets WHERE NOT inbound GROUP BY 1
         ), mention_lists AS (
             SELECT p.pid, regexp_extract_all(p.ptext, '@(\\w+)', 1) AS handles
-            FROM probes p ANTI JOIN brand_of b ON b.pid = p.pid
+            FROM probes p ANTI JOIN answered a ON a.pid = p.pid
         ), mentions AS (
             SELECT pid, unnest(handles) AS handle, generate_subscripts(handles, 1) AS pos
             FROM mention_lists
@@ -358,16 +366,13 @@ def reference(
             FROM mentions m LEFT JOIN known k ON k.handle_lower = lower(m.handle)
             GROUP BY m.pid
         ), per_probe AS (
-            SELECT coalesce(b.brand, mb.brand, '(unknown)') AS brand,
+            SELECT coalesce(f.brand, mb.brand, '(unknown)') AS brand,
                    f.first_ts - p.pts AS ttfr,
-                   f.link, f.dm, f.phone, f.email,
-                   a.ack_only,
+                   f.link, f.dm, f.phone, f.email, f.ack_only,
                    coalesce(r.resolved, false) AS resolved
             FROM probes p
-            LEFT JOIN first_brand f ON f.pid = p.pid
-            LEFT JOIN ack a ON a.pid = p.pid
+            LEFT JOIN first_reply f ON f.pid = p.pid
             LEFT JOIN resolved r ON r.pid = p.pid
-            LEFT JOIN brand_of b ON b.pid = p.pid
             LEFT JOIN mentioned mb ON mb.pid = p.pid
         )
         SELECT brand,
@@ -376,21 +381,20 @@ def reference(
                quantile_cont(ttfr, 0.5) AS ttfr_median_s,
                quantile_cont(ttfr, 0.9) AS ttfr_p90_s,
                CAST(sum(ttfr) AS DOUBLE) / count(ttfr) AS ttfr_mean_s,
-               {", ".join(f"count_if(ttfr <= {s}) AS within_{k}" for k, s in WITHIN.items())},
-               count_if(link) AS link,
-               count_if(dm) AS dm,
-               count_if(phone) AS phone,
-               count_if(email) AS email,
-               count_if(ack_only) AS ack_only,
-               count_if(dm OR phone OR email) AS deflection,
-               count_if(resolved) AS resolved
+               {", ".join(f"count(*) FILTER (ttfr <= {s}) AS within_{k}" for k, s in WITHIN.items())},
+               -- count(*) FILTER, not count_if, which is NULL on a group of NULLs
+               count(*) FILTER (link) AS link,
+               count(*) FILTER (dm) AS dm,
+               count(*) FILTER (phone) AS phone,
+               count(*) FILTER (email) AS email,
+               count(*) FILTER (ack_only) AS ack_only,
+               count(*) FILTER (dm OR phone OR email) AS deflection,
+               count(*) FILTER (resolved) AS resolved
         FROM per_probe
         GROUP BY brand
         ORDER BY brand
         """
     ).fetchall()
-    con.close()
-    return _shape(rows)
 
 
 def _shape(rows) -> dict:

@@ -65,12 +65,16 @@ def summarize(probes: pd.DataFrame, settings: MetricSettings) -> dict:
     """The whole ``summary.json`` document for a probe table."""
     probes = with_tiers(probes, settings.tiers)
     table = ProbeArrays(probes)
+    overall = _rows(table.groups(np.zeros(len(probes), dtype=np.int64), 1), settings)[0]
     return {
         "schema_version": SCHEMA_VERSION,
         "window_s": settings.window_s,
         "min_group": settings.min_group,
-        "overall": _rows(table.groups(np.zeros(len(probes), dtype=np.int64), 1), settings)[0],
-        "groups": {name: group_rows(probes, name, settings, table=table) for name in GROUPS},
+        "overall": overall,
+        "groups": {
+            name: group_rows(probes, name, settings, table=table, overall=overall)
+            for name in GROUPS
+        },
         "fairness": fairness(probes, settings, table=table),
     }
 
@@ -82,14 +86,38 @@ def aggregate(frame: pd.DataFrame, settings: MetricSettings) -> dict:
 
 
 def group_rows(
-    probes: pd.DataFrame, name: str, settings: MetricSettings, *, table: ProbeArrays | None = None
+    probes: pd.DataFrame,
+    name: str,
+    settings: MetricSettings,
+    *,
+    table: ProbeArrays | None = None,
+    overall: dict | None = None,
 ) -> list[dict]:
-    """One row per value of a grouping column (missing values left out), in a stable order."""
-    codes, values = pd.factorize(_group_key(probes, name, settings), sort=False)
-    groups = (table or ProbeArrays(probes)).groups(codes, len(values))
-    rows = _rows(groups, settings)
+    """One row per value of a grouping column (missing values left out), in a stable order.
+
+    A grouping whose single group holds every probe has the overall figures (``overall``,
+    when given, is reused rather than computed again).
+    """
+    codes, values = _group_codes(probes, name, settings)
+    if overall is not None and len(values) == 1 and bool((codes == 0).all()):
+        rows = [overall]
+    else:
+        rows = _rows((table or ProbeArrays(probes)).groups(codes, len(values)), settings)
     keyed = [{name: _jsonable(v), **row} for v, row in zip(values, rows, strict=True)]
     return sorted(keyed, key=lambda row: _order(name, row[name]))
+
+
+def _factorize(key: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer codes (-1 for missing) and the distinct values of a grouping column."""
+    if isinstance(key.dtype, pd.StringDtype) and key.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        encoded = pc.dictionary_encode(pa.chunked_array(pa.array(key.array))).combine_chunks()
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+        return codes.astype(np.int64), encoded.dictionary.to_pylist()
+    codes, values = pd.factorize(key, sort=False)
+    return codes.astype(np.int64), list(values)
 
 
 class ProbeArrays:
@@ -137,6 +165,7 @@ class Groups:
         self.flags = {f: v[keep] for f, v in table.flags.items()}
         self.rule = table.rule[keep]
         self.resolved = table.resolved[keep]
+        self._sorted_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def total(self, mask: np.ndarray | None = None, weights=None) -> np.ndarray:
         codes = self.codes if mask is None else self.codes[mask]
@@ -165,7 +194,12 @@ class Groups:
         return np.where(n > 0, out, np.nan)
 
     def _sorted(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Responded values sorted by (group, value), and their group codes."""
+        """Responded values sorted by (group, value), and their group codes (cached)."""
+        if name not in self._sorted_cache:
+            self._sorted_cache[name] = self._sort(name)
+        return self._sorted_cache[name]
+
+    def _sort(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         by_value = self.table.by_value[name]
         by_value = by_value[self.all_codes[by_value] >= 0]
         codes = self.all_codes[by_value]
@@ -174,15 +208,26 @@ class Groups:
         values = self.table.ttfr if name == "ttfr" else self.table.business
         return values[order], self.all_codes[order]
 
-    def within(self, horizon: float, n: np.ndarray) -> np.ndarray:
-        """Share of all probes answered by ``horizon``; Kaplan–Meier for censored groups."""
-        shares = self.total(self.responded & (self.ttfr <= horizon)) / np.maximum(n, 1)
-        censored = ~self.responded & (self.watched < horizon)
-        for group in np.unique(self.codes[censored]):
-            mine = self.codes == group
-            events = self.ttfr[mine & self.responded]
-            shares[group] = kaplan_meier_share(events, self.watched[mine & ~self.responded], horizon)
-        return shares
+    def within(self, horizons: dict[str, float], n: np.ndarray) -> dict[str, np.ndarray]:
+        """Share of all probes answered by each horizon; Kaplan–Meier for censored groups."""
+        limits = np.array(sorted(set(horizons.values())))
+        answered = self.responded
+        bucket = np.searchsorted(limits, self.ttfr[answered], side="left")  # first limit >= t
+        width = len(limits) + 1  # the last bucket: later than every horizon
+        cells = np.bincount(self.codes[answered] * width + bucket, minlength=self.count * width)
+        upto = np.cumsum(cells.reshape(self.count, width), axis=1)
+        out = {}
+        for key, horizon in horizons.items():
+            shares = upto[:, int(np.searchsorted(limits, horizon))] / np.maximum(n, 1)
+            censored = ~self.responded & (self.watched < horizon)
+            for group in np.unique(self.codes[censored]):
+                mine = self.codes == group
+                events = self.ttfr[mine & self.responded]
+                shares[group] = kaplan_meier_share(
+                    events, self.watched[mine & ~self.responded], horizon
+                )
+            out[key] = shares
+        return out
 
 
 QUANTILE_DENOMINATOR = 1_000_000
@@ -198,7 +243,7 @@ def _rows(groups: Groups, settings: MetricSettings) -> list[dict]:
     flag_rates = {f: groups.total(resp & v) / safe_r for f, v in groups.flags.items()}
     deflect = groups.flags["dm"] | groups.flags["phone"] | groups.flags["email"]
     horizons = {**WITHIN, "window": float(settings.window_s)}
-    within_all = {k: groups.within(h, n) for k, h in horizons.items()}
+    within_all = groups.within(horizons, n)
     low, high = wilson_arrays(r, n)
     columns = {
         "response_rate": (r / safe_n, rates_ok),
@@ -289,15 +334,21 @@ def _short(value: float) -> str:
     return f"{value:g}"
 
 
-def _group_key(probes: pd.DataFrame, name: str, settings: MetricSettings) -> pd.Series:
-    """The grouping column; personas beyond the MAX_PERSONAS largest are pooled."""
-    key = probes[name]
-    if name == "persona":
-        counts = key.value_counts()
-        counts = counts[counts >= settings.min_group]
-        shown = counts.sort_values(ascending=False, kind="stable").index[:MAX_PERSONAS]
-        key = key.where(key.isin(shown) | key.isna(), OTHER_PERSONAS)
-    return key
+def _group_codes(probes: pd.DataFrame, name: str, settings: MetricSettings) -> tuple[np.ndarray, list]:
+    """Codes and values of a grouping column; personas beyond the MAX_PERSONAS largest (with
+    at least ``min_group`` probes) are pooled into one row."""
+    codes, values = _factorize(probes[name])
+    if name != "persona":
+        return codes, values
+    counts = np.bincount(codes[codes >= 0], minlength=len(values))
+    large = np.flatnonzero(counts >= settings.min_group)
+    shown = large[np.argsort(-counts[large], kind="stable")][:MAX_PERSONAS]
+    if len(shown) == len(values):
+        return codes, values
+    recode = np.full(len(values) + 1, len(shown))  # everyone else -> the pooled row
+    recode[shown] = np.arange(len(shown))
+    recode[-1] = -1  # missing stays missing
+    return recode[codes], [values[i] for i in shown] + [OTHER_PERSONAS]
 
 
 def _order(name: str, value) -> tuple:

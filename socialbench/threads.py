@@ -167,8 +167,8 @@ def prepare(messages: pd.DataFrame, brand_book: BrandBook) -> Messages:
         automated=frame[m.AUTOMATED].to_numpy(dtype=bool),
         private=pc.equal(surface, m.PRIVATE).to_numpy(),
         followers=frame[m.FOLLOWERS].to_numpy(dtype=float),
-        author=author,
-        text=_arrow(frame[m.TEXT]),
+        author=_flat(author),  # read by many scattered takes: one contiguous buffer
+        text=_flat(_arrow(frame[m.TEXT])),
         channel=_arrow(frame[m.CHANNEL]),
         surface=surface,
         scenario=_arrow(frame[m.SCENARIO]),
