@@ -135,3 +135,16 @@ def test_empty_file(tmp_path):
     path = write(tmp_path, "")
     with pytest.raises(InputError, match="empty"):
         sources.read(path, options=sources.ReadOptions())
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 5, 7, 64])
+def test_checks_across_scan_blocks(tmp_path, monkeypatch, block):
+    monkeypatch.setattr(twcs._Source, "_BLOCK", block)
+    body = HEADER + "\r\n" + '1,115,True,2017-10-31T22:10:47Z,"a\r\nb",,\r\n'
+    body += "2,116,True,2017-10-31T22:10:48Z,c,,1\r\n"
+    msgs = read(write(tmp_path, body)).set_index("id")
+    assert msgs.loc["1", "text"] == "a\r\nb" and msgs.loc["2", "parent_id"] == "1"
+    source = twcs._Source(write(tmp_path, body, name="u.csv"))
+    assert (source._count(b"\r\n"), source._count(b'"'), source.restore_cr) == (4, 2, False)
+    lone = twcs._Source(write(tmp_path, body.replace("a\r\nb", "a\rb"), name="v.csv"))
+    assert lone.restore_cr

@@ -21,6 +21,7 @@ Python loop over rows; line numbers are worked out only when a row is bad.
 from __future__ import annotations
 
 import io
+import mmap
 from pathlib import Path
 
 import pyarrow as pa
@@ -47,45 +48,81 @@ def sniff(head: str, path: Path) -> bool:
 
 
 def read(path: Path, options: ReadOptions):
-    raw, restore_cr = _prepare(path)
-    table, skipped = _parse(raw, path, options)
+    source = _Source(path)
+    table = _parse(source, options)
     table = _drop_index_column(table)
     _check_columns(table, path)
     table, bad = _convert(table)
     if bad:
-        _report_bad(raw, path, table, bad, options)
-    frame = _to_messages(table, bad, restore_cr=restore_cr, options=options)
-    return frame
+        _report_bad(source, table, bad, options)
+    return _to_messages(table, bad, restore_cr=source.restore_cr, options=options)
 
 
-def _prepare(path: Path) -> tuple[bytes, bool]:
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if not raw or raw.isspace():
-        raise InputError(path, "the file is empty")
-    if raw.count(b'"') % 2:
-        line = raw.count(b"\n", 0, raw.rfind(b'"')) + 1
-        raise InputError(path, "truncated: a quoted field is never closed", line=line)
-    restore_cr = b"\r" in raw and raw.count(b"\r") > raw.count(b"\r\n")
-    if restore_cr:
-        if _LONE_CR in raw:
-            raise InputError(path, "contains both bare carriage returns and 0x1f bytes")
-        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", _LONE_CR)
-    return raw, restore_cr
+class _Source:
+    """The file's bytes: memory-mapped and parsed in place, unless bare carriage returns must
+    be rewritten first; a full copy is read only to explain an error with line numbers."""
+
+    _BLOCK = 32 << 20
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            self.map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        self.start = 3 if self.map[:3] == b"\xef\xbb\xbf" else 0
+        if self._blank():
+            raise InputError(path, "the file is empty")
+        if self._count(b'"') % 2:
+            raw = self.bytes()
+            line = raw.count(b"\n", 0, raw.rfind(b'"')) + 1
+            raise InputError(path, "truncated: a quoted field is never closed", line=line)
+        self.restore_cr = self.map.find(b"\r") >= 0 and self._count(b"\r") > self._count(b"\r\n")
+        end = self.map.find(b"\n", self.start)
+        self.header = bytes(self.map[self.start : end if end >= 0 else len(self.map)])
+
+    def _blank(self) -> bool:
+        return not any(
+            self.map[a : a + self._BLOCK].strip()
+            for a in range(self.start, len(self.map), self._BLOCK)
+        )
+
+    def _count(self, needle: bytes) -> int:
+        """Occurrences of a needle, block by block (no copy of the file). Blocks overlap by
+        len(needle) - 1 bytes, so a needle across a boundary is counted once, in the block
+        where it starts."""
+        step = self._BLOCK
+        return sum(
+            self.map[a : a + step + len(needle) - 1].count(needle)
+            for a in range(self.start, len(self.map), step)
+        )
+
+    def buffer(self):
+        """What Arrow parses: the mapped file, or the rewritten bytes."""
+        if self.restore_cr:
+            return pa.py_buffer(self.bytes())
+        return pa.py_buffer(self.map)[self.start :]
+
+    def bytes(self) -> bytes:
+        """The whole file (BOM dropped, bare carriage returns replaced as when parsing)."""
+        raw = self.path.read_bytes()[self.start :]
+        if getattr(self, "restore_cr", False):
+            if _LONE_CR in raw:
+                raise InputError(self.path, "contains both bare carriage returns and 0x1f bytes")
+            raw = raw.replace(b"\r\n", b"\n").replace(b"\r", _LONE_CR)
+        return raw
 
 
-def _parse(raw: bytes, path: Path, options: ReadOptions) -> tuple[pa.Table, int]:
+def _parse(source: _Source, options: ReadOptions) -> pa.Table:
     invalid: list[str] = []
 
     def on_invalid(row) -> str:
         invalid.append(row.text)
         return "skip"
 
+    header = _header(source.header)
     try:
-        header = _header(raw)
         table = pcsv.read_csv(
-            pa.BufferReader(raw),
+            pa.BufferReader(source.buffer()),
             parse_options=pcsv.ParseOptions(
                 newlines_in_values=True, invalid_row_handler=on_invalid
             ),
@@ -94,30 +131,42 @@ def _parse(raw: bytes, path: Path, options: ReadOptions) -> tuple[pa.Table, int]
                 strings_can_be_null=False,
                 include_columns=[name for name in header if name != "response_tweet_id"],
             ),
+            read_options=pcsv.ReadOptions(block_size=_block_size(source)),
         )
     except pa.ArrowInvalid as exc:
-        raise _arrow_error(raw, path, exc) from None
-    for text in invalid:
-        line = raw.count(b"\n", 0, max(raw.find(text.encode("utf-8", "replace")), 0)) + 1
-        options.bad(path, "wrong number of fields (truncated or unquoted comma?)", line=line)
-    return table, len(invalid)
+        raise _arrow_error(source, exc) from None
+    if invalid:
+        raw = source.bytes()
+        for text in invalid:
+            at = max(raw.find(text.encode("utf-8", "replace")), 0)
+            line = raw.count(b"\n", 0, at) + 1
+            options.bad(
+                source.path, "wrong number of fields (truncated or unquoted comma?)", line=line
+            )
+    return table
 
 
-def _header(raw: bytes) -> list[str]:
+def _block_size(source: _Source) -> int:
+    """Blocks of a few MB or more: few enough chunks that later takes stay cheap."""
+    return max(1 << 20, min(64 << 20, len(source.map) // 8))
+
+
+def _header(first: bytes) -> list[str]:
     import csv
 
-    end = raw.find(b"\n")
-    first = raw[: end if end >= 0 else len(raw)].decode("utf-8", "replace").rstrip("\r")
-    return next(csv.reader([first]))
+    return next(csv.reader([first.decode("utf-8", "replace").rstrip("\r")]))
 
 
-def _arrow_error(raw: bytes, path: Path, exc: Exception) -> InputError:
+def _arrow_error(source: _Source, exc: Exception) -> InputError:
+    raw = source.bytes()
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as bad:
         line = raw.count(b"\n", 0, bad.start) + 1
-        return InputError(path, f"text is not UTF-8 (byte 0x{raw[bad.start]:02x})", line=line)
-    return InputError(path, f"not a readable CSV file: {exc}")
+        return InputError(
+            source.path, f"text is not UTF-8 (byte 0x{raw[bad.start]:02x})", line=line
+        )
+    return InputError(source.path, f"not a readable CSV file: {exc}")
 
 
 def _drop_index_column(table: pa.Table) -> pa.Table:
@@ -187,9 +236,10 @@ def _parse_times(text: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.coalesce(pc.cast(twitter, pa.timestamp("s", tz="UTC")), fallback)
 
 
-def _report_bad(raw, path, table, bad, options) -> None:
+def _report_bad(source: _Source, table, bad, options) -> None:
     """Name the first bad row (or, when skipping, every one) with its line number."""
-    lines = _row_lines(raw)
+    path = source.path
+    lines = _row_lines(source.bytes())
     for problem, mask in bad.items():
         rows = pc.indices_nonzero(pc.fill_null(mask, True)).to_pylist()
         for row in rows if options.skip_bad_rows else rows[:1]:
