@@ -81,19 +81,27 @@ class Run:
         return self.returncode == 0
 
 
-def best_of(run: Run, repeat: int, log: Path) -> Run:
-    """The fastest of ``repeat`` runs (the peak RSS is the largest seen)."""
-    best: Run | None = None
-    peak = 0.0
+def alternate(runs: list[Run], repeat: int, logs: list[Path]) -> list[Run]:
+    """Run the programs in turn ``repeat`` times (so both see the same conditions); for
+    each, the fastest run counts, with the median kept and the largest peak RSS seen."""
+    results: list[list[Run]] = [[] for _ in runs]
     for _ in range(repeat):
-        r = Run(run.name, run.cmd)(log)
-        if not r.ok:
-            return r
-        peak = max(peak, r.peak_rss_mb or 0.0)
-        if best is None or r.wall_s < best.wall_s:
-            best = r
-    best.peak_rss_mb = peak
-    return best
+        for run, log, seen in zip(runs, logs, results, strict=True):
+            if seen and not seen[-1].ok:
+                continue
+            seen.append(Run(run.name, run.cmd)(log))
+    out = []
+    for seen in results:
+        if not seen[-1].ok:
+            out.append(seen[-1])
+            continue
+        best = min(seen, key=lambda r: r.wall_s)
+        walls = sorted(r.wall_s for r in seen)
+        best.median_s = walls[len(walls) // 2]
+        best.all_s = walls
+        best.peak_rss_mb = max(r.peak_rss_mb or 0.0 for r in seen)
+        out.append(best)
+    return out
 
 
 # ---------------------------------------------------------------------------- the archive
@@ -215,8 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=1_000_000)
     parser.add_argument("--brands", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="runs of each program; the fastest counts [default: 1]")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="alternating runs of each program; the fastest counts [default: 3]")
     parser.add_argument("--regenerate", action="store_true", help="ignore the cached archive")
     args = parser.parse_args(argv)
 
@@ -228,15 +236,16 @@ def main(argv: list[str] | None = None) -> int:
     sb_dir = OUT / f"{stem}.socialbench"
     duck_json = OUT / f"{stem}.duckdb.json"
 
-    sb = best_of(
-        Run("socialbench", [sys.executable, "-m", "socialbench", "run", "--fixtures",
-                            str(csv_path), "--out", str(sb_dir), "--quiet", "--min-group", "1"]),
-        args.repeat, OUT / f"{stem}.socialbench.log",
+    sb, duck = alternate(
+        [
+            Run("socialbench", [sys.executable, "-m", "socialbench", "run", "--fixtures",
+                                str(csv_path), "--out", str(sb_dir), "--quiet",
+                                "--min-group", "1"]),
+            Run("duckdb", [sys.executable, str(REFERENCE), str(csv_path), "-o", str(duck_json)]),
+        ],
+        args.repeat,
+        [OUT / f"{stem}.socialbench.log", OUT / f"{stem}.duckdb.log"],
     )  # fmt: skip
-    duck = best_of(
-        Run("duckdb", [sys.executable, str(REFERENCE), str(csv_path), "-o", str(duck_json)]),
-        args.repeat, OUT / f"{stem}.duckdb.log",
-    )
 
     missed: list[str] = []
     sb_cmp = duck_cmp = None
@@ -266,9 +275,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{args.conversations:,} conversations, {len(truth)} brands, seed {args.seed}"
           + (f", {rows:,} rows" if rows else "")
           + f", {os.cpu_count()} CPUs")  # fmt: skip
-    print(f"  {'':12} {'wall time':>11} {'peak RSS':>12}")
-    print(f"  {'socialbench':12} {secs(sb):>11} {mib(sb):>12}")
-    print(f"  {'duckdb':12} {secs(duck):>11} {mib(duck):>12}")
+    def spread(r):
+        runs = getattr(r, "all_s", None)
+        return ", ".join(f"{w:.2f}" for w in runs) if runs and r.ok else ""
+
+    print(f"  {'':12} {'fastest':>11} {'peak RSS':>12}   all runs (s), alternating")
+    print(f"  {'socialbench':12} {secs(sb):>11} {mib(sb):>12}   {spread(sb)}")
+    print(f"  {'duckdb':12} {secs(duck):>11} {mib(duck):>12}   {spread(duck)}")
 
     time_ratio = mem_ratio = None
     if sb.ok and duck.ok:
@@ -300,9 +313,11 @@ def main(argv: list[str] | None = None) -> int:
         "params": {"conversations": args.conversations, "brands": args.brands,
                    "seed": args.seed, "repeat": args.repeat},
         "cpus": os.cpu_count(),
-        "socialbench": {"wall_s": sb.wall_s, "peak_rss_mb": sb.peak_rss_mb,
+        "socialbench": {"wall_s": sb.wall_s, "runs_s": getattr(sb, "all_s", None),
+                        "peak_rss_mb": sb.peak_rss_mb,
                         "returncode": sb.returncode, "vs_truth": sb_cmp},
-        "duckdb": {"wall_s": duck.wall_s, "peak_rss_mb": duck.peak_rss_mb,
+        "duckdb": {"wall_s": duck.wall_s, "runs_s": getattr(duck, "all_s", None),
+                   "peak_rss_mb": duck.peak_rss_mb,
                    "returncode": duck.returncode, "vs_truth": duck_cmp},
         "time_ratio": time_ratio,
         "memory_ratio": mem_ratio,

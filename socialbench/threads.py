@@ -25,6 +25,7 @@ Text is touched only where a rule reads it, in Arrow, never as Python objects.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,7 +68,6 @@ REPLY_TYPES = ("link", "dm", "phone", "email")
 _NS = 1_000_000_000
 _MAX_JUMPS = 64
 _MENTION = r"@(?P<handle>[A-Za-z0-9_]+)"
-_MAX_MENTIONS = 10
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -437,25 +437,21 @@ def _known_accounts(msgs: Messages, brand_book: BrandBook) -> dict[str, str]:
 
 
 def _mentioned_brand(texts: pa.Array, known: dict[str, str]) -> pa.Array:
-    """The first @mention naming a known brand account, else the first @mention, else unknown."""
-    known_set = pa.array(list(known), pa.large_string())
-    first_any = _first_mention(texts)
-    chosen = pa.nulls(len(texts), pa.large_string())
-    rest, mention = texts, first_any
-    for _ in range(_MAX_MENTIONS):
-        hit = pc.and_(pc.is_null(chosen), pc.is_in(pc.utf8_lower(mention), value_set=known_set))
-        chosen = pc.if_else(hit, mention, chosen)
-        if not pc.any(pc.and_(pc.is_null(chosen), pc.is_valid(mention))).as_py():
-            break
-        rest = pc.replace_substring_regex(
-            rest, pattern=_MENTION, replacement="", max_replacements=1
-        )
-        mention = _first_mention(rest)
-    return pc.fill_null(pc.coalesce(chosen, first_any), UNKNOWN_BRAND)
+    """The first @mention naming a known brand account, else the first @mention, else unknown.
+
+    One pass finds the first known mention: a case-insensitive alternation of the known
+    handles (RE2 matches it in linear time however many there are).
+    """
+    first_any = _first_mention(texts, _MENTION)
+    if not known:
+        return pc.fill_null(first_any, UNKNOWN_BRAND)
+    handles = "|".join(re.escape(h) for h in sorted(known, key=len, reverse=True))
+    pattern = rf"(?:^|[^A-Za-z0-9_])@(?P<handle>(?i:{handles}))(?:[^A-Za-z0-9_]|$)"
+    return pc.fill_null(pc.coalesce(_first_mention(texts, pattern), first_any), UNKNOWN_BRAND)
 
 
-def _first_mention(texts: pa.Array) -> pa.Array:
-    return pc.struct_field(pc.extract_regex(texts, _MENTION), [0])
+def _first_mention(texts: pa.Array, pattern: str) -> pa.Array:
+    return pc.struct_field(pc.extract_regex(texts, pattern), [0])
 
 
 def _frame(columns: dict, settings: Settings) -> pd.DataFrame:

@@ -693,3 +693,7 @@ def test_sanity_on_customer_support_on_twitter_sample() -> None:
     assert classify.dm(customer).mean() < shares["dm"] / 2
     resolved = classify.confirms_resolution(customer).mean()
     assert 0.001 <= resolved <= 0.1, resolved
+
+
+def test_every_pattern_is_also_valid_python_regex():
+    classify.check_patterns()
