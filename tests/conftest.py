@@ -10,6 +10,7 @@ import pytest
 
 EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "external"
 DATA = Path(__file__).resolve().parent / "data"
+SOURCE_DATA = DATA / "sources"
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +26,15 @@ def external(*parts: str) -> Path:
     path = EXTERNAL.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"{EXTERNAL} not present: real public samples unavailable")
+    return path
+
+
+def write_file(path: Path, content: str | bytes) -> Path:
+    """Write text (UTF-8) or bytes to ``path`` and return it."""
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
     return path
 
 

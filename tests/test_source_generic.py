@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import SOURCE_DATA as DATA
+from conftest import write_file as write
 
 from socialbench import messages
 from socialbench.errors import InputError, UsageError
 from socialbench.sources import ReadOptions, generic
 
-DATA = Path(__file__).parent / "data" / "sources"
 COLUMNS = [
     messages.ID,
     messages.PARENT_ID,
@@ -45,14 +46,6 @@ def table(rows: list[tuple]) -> pd.DataFrame:
 
 def options(mapping: dict[str, str] | None = None, **extra) -> ReadOptions:
     return ReadOptions(mapping=dict(mapping or BASIC_MAP), **extra)
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 def csv(tmp_path: Path, *rows: str, header: str = "id,author,time,text") -> Path:

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import EXTERNAL
+from conftest import SOURCE_DATA as DATA
+from conftest import write_file as write
 
 from socialbench import messages
 from socialbench.errors import InputError
 from socialbench.sources import ReadOptions, graph, read_head
 
-DATA = Path(__file__).parent / "data" / "sources"
-EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "external"
 SAMPLES = EXTERNAL / "meta_graph_samples"
 COLUMNS = [
     messages.ID,
@@ -45,14 +46,6 @@ def samples() -> Path:
     if not EXTERNAL.is_dir():
         pytest.skip(f"{EXTERNAL} (…/data/external) not present: real samples unavailable")
     return SAMPLES
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 # --- sniffing -------------------------------------------------------------------------------

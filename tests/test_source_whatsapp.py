@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import EXTERNAL
+from conftest import SOURCE_DATA as DATA
 
 from socialbench import messages
 from socialbench.errors import InputError
 from socialbench.sources import ReadOptions, read_head, whatsapp
 
-DATA = Path(__file__).parent / "data" / "sources"
-EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "external"
 COLUMNS = [
     messages.ID,
     messages.PARENT_ID,

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import EXTERNAL
+from conftest import SOURCE_DATA as DATA
+from conftest import write_file as write
 
 from socialbench import messages
 from socialbench.errors import InputError
 from socialbench.sources import ReadOptions, read_head, x_v2
 
-DATA = Path(__file__).parent / "data" / "sources"
-EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "external"
 COLUMNS = [
     messages.ID,
     messages.PARENT_ID,
@@ -51,14 +52,6 @@ def page(*tweets: dict, users: list[dict] | None = None) -> dict:
 
 def tweet(ident: str, author: str, when: str = "2024-01-01T00:00:00.000Z", **extra) -> dict:
     return {"id": ident, "author_id": author, "created_at": when, "text": f"t{ident}", **extra}
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 # --- sniffing -------------------------------------------------------------------------------

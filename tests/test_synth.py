@@ -109,8 +109,7 @@ def recompute(path: Path) -> dict:
                 item[f] = any(fl[f] for fl in flags)
             item["ack_only"] = bool(flags[0]["ack_only"])
             item["resolved"] = any(
-                m["customer"] and first["t"] < m["t"] <= end and _confirms(m["text"])
-                for m in conv
+                m["customer"] and first["t"] < m["t"] <= end and _confirms(m["text"]) for m in conv
             )
         per_brand[brand].append(item)
 
@@ -128,8 +127,11 @@ def recompute(path: Path) -> dict:
 
         p90 = None
         if r:
-            p90 = float(ttfr[0]) if r == 1 else statistics.quantiles(ttfr, n=10,
-                                                                      method="inclusive")[8]
+            p90 = (
+                float(ttfr[0])
+                if r == 1
+                else statistics.quantiles(ttfr, n=10, method="inclusive")[8]
+            )
         out[brand] = {
             "probes": p,
             "responded": r,
@@ -139,8 +141,13 @@ def recompute(path: Path) -> dict:
             "ttfr_mean_s": float(statistics.mean(ttfr)) if r else None,
             "within": {
                 k: sum(1 for t in ttfr if t <= s) / p
-                for k, s in {"15m": 900, "1h": 3600, "4h": 14400, "24h": 86400,
-                             "window": 604800}.items()
+                for k, s in {
+                    "15m": 900,
+                    "1h": 3600,
+                    "4h": 14400,
+                    "24h": 86400,
+                    "window": 604800,
+                }.items()
             },
             "link_rate": rate("link"),
             "dm_rate": rate("dm"),

@@ -282,11 +282,14 @@ def test_business_clock_and_local_weekday_from_brand_book(tmp_path):
     ],
 )  # fmt: skip
 def test_reply_links_resolve_on_every_id_kind(tmp_path, probe, reply, other):
-    probes = table(tmp_path, [
-        msg(probe, "cust", 0, "@Acme help"),
-        msg(other, "cust2", 1, "@Acme me too"),
-        msg(reply, "Acme", 10, "@cust hi", parent=probe, brand=True),
-        msg(reply, "Acme", 11, "@cust duplicate of the reply", parent=other, brand=True),
-    ])
+    probes = table(
+        tmp_path,
+        [
+            msg(probe, "cust", 0, "@Acme help"),
+            msg(other, "cust2", 1, "@Acme me too"),
+            msg(reply, "Acme", 10, "@cust hi", parent=probe, brand=True),
+            msg(reply, "Acme", 11, "@cust duplicate of the reply", parent=other, brand=True),
+        ],
+    )
     assert row(probes, probe).ttfr_s == 600.0 and row(probes, probe).brand_messages == 1
     assert not row(probes, other).responded
