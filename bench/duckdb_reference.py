@@ -69,9 +69,9 @@ def _classify_module() -> types.ModuleType:
     """``socialbench.classify`` of this checkout, for its pattern strings.
 
     The module imports numpy and pandas but needs neither to build its patterns. Unless they
-    are loaded already, it is executed here with empty placeholder modules in their place (and
-    not registered), so that the reference does not pay pandas' import (about 0.5 s and 90 MiB);
-    should the module ever use them at import time, it is imported normally.
+    are loaded already, it is executed here with empty placeholder modules in their place, and
+    everything it loaded is unloaded again, so that the reference does not pay pandas' import
+    (about 0.5 s and 90 MiB). Should it ever use them at import time, it is imported normally.
     """
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -79,14 +79,15 @@ def _classify_module() -> types.ModuleType:
     if placeholders:
         spec = importlib.util.find_spec("socialbench.classify")
         module = importlib.util.module_from_spec(spec)
+        loaded = set(sys.modules)
         sys.modules.update({name: types.ModuleType(name) for name in placeholders})
         try:
             spec.loader.exec_module(module)
             return module
-        except Exception:  # noqa: BLE001 - any failure: fall back to the real import
-            pass
+        except Exception:
+            pass  # fall back to the real import
         finally:
-            for name in placeholders:
+            for name in set(sys.modules) - loaded:
                 del sys.modules[name]
     from socialbench import classify
 
@@ -95,8 +96,6 @@ def _classify_module() -> types.ModuleType:
 
 class FullRules:
     """SQL expressions applying ``socialbench.classify``'s rules, step for step."""
-
-    name = "socialbench.classify"
 
     def __init__(self) -> None:
         classify = _classify_module()
@@ -171,7 +170,6 @@ class FullRules:
 class TemplateRules:
     """The reference's earlier regexes, written for the synthetic archive's templates only."""
 
-    name = "template regexes"
     LINK = r"(?i)https?://\S+|\bwww\.\S+"
     DM = r"(?i)\b(dms?|direct message|private message)\b"
     PHONE = r"(?i)\b(call|phone|ring)\b[^.?!]{0,30}?\+?\d[\d \-().]{6,}\d"
@@ -290,7 +288,7 @@ def per_brand(con: duckdb.DuckDBPyConnection, rules: FullRules | TemplateRules) 
     # every tweet of every probe's conversation (the probe itself included)
     con.execute(
         """
-        CREATE TEMP TABLE conv AS
+        CREATE OR REPLACE TEMP TABLE conv AS
         WITH RECURSIVE probes AS (
             SELECT id FROM tweets WHERE inbound AND parent IS NULL
         ), replies AS (
@@ -303,6 +301,7 @@ def per_brand(con: duckdb.DuckDBPyConnection, rules: FullRules | TemplateRules) 
         SELECT pid, id FROM tree
         """
     )
+    within = WITHIN.items()
     return con.execute(
         f"""
         WITH probes AS (
@@ -354,7 +353,7 @@ def per_brand(con: duckdb.DuckDBPyConnection, rules: FullRules | TemplateRules) 
             SELECT lower(author) AS handle_lower, min(author) AS handle
             FROM tweets WHERE NOT inbound GROUP BY 1
         ), mention_lists AS (
-            SELECT p.pid, regexp_extract_all(p.ptext, '@(\\w+)', 1) AS handles
+            SELECT p.pid, regexp_extract_all(p.ptext, '(?:^|[^A-Za-z0-9_])@([A-Za-z0-9_]+)', 1) AS handles
             FROM probes p ANTI JOIN answered a ON a.pid = p.pid
         ), mentions AS (
             SELECT pid, unnest(handles) AS handle, generate_subscripts(handles, 1) AS pos
@@ -381,7 +380,7 @@ def per_brand(con: duckdb.DuckDBPyConnection, rules: FullRules | TemplateRules) 
                quantile_cont(ttfr, 0.5) AS ttfr_median_s,
                quantile_cont(ttfr, 0.9) AS ttfr_p90_s,
                CAST(sum(ttfr) AS DOUBLE) / count(ttfr) AS ttfr_mean_s,
-               {", ".join(f"count(*) FILTER (ttfr <= {s}) AS within_{k}" for k, s in WITHIN.items())},
+               {", ".join(f"count(*) FILTER (ttfr <= {s}) AS within_{k}" for k, s in within)},
                -- count(*) FILTER, not count_if, which is NULL on a group of NULLs
                count(*) FILTER (link) AS link,
                count(*) FILTER (dm) AS dm,

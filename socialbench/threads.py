@@ -67,7 +67,9 @@ REPLY_TYPES = ("link", "dm", "phone", "email")
 
 _NS = 1_000_000_000
 _MAX_JUMPS = 64
-_MENTION = r"@(?P<handle>[A-Za-z0-9_]+)"
+# An @mention: "@" and a handle, not preceded by a handle character (so an e-mail address
+# such as help@acme.com is not a mention).
+_MENTION = r"(?:^|[^A-Za-z0-9_])@(?P<handle>[A-Za-z0-9_]+)"
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 

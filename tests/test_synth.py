@@ -249,15 +249,21 @@ def test_edge_cases_are_planted():
     assert all(0.0 < b["within"]["window"] < 1.0 for b in brands)
 
 
-def test_duckdb_reference_equals_the_truth(archive):
+def _duckdb_reference():
     pytest.importorskip("duckdb")
     spec = importlib.util.spec_from_file_location(
         "duckdb_reference", ROOT / "bench" / "duckdb_reference.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("template_rules", [False, True], ids=["classify-rules", "templates"])
+def test_duckdb_reference_equals_the_truth(archive, template_rules):
+    module = _duckdb_reference()
     path, truth = archive
-    found = module.reference(path)
+    found = module.reference(path, template_rules=template_rules)
     assert found["window_s"] == truth["window_s"]
     assert set(found["brands"]) == set(truth["brands"])
     for brand, want in truth["brands"].items():
@@ -265,6 +271,87 @@ def test_duckdb_reference_equals_the_truth(archive):
         # DuckDB rounds its p90 interpolation its own way (a few ulp off the exact value)
         assert got.pop("ttfr_p90_s") == pytest.approx(want["ttfr_p90_s"], rel=1e-12, abs=0)
         assert got == {k: v for k, v in want.items() if k != "ttfr_p90_s"}, brand
+
+
+def _sql_rules_disagree(texts: list) -> list[str]:
+    """Texts on which the reference's SQL rules and socialbench.classify disagree."""
+    import duckdb
+    import pyarrow as pa
+
+    from socialbench import classify
+
+    module = _duckdb_reference()
+    con = duckdb.connect()
+    table = pa.table({"i": pa.array(range(len(texts)), pa.int64()), "text": pa.array(texts)})
+    con.register("texts", table)
+    rows = con.execute(module.rules_query(module.FullRules(), "texts")).fetchall()
+    assert [row[0] for row in rows] == list(range(len(texts)))
+    series = pd.Series(texts, dtype=object)
+    wrong = []
+    for column, name in enumerate(module.RULES, start=1):
+        want = getattr(classify, name)(series).tolist()
+        pairs = zip(texts, rows, want, strict=True)
+        wrong += [f"{name}: {text!r}" for text, row, w in pairs if row[column] != w]
+    return wrong
+
+
+# texts that stress the padding, the end marker and the two engines' Unicode tables
+AWKWARD_TEXTS = [
+    None,
+    "",
+    " ",
+    "\x1f",
+    "Thanks!\x1e",
+    "Sorry about that.\r\n^AB",
+    "Call +44 20 7946 0018\u00a0now",
+    "DM us\u2028please",
+    "We\u2019re so sorry \U0001f614",
+    "\u212aeep us posted, \u017eorry",
+    "ORDER #0800 123 4567 \u2013 fixed now",
+    "All good now.\n\nThanks, Sarah!",
+]
+
+
+def test_duckdb_reference_applies_socialbench_rules(archive):
+    """The reference's SQL gives socialbench.classify's answer on every text, rule by rule."""
+    path, _ = archive
+    with open(path, newline="", encoding="utf-8") as f:
+        texts = [row["text"] for row in csv.DictReader(f)]
+    texts += [item["text"] for item in synth.examples(per_template=3)]
+    assert not _sql_rules_disagree(texts + AWKWARD_TEXTS)
+
+
+def test_duckdb_reference_rules_on_real_texts():
+    """The same on real tweets: DuckDB's RE2 reads the patterns as pyarrow's does."""
+    from conftest import external
+
+    path = external("twcs_head5000", "twcs_head5000.csv")
+    # a bare \r inside a text is kept, not taken for the end of a row
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, lineterminator="\n")
+    assert not _sql_rules_disagree(frame["text"].tolist())
+
+
+def test_duckdb_reference_reads_the_patterns_without_pandas():
+    """Run alone, the reference loads socialbench.classify's patterns but not pandas."""
+    import subprocess
+    import sys
+
+    from socialbench import classify
+
+    _duckdb_reference()
+    reference = str(ROOT / "bench" / "duckdb_reference.py")
+    code = (
+        "import importlib.util, json, sys\n"
+        f"spec = importlib.util.spec_from_file_location('r', {reference!r})\n"
+        "r = importlib.util.module_from_spec(spec); spec.loader.exec_module(r)\n"
+        "rules = r.FullRules()\n"
+        "print(json.dumps([rules.patterns, 'pandas' in sys.modules, 'numpy' in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    patterns, pandas_loaded, numpy_loaded = json.loads(out.stdout)
+    module = _duckdb_reference()
+    assert patterns == {k: module._sql_str(v) for k, v in classify.PATTERNS.items()}
+    assert not pandas_loaded and not numpy_loaded
 
 
 def test_every_template_is_classified_as_intended():
