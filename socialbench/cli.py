@@ -16,6 +16,7 @@ import click
 from socialbench import __version__, durations
 from socialbench.errors import SocialbenchError, UsageError
 
+
 def _tune_allocators() -> None:
     """Keep freed memory for reuse instead of handing it back to the system at once.
 
