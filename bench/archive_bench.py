@@ -223,13 +223,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=1_000_000)
     parser.add_argument("--brands", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="alternating runs of each program; the fastest counts [default: 3]")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="alternating runs of each program; the fastest counts [default: 3]",
+    )
     parser.add_argument("--regenerate", action="store_true", help="ignore the cached archive")
     args = parser.parse_args(argv)
 
-    csv_path, truth_path = archive(args.conversations, args.brands, args.seed,
-                                   force=args.regenerate)
+    csv_path, truth_path = archive(
+        args.conversations, args.brands, args.seed, force=args.regenerate
+    )
     truth_file = json.loads(truth_path.read_text())
     truth = truth_file["brands"]
     stem = csv_path.stem
@@ -255,8 +260,11 @@ def main(argv: list[str] | None = None) -> int:
         except (KeyError, TypeError, ValueError) as exc:
             missed.append(f"socialbench's summary.json is not in the expected shape: {exc!r}")
     else:
-        why = (f"exit status {sb.returncode}" if not sb.ok
-               else f"no summary.json in {sb_dir.relative_to(ROOT)}")
+        why = (
+            f"exit status {sb.returncode}"
+            if not sb.ok
+            else f"no summary.json in {sb_dir.relative_to(ROOT)}"
+        )
         tail = "\n    ".join(sb.stderr.strip().splitlines()[-15:]) or "(no output)"
         missed.append(f"socialbench run failed ({why}); its stderr ends:\n    {tail}")
     if duck.ok:
@@ -275,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{args.conversations:,} conversations, {len(truth)} brands, seed {args.seed}"
           + (f", {rows:,} rows" if rows else "")
           + f", {os.cpu_count()} CPUs")  # fmt: skip
+
     def spread(r):
         runs = getattr(r, "all_s", None)
         return ", ".join(f"{w:.2f}" for w in runs) if runs and r.ok else ""

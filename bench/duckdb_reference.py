@@ -353,7 +353,9 @@ def per_brand(con: duckdb.DuckDBPyConnection, rules: FullRules | TemplateRules) 
             SELECT lower(author) AS handle_lower, min(author) AS handle
             FROM tweets WHERE NOT inbound GROUP BY 1
         ), mention_lists AS (
-            SELECT p.pid, regexp_extract_all(p.ptext, '(?:^|[^A-Za-z0-9_])@([A-Za-z0-9_]+)', 1) AS handles
+            SELECT p.pid,
+                   regexp_extract_all(p.ptext, '(?:^|[^A-Za-z0-9_])@([A-Za-z0-9_]+)', 1)
+                   AS handles
             FROM probes p ANTI JOIN answered a ON a.pid = p.pid
         ), mentions AS (
             SELECT pid, unnest(handles) AS handle, generate_subscripts(handles, 1) AS pos

@@ -607,6 +607,7 @@ def check_patterns() -> None:
     for pattern in PATTERNS.values():
         re.compile(pattern)
 
+
 # ---------------------------------------------------------------------------------- helpers
 
 

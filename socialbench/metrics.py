@@ -294,8 +294,10 @@ def wilson_arrays(successes: np.ndarray, n: np.ndarray, z: float = Z95):
     centre = (p + z * z / (2 * safe)) / denom
     half = z * np.sqrt(p * (1 - p) / safe + z * z / (4 * safe * safe)) / denom
     empty = n == 0
-    return (np.where(empty, 0.0, np.maximum(0.0, centre - half)),
-            np.where(empty, 1.0, np.minimum(1.0, centre + half)))
+    return (
+        np.where(empty, 0.0, np.maximum(0.0, centre - half)),
+        np.where(empty, 1.0, np.minimum(1.0, centre + half)),
+    )
 
 
 def kaplan_meier_share(events: np.ndarray, censored: np.ndarray, horizon: float) -> float:
@@ -334,7 +336,9 @@ def _short(value: float) -> str:
     return f"{value:g}"
 
 
-def _group_codes(probes: pd.DataFrame, name: str, settings: MetricSettings) -> tuple[np.ndarray, list]:
+def _group_codes(
+    probes: pd.DataFrame, name: str, settings: MetricSettings
+) -> tuple[np.ndarray, list]:
     """Codes and values of a grouping column; personas beyond the MAX_PERSONAS largest (with
     at least ``min_group`` probes) are pooled into one row."""
     codes, values = _factorize(probes[name])

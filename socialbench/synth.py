@@ -67,8 +67,21 @@ START = 1506816000  # 2017-10-01 00:00:00 UTC
 SPAN_S = 61 * 86400
 FIRST_CUSTOMER = 115712
 MAX_LATENCY_S = 30 * 86400
-EDGE_LATENCIES = (0, 1, 900, 901, 3600, 3601, 14400, 14401, 86400, 86401,
-                  WINDOW_S - 1, WINDOW_S, WINDOW_S + 1)
+EDGE_LATENCIES = (
+    0,
+    1,
+    900,
+    901,
+    3600,
+    3601,
+    14400,
+    14401,
+    86400,
+    86401,
+    WINDOW_S - 1,
+    WINDOW_S,
+    WINDOW_S + 1,
+)
 
 FLAGS = ("link", "dm", "phone", "email", "ack_only")
 
@@ -93,10 +106,18 @@ BRAND_TEMPLATES = (
     _t(ANSWER, "The outage was fixed at {time} today, so please try again now."),
     _t(LINK, "You can find the steps here: https://help.{domain}.com/article/{n}", link=True),
     _t(LINK, "This should help: https://t.co/{tco}", link=True),
-    _t(LINK, "Sorry for the trouble! Please follow the steps at "
-       "https://help.{domain}.com/article/{n} and let us know how it goes.", link=True),
-    _t(LINK, "Please check https://t.co/{tco} or email us at help@{domain}-support.com.",
-       link=True, email=True),
+    _t(
+        LINK,
+        "Sorry for the trouble! Please follow the steps at "
+        "https://help.{domain}.com/article/{n} and let us know how it goes.",
+        link=True,
+    ),
+    _t(
+        LINK,
+        "Please check https://t.co/{tco} or email us at help@{domain}-support.com.",
+        link=True,
+        email=True,
+    ),
     _t(DM, "Please send us a DM with your order number so we can look into this.", dm=True),
     _t(DM, "Can you DM us your account email?", dm=True),
     _t(DM, "We're sorry to hear that! Send us a DM and we'll take a look.", dm=True),
@@ -135,8 +156,10 @@ PROBE_TEMPLATES = (
     ("I called 0800 123 4567 twice and nobody picks up", True),
     ('it just says "payment failed", again. Order {order}', False),
     ("why was my flight {flight} cancelled?\nNo email, no text, nothing.", False),
-    ("parcel {order} marked delivered on {date} at {time} but nothing here. Paid ${price}!!",
-     False),
+    (
+        "parcel {order} marked delivered on {date} at {time} but nothing here. Paid ${price}!!",
+        False,
+    ),
 )
 # Customer replies to their own probe before any brand reply.
 NUDGE_TEMPLATES = (
@@ -170,13 +193,66 @@ STRAY_CUSTOMER_TEMPLATES = (
 SIGNATURES = ("", " ^{agent}", " -{agent}", " *{agent}")
 
 BRAND_PREFIXES = (
-    "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Wonka",
-    "Cyberdyne", "Soylent", "Tyrell", "Nakatomi", "Oceanic", "Gringotts", "Monarch", "Pied",
-    "Dunder", "Sterling", "Prestige", "Massive", "Nimbus", "Zenith", "Apex", "Orbit", "Polar",
-    "Summit", "Harbor", "Lumen", "Quanta", "Vertex", "Nova", "Atlas", "Beacon", "Cobalt",
-    "Delta", "Ember", "Falcon", "Granite", "Helix", "Iris", "Juniper", "Kestrel", "Lotus",
-    "Meridian", "Northwind", "Onyx", "Pioneer", "Quartz", "Redwood", "Sapphire", "Tundra",
-    "Unity", "Vista", "Willow", "Xenon", "Yonder", "Zephyr", "Contoso", "Fabrikam",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Stark",
+    "Wayne",
+    "Wonka",
+    "Cyberdyne",
+    "Soylent",
+    "Tyrell",
+    "Nakatomi",
+    "Oceanic",
+    "Gringotts",
+    "Monarch",
+    "Pied",
+    "Dunder",
+    "Sterling",
+    "Prestige",
+    "Massive",
+    "Nimbus",
+    "Zenith",
+    "Apex",
+    "Orbit",
+    "Polar",
+    "Summit",
+    "Harbor",
+    "Lumen",
+    "Quanta",
+    "Vertex",
+    "Nova",
+    "Atlas",
+    "Beacon",
+    "Cobalt",
+    "Delta",
+    "Ember",
+    "Falcon",
+    "Granite",
+    "Helix",
+    "Iris",
+    "Juniper",
+    "Kestrel",
+    "Lotus",
+    "Meridian",
+    "Northwind",
+    "Onyx",
+    "Pioneer",
+    "Quartz",
+    "Redwood",
+    "Sapphire",
+    "Tundra",
+    "Unity",
+    "Vista",
+    "Willow",
+    "Xenon",
+    "Yonder",
+    "Zephyr",
+    "Contoso",
+    "Fabrikam",
 )
 BRAND_SUFFIXES = ("Help", "Support", "Cares", "Care", "_Help", "Service", "Team", "Assist")
 CUSTOMER_NAMES = ("jane", "john", "ali", "mei", "sam", "lena", "omar", "priya", "tom", "ana")
@@ -478,9 +554,7 @@ def _generate(conversations: int, brands_n: int, seed: int) -> tuple[pa.Table, d
     t_edge = end + rng.integers(0, 2, n)
     t_f = np.where(edge_f & (t_edge > last_brand), t_edge, t_f)
     confirm_f = rng.random(n) < brands.p_confirm[b]
-    tmpl_f = np.where(
-        confirm_f, _choose(rng, _FOLLOW_CONFIRM, n), _choose(rng, _FOLLOW_OTHER, n)
-    )
+    tmpl_f = np.where(confirm_f, _choose(rng, _FOLLOW_CONFIRM, n), _choose(rng, _FOLLOW_OTHER, n))
     f_to_r1b = has_r1b & (rng.random(n) < 0.5)
 
     # the brand's answer to the follow-up
@@ -497,9 +571,7 @@ def _generate(conversations: int, brands_n: int, seed: int) -> tuple[pa.Table, d
     has_f2 = has_r2 & ~confirm_f & (rng.random(n) < 0.5)
     t_f2 = t_r2 + _delay(rng, n, 1800, 1.5)
     confirm_f2 = rng.random(n) < brands.p_confirm[b]
-    tmpl_f2 = np.where(
-        confirm_f2, _choose(rng, _FOLLOW_CONFIRM, n), _choose(rng, _FOLLOW_OTHER, n)
-    )
+    tmpl_f2 = np.where(confirm_f2, _choose(rng, _FOLLOW_CONFIRM, n), _choose(rng, _FOLLOW_OTHER, n))
 
     # ---- noise outside every probe conversation ----------------------------------------
     n_broadcast = max(1, n // 200)
@@ -548,49 +620,74 @@ def _generate(conversations: int, brands_n: int, seed: int) -> tuple[pa.Table, d
     def slot(mask, *, author_brand, ts, parent, text):
         sel = np.flatnonzero(mask)
         author = b[sel] if author_brand else cust[sel]
-        rows_ = tab.add(author=author, inbound=not author_brand, ts=ts[sel],
-                        parent=parent[sel], text=text(sel))
+        rows_ = tab.add(
+            author=author, inbound=not author_brand, ts=ts[sel], parent=parent[sel], text=text(sel)
+        )
         return _slot_rows(mask, rows_)
 
     nudge_rows = slot(
-        has_nudge, author_brand=False, ts=t_nudge, parent=p_rows,
+        has_nudge,
+        author_brand=False,
+        ts=t_nudge,
+        parent=p_rows,
         text=lambda s: customer_text(b[s], cust[s], NUDGE_TEMPLATES, nudge_tmpl[s]),
     )
     r1_rows = slot(
-        has_r1, author_brand=True, ts=t_r1, parent=np.where(r1_to_nudge, nudge_rows, p_rows),
+        has_r1,
+        author_brand=True,
+        ts=t_r1,
+        parent=np.where(r1_to_nudge, nudge_rows, p_rows),
         text=lambda s: brand_text(b[s], cust[s], tmpl1[s]),
     )
     r1b_rows = slot(
-        has_r1b, author_brand=True, ts=t_r1b, parent=r1_rows,
+        has_r1b,
+        author_brand=True,
+        ts=t_r1b,
+        parent=r1_rows,
         text=lambda s: brand_text(b[s], cust[s], tmpl1b[s]),
     )
     f_rows = slot(
-        has_f, author_brand=False, ts=t_f, parent=np.where(f_to_r1b, r1b_rows, r1_rows),
+        has_f,
+        author_brand=False,
+        ts=t_f,
+        parent=np.where(f_to_r1b, r1b_rows, r1_rows),
         text=lambda s: customer_text(b[s], cust[s], FOLLOWUP_TEMPLATES, tmpl_f[s]),
     )
     r2_rows = slot(
-        has_r2, author_brand=True, ts=t_r2, parent=f_rows,
+        has_r2,
+        author_brand=True,
+        ts=t_r2,
+        parent=f_rows,
         text=lambda s: brand_text(b[s], cust[s], tmpl2[s]),
     )
     slot(
-        has_f2, author_brand=False, ts=t_f2, parent=r2_rows,
+        has_f2,
+        author_brand=False,
+        ts=t_f2,
+        parent=r2_rows,
         text=lambda s: customer_text(b[s], cust[s], FOLLOWUP_TEMPLATES, tmpl_f2[s]),
     )
 
     # broadcasts and customers answering them
     rows = _Rows(rng, brands, brand=bc_brand, cust=None)
     bc_rows = tab.add(
-        author=bc_brand, inbound=False, ts=bc_t,
-        text=_render(BROADCAST_TEMPLATES, rng.integers(0, len(BROADCAST_TEMPLATES), n_broadcast),
-                     rows),
+        author=bc_brand,
+        inbound=False,
+        ts=bc_t,
+        text=_render(
+            BROADCAST_TEMPLATES, rng.integers(0, len(BROADCAST_TEMPLATES), n_broadcast), rows
+        ),
     )
     rep = np.repeat(np.arange(n_broadcast), bc_replies)
     rep_cust = FIRST_CUSTOMER + rng.integers(0, max(1, int(n * 0.8)), len(rep))
     tab.add(
-        author=rep_cust, inbound=True, ts=bc_t[rep] + _delay(rng, len(rep), 1800, 1.5),
+        author=rep_cust,
+        inbound=True,
+        ts=bc_t[rep] + _delay(rng, len(rep), 1800, 1.5),
         parent=bc_rows[rep],
-        text=customer_text(bc_brand[rep], rep_cust, STRAY_CUSTOMER_TEMPLATES,
-                           rng.integers(0, 2, len(rep))),
+        text=customer_text(
+            bc_brand[rep], rep_cust, STRAY_CUSTOMER_TEMPLATES, rng.integers(0, 2, len(rep))
+        ),
     )
     # replies to tweets absent from the file (ids above every real id: filled in below)
     orphan_cust = FIRST_CUSTOMER + rng.integers(0, max(1, int(n * 0.8)), n_orphan)
@@ -603,26 +700,39 @@ def _generate(conversations: int, brands_n: int, seed: int) -> tuple[pa.Table, d
         return ids  # offsets; the table size is added once known
 
     orphan_rows = tab.add(
-        author=orphan_brand, inbound=False, ts=orphan_t,
+        author=orphan_brand,
+        inbound=False,
+        ts=orphan_t,
         missing_parent=missing_ids(n_orphan),
-        text=brand_text(orphan_brand, orphan_cust,
-                        _template_of(rng, np.array(HABIT_KINDS)[rng.integers(0, 6, n_orphan)])),
+        text=brand_text(
+            orphan_brand,
+            orphan_cust,
+            _template_of(rng, np.array(HABIT_KINDS)[rng.integers(0, 6, n_orphan)]),
+        ),
     )
     answered = rng.random(n_orphan) < 0.5
     tab.add(
-        author=orphan_cust[answered], inbound=True,
+        author=orphan_cust[answered],
+        inbound=True,
         ts=orphan_t[answered] + _delay(rng, int(answered.sum()), 1800, 1.5),
         parent=orphan_rows[answered],
-        text=customer_text(orphan_brand[answered], orphan_cust[answered], FOLLOWUP_TEMPLATES,
-                           rng.integers(0, len(FOLLOWUP_TEMPLATES), int(answered.sum()))),
+        text=customer_text(
+            orphan_brand[answered],
+            orphan_cust[answered],
+            FOLLOWUP_TEMPLATES,
+            rng.integers(0, len(FOLLOWUP_TEMPLATES), int(answered.sum())),
+        ),
     )
     stray_brand = rng.integers(0, brands_n, n_stray)
     stray_cust = FIRST_CUSTOMER + rng.integers(0, max(1, int(n * 0.8)), n_stray)
     tab.add(
-        author=stray_cust, inbound=True, ts=START + rng.integers(0, SPAN_S, n_stray),
+        author=stray_cust,
+        inbound=True,
+        ts=START + rng.integers(0, SPAN_S, n_stray),
         missing_parent=missing_ids(n_stray),
-        text=customer_text(stray_brand, stray_cust, STRAY_CUSTOMER_TEMPLATES,
-                           rng.integers(1, 3, n_stray)),
+        text=customer_text(
+            stray_brand, stray_cust, STRAY_CUSTOMER_TEMPLATES, rng.integers(1, 3, n_stray)
+        ),
     )
     # a few probes list a reply that is absent from the file
     dangling_probe = np.flatnonzero(rng.random(n) < 0.01)
@@ -801,30 +911,56 @@ def examples(per_template: int = 12, *, brands: int = 8, seed: int = 0) -> list[
     rng = np.random.default_rng(seed)
     table = _Brands(rng, brands)
     k = per_template
-    ctx = _Rows(rng, table, brand=np.arange(k) % brands, cust=FIRST_CUSTOMER + np.arange(k),
-                friend=FIRST_CUSTOMER + 5000 + np.arange(k), other=(np.arange(k) + 1) % brands)
+    ctx = _Rows(
+        rng,
+        table,
+        brand=np.arange(k) % brands,
+        cust=FIRST_CUSTOMER + np.arange(k),
+        friend=FIRST_CUSTOMER + 5000 + np.arange(k),
+        other=(np.arange(k) + 1) % brands,
+    )
     zeros = np.zeros(k, np.int64)
     out: list[dict] = []
     bodies = [t for _, t, _ in BRAND_TEMPLATES]
     for j, (_, _, flags) in enumerate(BRAND_TEMPLATES):
-        texts = _join(_render(("@{cust} ",), zeros, ctx), _render(bodies, zeros + j, ctx),
-                      _render(SIGNATURES, np.arange(k) % len(SIGNATURES), ctx))
+        texts = _join(
+            _render(("@{cust} ",), zeros, ctx),
+            _render(bodies, zeros + j, ctx),
+            _render(SIGNATURES, np.arange(k) % len(SIGNATURES), ctx),
+        )
         expect = {f: v for f, v in flags.items() if v is not None}
-        out += [{"role": "brand", "template": j, "text": t, "expect": expect}
-                for t in texts.to_pylist()]
+        out += [
+            {"role": "brand", "template": j, "text": t, "expect": expect} for t in texts.to_pylist()
+        ]
     probe_bodies = [t for t, _ in PROBE_TEMPLATES]
     for j, (_, phone) in enumerate(PROBE_TEMPLATES):
-        texts = _join(_render(PROBE_PREFIXES, np.arange(k) % len(PROBE_PREFIXES), ctx),
-                      _render(probe_bodies, zeros + j, ctx))
-        out += [{"role": "probe", "template": j, "text": t, "expect": {"phone": phone}}
-                for t in texts.to_pylist()]
-    for role, templates in (("nudge", NUDGE_TEMPLATES), ("followup", FOLLOWUP_TEMPLATES),
-                            ("stray", STRAY_CUSTOMER_TEMPLATES)):
+        texts = _join(
+            _render(PROBE_PREFIXES, np.arange(k) % len(PROBE_PREFIXES), ctx),
+            _render(probe_bodies, zeros + j, ctx),
+        )
+        out += [
+            {"role": "probe", "template": j, "text": t, "expect": {"phone": phone}}
+            for t in texts.to_pylist()
+        ]
+    for role, templates in (
+        ("nudge", NUDGE_TEMPLATES),
+        ("followup", FOLLOWUP_TEMPLATES),
+        ("stray", STRAY_CUSTOMER_TEMPLATES),
+    ):
         for j, (_, confirms) in enumerate(templates):
-            texts = _join(_render(("@{brand} ",), zeros, ctx),
-                          _render([t for t, _ in templates], zeros + j, ctx))
-            out += [{"role": role, "template": j, "text": t,
-                     "expect": {"confirms_resolution": confirms}} for t in texts.to_pylist()]
+            texts = _join(
+                _render(("@{brand} ",), zeros, ctx),
+                _render([t for t, _ in templates], zeros + j, ctx),
+            )
+            out += [
+                {
+                    "role": role,
+                    "template": j,
+                    "text": t,
+                    "expect": {"confirms_resolution": confirms},
+                }
+                for t in texts.to_pylist()
+            ]
     return out
 
 
@@ -905,8 +1041,9 @@ def main(argv: list[str] | None = None) -> int:
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    truth = write(out, args.conversations, brands=args.brands, seed=args.seed,
-                  truth_path=args.truth)
+    truth = write(
+        out, args.conversations, brands=args.brands, seed=args.seed, truth_path=args.truth
+    )
     truth_path = default_truth_path(out) if args.truth is None else Path(args.truth)
     print(
         f"wrote {out} ({truth['params']['rows']:,} rows, {args.conversations:,} conversations, "

@@ -357,7 +357,10 @@ def _table(msgs: Messages, conv: Conversations, settings: Settings) -> pd.DataFr
         "category": msgs.category.take(at),
         "scenario": msgs.scenario.take(at),
         "conversation_id": msgs.ids.take(thread),
-        **{k: v.take(order) if isinstance(v, (pa.Array, pa.ChunkedArray)) else v[order] for k, v in per_probe.items()},
+        **{
+            k: v.take(order) if isinstance(v, (pa.Array, pa.ChunkedArray)) else v[order]
+            for k, v in per_probe.items()
+        },
     }
     return _frame(columns, settings)
 
@@ -454,6 +457,10 @@ def _mentioned_brand(texts: pa.Array, known: dict[str, str]) -> pa.Array:
 
 def _first_mention(texts: pa.Array, pattern: str) -> pa.Array:
     return pc.struct_field(pc.extract_regex(texts, pattern), [0])
+
+
+def _reorder(values, order: np.ndarray):
+    return values.take(order) if isinstance(values, (pa.Array, pa.ChunkedArray)) else values[order]
 
 
 def _frame(columns: dict, settings: Settings) -> pd.DataFrame:

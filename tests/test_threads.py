@@ -296,10 +296,13 @@ def test_reply_links_resolve_on_every_id_kind(tmp_path, probe, reply, other):
 
 
 def test_an_email_address_is_not_a_mention(tmp_path):
-    probes = table(tmp_path, [
-        msg(1, "cust", 0, "wrote to help@AcmeHelp and @BetaCare, no answer"),
-        msg(2, "cust", 0, "mail@someone.com"),
-        msg(10, "c2", 0, "@AcmeHelp x"),
-        msg(11, "AcmeHelp", 5, "@c2 hi", parent=10, brand=True),
-    ])
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "wrote to help@AcmeHelp and @BetaCare, no answer"),
+            msg(2, "cust", 0, "mail@someone.com"),
+            msg(10, "c2", 0, "@AcmeHelp x"),
+            msg(11, "AcmeHelp", 5, "@c2 hi", parent=10, brand=True),
+        ],
+    )
     assert row(probes, "1").brand == "BetaCare" and row(probes, "2").brand == "(unknown)"
