@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +25,23 @@ class SourceInfo:
 
 @dataclass
 class Analysis:
+    """The probe table of recorded conversations; the summary is computed on first use (so a
+    caller can start writing the probe table meanwhile)."""
+
     messages: pd.DataFrame
     probes: pd.DataFrame
-    summary: dict
     sources: list[SourceInfo]
+    metric_settings: metrics.MetricSettings
+    reopen_after_s: float | None = None
     skipped: list[sources.BadRow] = field(default_factory=list)
+
+    @cached_property
+    def summary(self) -> dict:
+        summary = metrics.summarize(self.probes, self.metric_settings)
+        summary["sources"] = [info.__dict__ for info in self.sources]
+        summary["skipped_rows"] = len(self.skipped)
+        summary["reopen_after_s"] = self.reopen_after_s
+        return summary
 
 
 def load_messages(
@@ -62,11 +75,14 @@ def analyse(
     """Read, thread, classify and aggregate recorded conversations."""
     msgs, infos = load_messages(paths, fmt=fmt, options=options)
     probes = threads.probe_table(msgs, settings)
-    summary = metrics.summarize(probes, metric_settings)
-    summary["sources"] = [info.__dict__ for info in infos]
-    summary["skipped_rows"] = len(options.skipped)
-    summary["reopen_after_s"] = settings.reopen_after_s
-    return Analysis(msgs, probes, summary, infos, list(options.skipped))
+    return Analysis(
+        msgs,
+        probes,
+        infos,
+        metric_settings,
+        reopen_after_s=settings.reopen_after_s,
+        skipped=list(options.skipped),
+    )
 
 
 def describe(msgs: pd.DataFrame, settings: threads.Settings) -> dict:

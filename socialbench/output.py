@@ -36,12 +36,19 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def write_run(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> Path:
-    """Write each ``name -> writer(path)`` into ``out_dir`` atomically; returns out_dir."""
+    """Write each ``name -> writer(path)`` into ``out_dir`` atomically; returns out_dir.
+
+    The writers run at the same time (each may still be computing what it writes).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        for name, writer in writers.items():
-            writer(staging / name)
+        with ThreadPoolExecutor(max_workers=len(writers) or 1) as pool:
+            futures = [pool.submit(writer, staging / name) for name, writer in writers.items()]
+            for future in futures:
+                future.result()
         if not out_dir.exists():
             os.replace(staging, out_dir)
             return out_dir

@@ -169,8 +169,8 @@ def prepare(messages: pd.DataFrame, brand_book: BrandBook) -> Messages:
         automated=frame[m.AUTOMATED].to_numpy(dtype=bool),
         private=pc.equal(surface, m.PRIVATE).to_numpy(),
         followers=frame[m.FOLLOWERS].to_numpy(dtype=float),
-        author=_flat(author),  # read by many scattered takes: one contiguous buffer
-        text=_flat(_arrow(frame[m.TEXT])),
+        author=author,
+        text=_arrow(frame[m.TEXT]),
         channel=_arrow(frame[m.CHANNEL]),
         surface=surface,
         scenario=_arrow(frame[m.SCENARIO]),
@@ -308,17 +308,24 @@ def conversations(msgs: Messages, root: np.ndarray, settings: Settings) -> Conve
 def _thread_order(t: np.ndarray, opener: np.ndarray, root: np.ndarray) -> np.ndarray:
     """Order by thread, then time, the opening message first among equal times, then row.
 
-    Two plain sorts on int64 keys: the rank of (time, opener-first) within everything, then
-    the thread combined with that rank, which is faster than a three-key lexsort.
+    Two sorts on int64 keys (faster than a three-key lexsort): the rank of (time,
+    opener-first, row), then the thread combined with that rank. With whole-second times
+    the first key is unique, so the faster unstable sort gives the same order.
     """
-    if not len(t):
+    n = len(t)
+    if not n:
         return np.zeros(0, dtype=np.int64)
     if int(t.max()) - int(t.min()) >= 2**61:  # centuries apart: the doubled key would overflow
         return np.lexsort((~opener, t, root))
-    timing = (t - t.min()) * 2 + ~opener
-    rank = np.empty(len(t), dtype=np.int64)
-    rank[np.argsort(timing, kind="stable")] = np.arange(len(t))
-    return np.argsort(root.astype(np.int64) * len(t) + rank)
+    seconds, fraction = np.divmod(t - t.min(), _NS)
+    timing = seconds * 2 + ~opener
+    if not fraction.any() and int(timing.max()) < 2**62 // max(n, 1):
+        by_time = np.argsort(timing * n + np.arange(n))
+    else:
+        by_time = np.argsort((t - t.min()) * 2 + ~opener, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[by_time] = np.arange(n)
+    return np.argsort(root.astype(np.int64) * n + rank)
 
 
 def _reopens(t, r, is_brand, reopen_after_s) -> np.ndarray:
@@ -357,10 +364,7 @@ def _table(msgs: Messages, conv: Conversations, settings: Settings) -> pd.DataFr
         "category": msgs.category.take(at),
         "scenario": msgs.scenario.take(at),
         "conversation_id": msgs.ids.take(thread),
-        **{
-            k: v.take(order) if isinstance(v, (pa.Array, pa.ChunkedArray)) else v[order]
-            for k, v in per_probe.items()
-        },
+        **{name: _reorder(values, order) for name, values in per_probe.items()},
     }
     return _frame(columns, settings)
 
@@ -371,7 +375,7 @@ def _follow_ups(conv, in_window, first_t, responded) -> np.ndarray:
 
 
 def _texts(msgs: Messages, conv: Conversations, rows: np.ndarray) -> pd.Series:
-    return pd.Series(pd.arrays.ArrowStringArray(msgs.text.take(conv.pos[rows])))
+    return pd.Series(pd.arrays.ArrowStringArray(_gather(msgs.text, conv.pos[rows])))
 
 
 def _classified(msgs, conv, counted, first, later) -> dict[str, np.ndarray]:
@@ -411,12 +415,12 @@ def _brands(msgs: Messages, conv: Conversations, brand_book: BrandBook) -> pa.Ar
     """The brand of each probe, merged through the brand book's aliases."""
     first_brand = conv.first(conv.is_brand)
     has = first_brand >= 0
-    index = pa.array(conv.pos[np.maximum(first_brand, 0)], mask=~has)
-    handle = _flat(msgs.author.take(index).cast(pa.large_string()))
+    handle = _gather(msgs.author, conv.pos[np.maximum(first_brand, 0)], missing=~has)
+    handle = handle.cast(pa.large_string())
     known = _known_accounts(msgs, brand_book)
     if not has.all():
         missing = np.flatnonzero(~has)
-        texts = _flat(msgs.text.take(conv.probes[missing]).cast(pa.large_string()))
+        texts = _gather(msgs.text, conv.probes[missing]).cast(pa.large_string())
         mentioned = _flat(_mentioned_brand(texts, known))
         handle = pc.replace_with_mask(handle, pa.array(~has), mentioned)
     names = {**known, **brand_book.alias_map()}
@@ -424,6 +428,20 @@ def _brands(msgs: Messages, conv: Conversations, brand_book: BrandBook) -> pa.Ar
     values = pa.array(list(names.values()), pa.large_string())
     mapped = values.take(pc.index_in(pc.utf8_lower(handle), value_set=keys))
     return pc.coalesce(mapped, handle)
+
+
+def _gather(
+    column: pa.ChunkedArray, positions: np.ndarray, *, missing: np.ndarray | None = None
+) -> pa.Array:
+    """``column[positions]`` (null where ``missing``): a sequential filter of the wanted rows,
+    then a take from that small contiguous part (a scattered take across chunks is slow).
+    For selections of a small part of the column; a plain take is better for most of it."""
+    wanted = np.zeros(len(column), dtype=bool)
+    wanted[positions if missing is None else positions[~missing]] = True
+    selected = np.flatnonzero(wanted)
+    part = _flat(column.filter(pa.array(wanted))) if len(selected) else pa.array([], column.type)
+    index = np.minimum(np.searchsorted(selected, positions), max(len(selected) - 1, 0))
+    return part.take(pa.array(index, mask=missing)) if len(positions) else part
 
 
 def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -444,15 +462,25 @@ def _known_accounts(msgs: Messages, brand_book: BrandBook) -> dict[str, str]:
 def _mentioned_brand(texts: pa.Array, known: dict[str, str]) -> pa.Array:
     """The first @mention naming a known brand account, else the first @mention, else unknown.
 
-    One pass finds the first known mention: a case-insensitive alternation of the known
-    handles (RE2 matches it in linear time however many there are).
+    Usually the first mention is the brand; only the other texts are searched again, with one
+    case-insensitive alternation of the known handles (RE2 matches it in linear time).
     """
     first_any = _first_mention(texts, _MENTION)
     if not known:
         return pc.fill_null(first_any, UNKNOWN_BRAND)
-    handles = "|".join(re.escape(h) for h in sorted(known, key=len, reverse=True))
-    pattern = rf"(?:^|[^A-Za-z0-9_])@(?P<handle>(?i:{handles}))(?:[^A-Za-z0-9_]|$)"
-    return pc.fill_null(pc.coalesce(_first_mention(texts, pattern), first_any), UNKNOWN_BRAND)
+    known_set = pa.array(list(known), pa.large_string())
+    is_known = pc.fill_null(pc.is_in(pc.utf8_lower(first_any), value_set=known_set), False)
+    others = np.flatnonzero(~is_known.to_numpy(zero_copy_only=False))
+    chosen = first_any
+    if len(others):
+        handles = "|".join(re.escape(h) for h in sorted(known, key=len, reverse=True))
+        pattern = rf"(?:^|[^A-Za-z0-9_])@(?P<handle>(?i:{handles}))(?:[^A-Za-z0-9_]|$)"
+        later = _first_mention(texts.take(others), pattern)
+        mask = np.zeros(len(texts), dtype=bool)
+        mask[others] = pc.is_valid(later).to_numpy(zero_copy_only=False)
+        found = later.filter(pc.is_valid(later))
+        chosen = pc.replace_with_mask(first_any, pa.array(mask), found.cast(first_any.type))
+    return pc.fill_null(chosen, UNKNOWN_BRAND)
 
 
 def _first_mention(texts: pa.Array, pattern: str) -> pa.Array:
