@@ -68,14 +68,15 @@ def _sql_str(value: str) -> str:
 def _classify_module() -> types.ModuleType:
     """``socialbench.classify`` of this checkout, for its pattern strings.
 
-    The module imports numpy and pandas but needs neither to build its patterns. Unless they
+    The module imports numpy, pandas and pyarrow but needs none to build its patterns. Unless they
     are loaded already, it is executed here with empty placeholder modules in their place, and
     everything it loaded is unloaded again, so that the reference does not pay pandas' import
     (about 0.5 s and 90 MiB). Should it ever use them at import time, it is imported normally.
     """
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    placeholders = [name for name in ("numpy", "pandas") if name not in sys.modules]
+    libraries = ("numpy", "pandas", "pyarrow", "pyarrow.compute")
+    placeholders = [name for name in libraries if name not in sys.modules]
     if placeholders:
         spec = importlib.util.find_spec("socialbench.classify")
         module = importlib.util.module_from_spec(spec)

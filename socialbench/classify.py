@@ -45,6 +45,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = [
     "RULES",
@@ -611,18 +613,30 @@ def check_patterns() -> None:
 # ---------------------------------------------------------------------------------- helpers
 
 
-def _prepare(texts: pd.Series) -> pd.Series:
-    """Texts as pyarrow strings, NA as "", padded with a space at each end and _END."""
-    s = texts.astype(_STRING).fillna("")
-    return " " + s + " " + _END
+def _prepare(texts: pd.Series) -> pa.Array:
+    """Texts as one Arrow array, NA as "", padded with a space at each end and _END."""
+    if isinstance(texts.dtype, pd.StringDtype) and texts.dtype.storage == "pyarrow":
+        array = pa.array(texts.array)
+    else:
+        array = pa.array(texts.astype(_STRING).array)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    array = pc.fill_null(array.cast(pa.large_string()), "")
+    pad = [pa.scalar(v, pa.large_string()) for v in (" ", " " + _END, "")]
+    return pc.binary_join_element_wise(pad[0], array, pad[1], pad[2])
 
 
-def _contains(s: pd.Series, pattern: str) -> np.ndarray:
-    """Row-wise "pattern occurs" as a numpy bool array (RE2 via pyarrow)."""
-    return s.str.contains(pattern, regex=True).to_numpy(dtype=bool, na_value=False)
+def _contains(s: pa.Array, pattern: str) -> np.ndarray:
+    """Row-wise "pattern occurs" as a numpy bool array (RE2, in Arrow)."""
+    return pc.match_substring_regex(s, pattern).to_numpy(zero_copy_only=False)
 
 
-def _contains_after_removing(s: pd.Series, pattern: str, excluded: str) -> np.ndarray:
+def _replace(s: pa.Array, pattern: str, replacement: str) -> pa.Array:
+    """Every match of ``pattern`` replaced (RE2 rewrite syntax: ``\\1`` is group 1)."""
+    return pc.replace_substring_regex(s, pattern=pattern, replacement=replacement)
+
+
+def _contains_after_removing(s: pa.Array, pattern: str, excluded: str) -> np.ndarray:
     """`pattern` occurs once every match of `excluded` is blanked out.
 
     Only the rows where `pattern` occurs at all are rewritten, which keeps the costly
@@ -631,7 +645,7 @@ def _contains_after_removing(s: pd.Series, pattern: str, excluded: str) -> np.nd
     hit = _contains(s, pattern)
     if hit.any():
         rows = np.flatnonzero(hit)
-        cleaned = s.iloc[rows].str.replace(excluded, " ", regex=True)
+        cleaned = _replace(s.take(rows), excluded, " ")
         hit[rows] = _contains(cleaned, pattern)
     return hit
 
@@ -640,39 +654,39 @@ def _result(values: np.ndarray, texts: pd.Series, name: str) -> pd.Series:
     return pd.Series(values, index=texts.index, name=name, dtype=bool)
 
 
-def _link(s: pd.Series) -> np.ndarray:
+def _link(s: pa.Array) -> np.ndarray:
     return _contains(s, _LINK)
 
 
-def _email(s: pd.Series) -> np.ndarray:
+def _email(s: pa.Array) -> np.ndarray:
     return _contains(s, _EMAIL)
 
 
-def _phone(s: pd.Series) -> np.ndarray:
+def _phone(s: pa.Array) -> np.ndarray:
     return _contains_after_removing(s, _PHONE, _PHONE_ID)
 
 
-def _dm(s: pd.Series) -> np.ndarray:
+def _dm(s: pa.Array) -> np.ndarray:
     return _contains_after_removing(s, _DM, _DM_EXCLUDED)
 
 
-def _ack_only(s: pd.Series) -> np.ndarray:
+def _ack_only(s: pa.Array) -> np.ndarray:
     out = _contains(s, _ACK_HEAD)
     if not out.any():
         return out
     rows = np.flatnonzero(out)
-    rows = rows[~_contains(s.iloc[rows], _ACK_QUICK_NO)]  # questions and links: cheap to drop
-    stripped = s.iloc[rows].str.replace(_ACK_STRIP, r"\1", regex=True)
-    stripped = stripped.str.replace(_ACK_OFFER, "\\1" + _OFFER, regex=True)
+    rows = rows[~_contains(s.take(rows), _ACK_QUICK_NO)]  # questions and links: cheap to drop
+    stripped = _replace(s.take(rows), _ACK_STRIP, r"\1")
+    stripped = _replace(stripped, _ACK_OFFER, "\\1" + _OFFER)
     keep = ~_contains(stripped, _ACK_CUES)  # cheap, so before the costly _ACK_TEXT
-    rows, stripped = rows[keep], stripped.iloc[np.flatnonzero(keep)]
+    rows, stripped = rows[keep], stripped.filter(pa.array(keep))
     if len(rows):
         unnamed = stripped
         for _ in range(2):  # twice: "Hello, Ismail." has two overlapping candidates
-            unnamed = unnamed.str.replace(_ACK_NAME, r"\1\2\3\4", regex=True)
+            unnamed = _replace(unnamed, _ACK_NAME, r"\1\2\3\4")
         rows = rows[_contains(unnamed, _ACK_TEXT)]
     if len(rows):
-        original = s.iloc[rows]
+        original = s.take(rows)
         other = _link(original) | _dm(original) | _phone(original) | _email(original)
         rows = rows[~other]
     out[:] = False
@@ -680,11 +694,11 @@ def _ack_only(s: pd.Series) -> np.ndarray:
     return out
 
 
-def _confirms_resolution(s: pd.Series) -> np.ndarray:
+def _confirms_resolution(s: pa.Array) -> np.ndarray:
     hit = _contains_after_removing(s, _RESOLVED, _RESOLVED_EXCLUDED)
     if hit.any():
         rows = np.flatnonzero(hit)
-        hit[rows] = ~_contains(s.iloc[rows], _REGRESSION)
+        hit[rows] = ~_contains(s.take(rows), _REGRESSION)
     return hit
 
 
@@ -742,15 +756,15 @@ def run_rules(
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    prepared: dict[int, pd.Series] = {}
+    prepared: dict[int, pa.Array] = {}
     for _, texts, _ in jobs.values():
         if id(texts) not in prepared:
-            prepared[id(texts)] = _prepare(texts).reset_index(drop=True)
+            prepared[id(texts)] = _prepare(texts)
 
     def run(job: tuple[str, pd.Series, np.ndarray | None]) -> np.ndarray:
         rule, texts, rows = job
         s = prepared[id(texts)]
-        return _RULES[rule](s if rows is None else s.iloc[rows].reset_index(drop=True))
+        return _RULES[rule](s if rows is None else s.take(rows))
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(run, jobs.values()))
