@@ -388,8 +388,9 @@ def _classified(msgs, conv, counted, first, later) -> dict[str, np.ndarray]:
     answered = np.flatnonzero(first >= 0)
     follow_ups = np.flatnonzero(later)
     reply_texts = _texts(msgs, conv, replies)
-    jobs = {name: (name, reply_texts, None) for name in REPLY_TYPES}
-    jobs["ack_only"] = ("ack_only", reply_texts, np.searchsorted(replies, first[answered]))
+    # the largest job first, so that the two threads finish together
+    jobs = {"ack_only": ("ack_only", reply_texts, np.searchsorted(replies, first[answered]))}
+    jobs.update({name: (name, reply_texts, None) for name in REPLY_TYPES})
     jobs["resolved"] = ("confirms_resolution", _texts(msgs, conv, follow_ups), None)
     found = classify.run_rules(jobs)
     # a private reply to a public probe moves the conversation to private messages
