@@ -86,7 +86,7 @@ class Settings:
 class Messages:
     """The messages table as arrays: numpy for numbers and flags, Arrow for text."""
 
-    ids: pa.Array
+    ids: pa.ChunkedArray
     parent: np.ndarray  # position of the parent message, -1 when none or missing
     has_parent: np.ndarray
     opener: np.ndarray  # position of the conversation_id's message, -1 when none
@@ -95,12 +95,12 @@ class Messages:
     automated: np.ndarray
     private: np.ndarray
     followers: np.ndarray
-    author: pa.Array
-    text: pa.Array
-    channel: pa.Array
-    surface: pa.Array
-    scenario: pa.Array
-    category: pa.Array
+    author: pa.ChunkedArray
+    text: pa.ChunkedArray
+    channel: pa.ChunkedArray
+    surface: pa.ChunkedArray
+    scenario: pa.ChunkedArray
+    category: pa.ChunkedArray
     duplicates: int = 0
 
     def __len__(self) -> int:
