@@ -32,6 +32,7 @@ TYPE_FLAGS = ("link", "dm", "phone", "email", "ack_only")
 AGGREGATE_KEYS = (
     "probes",
     "responded",
+    "automated",
     "response_rate",
     "response_rate_ci",
     "ttfr_median_s",
@@ -133,6 +134,10 @@ class ProbeArrays:
         self.business = frame["ttfr_business_s"].to_numpy(dtype=float)
         self.watched = frame["watched_s"].to_numpy(dtype=float)
         self.flags = {f: frame[f].to_numpy(dtype=bool) for f in TYPE_FLAGS}
+        automated = frame.get("automated_messages")
+        self.automated = (
+            np.zeros(len(frame), dtype=bool) if automated is None else automated.to_numpy() > 0
+        )
         resolved = frame["resolved"]
         self.rule = resolved.notna().to_numpy()
         self.resolved = resolved.fillna(False).to_numpy(dtype=bool) & self.rule
@@ -163,6 +168,7 @@ class Groups:
         self.ttfr = table.ttfr[keep]
         self.watched = table.watched[keep]
         self.flags = {f: v[keep] for f, v in table.flags.items()}
+        self.automated = table.automated[keep]
         self.rule = table.rule[keep]
         self.resolved = table.resolved[keep]
         self._sorted_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -236,6 +242,7 @@ QUANTILE_DENOMINATOR = 1_000_000
 def _rows(groups: Groups, settings: MetricSettings) -> list[dict]:
     """The aggregates of every group, as dicts in code order."""
     n, r = groups.total(), groups.total(groups.responded)
+    automated = groups.total(groups.automated)
     rule = groups.total(groups.rule)
     rates_ok, times_ok, rule_ok = (x >= settings.min_group for x in (n, r, rule))
     safe_n, safe_r = np.maximum(n, 1), np.maximum(r, 1)
@@ -258,7 +265,7 @@ def _rows(groups: Groups, settings: MetricSettings) -> list[dict]:
     }
     rows = []
     for g in range(groups.count):
-        row = {"probes": int(n[g]), "responded": int(r[g])}
+        row = {"probes": int(n[g]), "responded": int(r[g]), "automated": int(automated[g])}
         for key, (values, ok) in columns.items():
             row[key] = _figure(values[g], ok[g])
         row["response_rate_ci"] = [float(low[g]), float(high[g])] if rates_ok[g] else None

@@ -146,10 +146,18 @@ def probe_table(messages: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
 
 def prepare(messages: pd.DataFrame, brand_book: BrandBook) -> Messages:
-    """The messages as arrays, duplicates dropped (the first occurrence of an id wins)."""
+    """The messages as arrays, duplicates dropped (the first occurrence of an id wins).
+
+    Ids are unique per channel: when the data mixes channels (several platforms' exports),
+    an id, and a reference to one, is only matched within its own channel.
+    """
     ids = _arrow(messages[m.ID])
     refs = [_arrow(messages[m.PARENT_ID]), _arrow(messages[m.CONVERSATION_ID])]
-    keys, (parent_key, conv_key) = _keys(ids, refs)
+    channel = _arrow(messages[m.CHANNEL])
+    if pc.count_distinct(channel).as_py() > 1:
+        keys, (parent_key, conv_key) = _keys(*_scoped(channel, ids, refs))
+    else:
+        keys, (parent_key, conv_key) = _keys(ids, refs)
     index = KeyIndex(keys)
     keep = index.first_occurrences()
     frame = messages
@@ -194,6 +202,21 @@ def _arrow(series: pd.Series) -> pa.ChunkedArray:
         return pa.chunked_array([pa.array(series, pa.large_string())])
     array = pa.array(series.array)
     return array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
+
+
+def _scoped(
+    channel: pa.ChunkedArray, ids: pa.ChunkedArray, refs: list[pa.ChunkedArray]
+) -> tuple[pa.ChunkedArray, list[pa.ChunkedArray]]:
+    """``channel`` + a separator + each id and reference (null references stay null)."""
+
+    def scope(column: pa.ChunkedArray) -> pa.ChunkedArray:
+        return pc.binary_join_element_wise(
+            channel.cast(pa.large_string()),
+            column.cast(pa.large_string()),
+            pa.scalar("\x1f", pa.large_string()),
+        )
+
+    return scope(ids), [scope(r) for r in refs]
 
 
 def _keys(ids: pa.ChunkedArray, refs: list[pa.ChunkedArray]) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -306,3 +306,33 @@ def test_an_email_address_is_not_a_mention(tmp_path):
         ],
     )
     assert row(probes, "1").brand == "BetaCare" and row(probes, "2").brand == "(unknown)"
+
+
+def test_ids_are_matched_within_their_channel(tmp_path):
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "@Acme help", channel="facebook"),
+            msg(1, "jo", 1, "@Acme hello", channel="instagram"),
+            msg(2, "Acme", 10, "@jo hi", parent=1, brand=True, channel="instagram"),
+        ],
+    )
+    assert list(zip(probes["channel"], probes["responded"], strict=True)) == [
+        ("facebook", False),
+        ("instagram", True),
+    ]
+
+
+def test_automated_replies_are_reported_apart_in_the_summary(tmp_path):
+    from socialbench import metrics
+
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "@Acme help"),
+            msg(2, "Acme", 0, "Away until Monday", parent=1, brand=True, automated=True),
+            msg(3, "cust2", 0, "@Acme hi"),
+        ],
+    )
+    overall = metrics.aggregate(probes, metrics.MetricSettings(window_s=86400, min_group=1))
+    assert (overall["probes"], overall["responded"], overall["automated"]) == (2, 0, 1)

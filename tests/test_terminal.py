@@ -1,0 +1,60 @@
+"""The terminal summary, rendered by rich at a fixed width, with hostile names inert."""
+
+from __future__ import annotations
+
+import io
+
+from conftest import msg, write_fixture
+from rich.console import Console
+
+from socialbench import analyse, metrics, sources, terminal, threads
+
+
+def summary_of(tmp_path) -> dict:
+    rows = []
+    for i, brand in enumerate(["Acme", "Evil\x1b[2J\u202eCorp", "Beta"]):
+        for j in range(4):
+            rows.append(msg(f"{i}-{j}", f"c{i}{j}", j, f"@{brand} help"))
+            if j % 2 or brand == "Acme":
+                rows.append(msg(f"{i}-{j}r", brand, j + 30, "@c hi", parent=f"{i}-{j}", brand=True))
+    path = write_fixture(tmp_path / "f.jsonl", rows)
+    result = analyse.analyse(
+        [path],
+        fmt=None,
+        options=sources.ReadOptions(),
+        settings=threads.Settings(),
+        metric_settings=metrics.MetricSettings(window_s=7 * 86400, min_group=2),
+    )
+    return result.summary
+
+
+def render(summary: dict, *, terminal_like: bool, top: int = 2) -> str:
+    console = Console(
+        file=io.StringIO(), force_terminal=terminal_like, width=100, color_system=None
+    )
+    terminal.render(summary, console=console, top=top, out_dir="reports/x")
+    return console.file.getvalue()
+
+
+def test_rich_tables_at_a_fixed_width(tmp_path):
+    text = render(summary_of(tmp_path), terminal_like=True)
+    assert "Overall" in text and "Brand leaderboard (top 2 of 3" in text
+    assert "│" in text  # rich table borders
+    assert all(len(line) <= 100 for line in text.splitlines())
+    lines = [line for line in text.splitlines() if "Acme" in line]
+    assert lines and "100.0%" in lines[0]  # Acme answered everything and leads the board
+    assert "written to reports/x" in text
+
+
+def test_plain_text_when_not_a_terminal(tmp_path):
+    text = render(summary_of(tmp_path), terminal_like=False)
+    assert "┃" not in text and "│" not in text
+    assert "  probes                         12" in text
+
+
+def test_hostile_brand_names_are_inert_in_both_renderings(tmp_path):
+    summary = summary_of(tmp_path)
+    for terminal_like in (True, False):
+        text = render(summary, terminal_like=terminal_like, top=3)
+        assert "\x1b" not in text and "\u202e" not in text
+        assert "Evil\\x1b[2J\\u202eCorp" in text
