@@ -50,15 +50,12 @@ def load_messages(
     """Every file read and stacked into one messages table."""
     frames, infos = [], []
     for path in paths:
-        sources.check_readable(path)
         name = fmt or sources.detect(path, options)
-        frame = sources.module(name).read(path, options)
-        frames.append(frame)
-        infos.append(SourceInfo(str(path), name, len(frame)))
-    if len(frames) == 1:
-        table = frames[0]
-    else:
-        table = pd.concat(frames, ignore_index=True) if frames else m.empty()
+        frames.append(sources.read(path, fmt=name, options=options))
+        infos.append(SourceInfo(str(path), name, len(frames[-1])))
+    if not frames:
+        raise InputError("(no files)", "no recorded conversations given")
+    table = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if table.empty:
         raise InputError(", ".join(str(p) for p in paths), "no messages found")
     return table, infos
