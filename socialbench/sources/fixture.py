@@ -62,7 +62,7 @@ def read(path: Path, options: ReadOptions):
         if row is not None:
             rows.append(row)
     frame = pd.DataFrame(rows, columns=list(_COLUMNS))
-    frame[m.CREATED_AT] = pd.to_datetime(frame[m.CREATED_AT], utc=True, format="ISO8601")
+    frame[m.CREATED_AT] = pd.to_datetime(frame[m.CREATED_AT], utc=True)  # datetimes already
     brand = frame[m.AUTHOR_IS_BRAND].astype("boolean")
     if options.brand_handles:
         listed = frame[m.AUTHOR].str.lower().isin(options.brand_handles)
@@ -89,7 +89,8 @@ _COLUMNS = {
 
 def _check(record, *, path: Path, line: int, options: ReadOptions) -> list | None:
     """One validated row in _COLUMNS order, or None when the row is skipped as bad."""
-    problem = _problem(record)
+    created = _parse_time(record.get("created_at")) if isinstance(record, dict) else None
+    problem = _problem(record, created)
     if problem:
         options.bad(path, problem, line=line)
         return None
@@ -99,7 +100,7 @@ def _check(record, *, path: Path, line: int, options: ReadOptions) -> list | Non
         _as_id(record.get("conversation_id")),
         str(record["author"]),
         record.get("is_brand"),
-        _parse_time(record["created_at"]),
+        created,
         record.get("text") or "",
         record.get("channel") or "unknown",
         record.get("surface") or m.PUBLIC,
@@ -110,7 +111,7 @@ def _check(record, *, path: Path, line: int, options: ReadOptions) -> list | Non
     ]
 
 
-def _problem(record) -> str | None:
+def _problem(record, created) -> str | None:
     if not isinstance(record, dict):
         return f"expected a JSON object, found {type(record).__name__}"
     for key in ("id", "author", "created_at"):
@@ -118,7 +119,7 @@ def _problem(record) -> str | None:
             return f"{key}: missing"
     if not isinstance(record["id"], (str, int)):
         return "id: must be a string or an integer"
-    if _parse_time(record["created_at"]) is None:
+    if created is None:
         return f"created_at: unparseable timestamp {str(record['created_at'])[:40]!r}"
     for key in _BOOL_FIELDS:
         if record.get(key) is not None and not isinstance(record[key], bool):
