@@ -72,11 +72,12 @@ class _Source:
         self.start = 3 if self.map[:3] == b"\xef\xbb\xbf" else 0
         if self._blank():
             raise InputError(path, "the file is empty")
+        self.restore_cr = self.map.find(b"\r") >= 0 and self._count(b"\r") > self._count(b"\r\n")
+        self._raw: bytes | None = None
         if self._count(b'"') % 2:
             raw = self.bytes()
             line = raw.count(b"\n", 0, raw.rfind(b'"')) + 1
             raise InputError(path, "truncated: a quoted field is never closed", line=line)
-        self.restore_cr = self.map.find(b"\r") >= 0 and self._count(b"\r") > self._count(b"\r\n")
         end = self.map.find(b"\n", self.start)
         self.header = bytes(self.map[self.start : end if end >= 0 else len(self.map)])
 
@@ -103,13 +104,18 @@ class _Source:
         return pa.py_buffer(self.map)[self.start :]
 
     def bytes(self) -> bytes:
-        """The whole file (BOM dropped, bare carriage returns replaced as when parsing)."""
-        raw = self.path.read_bytes()[self.start :]
-        if getattr(self, "restore_cr", False):
-            if _LONE_CR in raw:
-                raise InputError(self.path, "contains both bare carriage returns and 0x1f bytes")
-            raw = raw.replace(b"\r\n", b"\n").replace(b"\r", _LONE_CR)
-        return raw
+        """The whole file (BOM dropped, bare carriage returns replaced as when parsing),
+        read once."""
+        if self._raw is None:
+            raw = self.path.read_bytes()[self.start :]
+            if self.restore_cr:
+                if _LONE_CR in raw:
+                    raise InputError(
+                        self.path, "contains both bare carriage returns and 0x1f bytes"
+                    )
+                raw = raw.replace(b"\r\n", b"\n").replace(b"\r", _LONE_CR)
+            self._raw = raw
+        return self._raw
 
 
 def _parse(source: _Source, options: ReadOptions) -> pa.Table:
