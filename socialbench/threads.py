@@ -66,6 +66,7 @@ EXTRA_COLUMNS = ("conversation_id", "watched_s", "automated_messages", "weekday"
 REPLY_TYPES = ("link", "dm", "phone", "email")
 
 _NS = 1_000_000_000
+_NOT_A_TIME = np.iinfo(np.int64).min  # numpy's NaT, as int64 nanoseconds
 _MAX_JUMPS = 64
 # An @mention: "@" and a handle, not preceded by a handle character (so an e-mail address
 # such as help@acme.com is not a mention).
@@ -162,7 +163,11 @@ def prepare(messages: pd.DataFrame, brand_book: BrandBook) -> Messages:
     keep = index.first_occurrences()
     frame = messages
     if keep is not None:
-        frame, ids = messages[keep], ids.filter(pa.array(keep))
+        frame, ids, channel = (
+            messages[keep],
+            ids.filter(pa.array(keep)),
+            channel.filter(pa.array(keep)),
+        )
         keys, parent_key, conv_key = keys[keep], parent_key[keep], conv_key[keep]
         index = KeyIndex(keys)
     author = _arrow(frame[m.AUTHOR])
@@ -179,7 +184,7 @@ def prepare(messages: pd.DataFrame, brand_book: BrandBook) -> Messages:
         followers=frame[m.FOLLOWERS].to_numpy(dtype=float),
         author=author,
         text=_arrow(frame[m.TEXT]),
-        channel=_arrow(frame[m.CHANNEL]),
+        channel=channel,
         surface=surface,
         scenario=_arrow(frame[m.SCENARIO]),
         category=_arrow(frame[m.CATEGORY]),
@@ -187,7 +192,7 @@ def prepare(messages: pd.DataFrame, brand_book: BrandBook) -> Messages:
     )
 
 
-def _brand_flags(frame: pd.DataFrame, author: pa.Array, brand_book: BrandBook) -> np.ndarray:
+def _brand_flags(frame: pd.DataFrame, author: pa.ChunkedArray, brand_book: BrandBook) -> np.ndarray:
     is_brand = frame[m.AUTHOR_IS_BRAND].fillna(False).to_numpy(dtype=bool)
     handles = brand_book.handles()
     if handles:
@@ -366,7 +371,7 @@ def _table(msgs: Messages, conv: Conversations, settings: Settings) -> pd.DataFr
     counted = conv.is_brand & ~conv.automated & in_window
     first = conv.first(counted)
     responded = first >= 0
-    first_t = np.where(responded, conv.t[np.maximum(first, 0)], np.iinfo(np.int64).min)
+    first_t = np.where(responded, conv.t[np.maximum(first, 0)], _NOT_A_TIME)
     per_probe = {
         "brand": _brands(msgs, conv, settings.brand_book),
         "followers": msgs.followers[probes],
@@ -533,10 +538,8 @@ def _series(values) -> pd.Series:
 
 
 def _times(ns: pd.Series) -> pd.Series:
-    values = ns.to_numpy()
-    stamps = values.view("M8[ns]").copy()
-    stamps[values == np.iinfo(np.int64).min] = np.datetime64("NaT")
-    return pd.Series(stamps).dt.tz_localize("UTC")
+    """Nanoseconds since the epoch as UTC times; _NOT_A_TIME becomes NaT (its very bits)."""
+    return pd.Series(ns.to_numpy().view("M8[ns]")).dt.tz_localize("UTC")
 
 
 def _with_clocks(probes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
