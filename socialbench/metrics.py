@@ -131,7 +131,7 @@ class ProbeArrays:
     def __init__(self, frame: pd.DataFrame) -> None:
         self.responded = frame["responded"].to_numpy(dtype=bool)
         self.ttfr = frame["ttfr_s"].to_numpy(dtype=float)
-        self.business = frame["ttfr_business_s"].to_numpy(dtype=float)
+        self.times = {"ttfr": self.ttfr, "business": frame["ttfr_business_s"].to_numpy(dtype=float)}
         self.watched = frame["watched_s"].to_numpy(dtype=float)
         self.flags = {f: frame[f].to_numpy(dtype=bool) for f in TYPE_FLAGS}
         automated = frame.get("automated_messages")
@@ -144,7 +144,7 @@ class ProbeArrays:
         answered = np.flatnonzero(self.responded)
         self.by_value = {
             name: answered[np.argsort(values[answered], kind="stable")]
-            for name, values in (("ttfr", self.ttfr), ("business", self.business))
+            for name, values in self.times.items()
         }
 
     def groups(self, codes: np.ndarray, count: int) -> Groups:
@@ -211,8 +211,7 @@ class Groups:
         codes = self.all_codes[by_value]
         small = codes.astype(np.int16 if self.count < 2**15 else np.int64)
         order = by_value[np.argsort(small, kind="stable")]  # a radix sort for int16 codes
-        values = self.table.ttfr if name == "ttfr" else self.table.business
-        return values[order], self.all_codes[order]
+        return self.table.times[name][order], self.all_codes[order]
 
     def within(self, horizons: dict[str, float], n: np.ndarray) -> dict[str, np.ndarray]:
         """Share of all probes answered by each horizon; Kaplan–Meier for censored groups."""
