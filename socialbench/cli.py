@@ -180,16 +180,51 @@ def _read_options(*, mapping, brands_file, skip_bad_rows):
     return book, options
 
 
+TARGETS = ("sandbox", "fixture", "x")
+
+
 @main.command()
-@click.argument("more_fixtures", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[SUITE | PATH...]")
 @click.option(
     "--fixtures",
     multiple=True,
     type=click.Path(path_type=Path),
     metavar="PATH",
-    help="Recorded conversations to analyse (archives, API exports, fixtures).",
+    help="Recorded conversations to analyse (archives, API exports, fixtures); "
+    "with --target fixture, the recordings a suite is replayed against.",
 )
 @source_options
+@click.option(
+    "--target",
+    type=click.Choice(TARGETS),
+    help="Where a suite's probes go: the built-in sandbox (default), recordings, or X.",
+)
+@click.option("--endpoint", metavar="URL", help="--target sandbox: a running sandbox's URL.")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    help="--target sandbox: how much faster than real time the sandbox clock runs.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="--target sandbox: seed.")
+@click.option(
+    "--profile",
+    type=click.Path(path_type=Path),
+    help="--target sandbox: YAML profile of how the simulated brands behave.",
+)
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Continue the probe run in DIR (after Ctrl-C, a crash or kill).",
+)
+@click.option("--once", is_flag=True, help="Send what is due, poll once, write files, exit.")
+@click.option(
+    "--record",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Also write the observed conversations as socialbench fixtures (JSON Lines).",
+)
 @click.option(
     "--out",
     "out_dir",
@@ -213,46 +248,159 @@ def _read_options(*, mapping, brands_file, skip_bad_rows):
     help="Brands shown in the terminal leaderboard.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; just write the files.")
-def run(
-    more_fixtures,
-    fixtures,
-    fmt,
-    mapping,
-    brands_file,
-    window,
-    reopen_after,
-    skip_bad_rows,
-    out_dir,
-    name,
-    min_group,
-    tiers,
-    top,
-    quiet,
-):
-    """Analyse recorded conversations and write probes.csv and summary.json.
+@click.pass_context
+def run(ctx, paths, fixtures, **options):
+    """Run a suite against brands, or analyse recorded conversations.
+
+    Writes probes.csv and summary.json, and prints a summary.
 
     \b
     Example:
+      socialbench run scenarios/demo.yaml --speed 2000 --out reports/demo
+      socialbench run scenarios/demo.yaml --target x --out reports/live
+      socialbench run --resume reports/live --once
+      socialbench run scenarios/demo.yaml --target fixture --fixtures rec.jsonl
       socialbench run --fixtures twcs.csv x_pages.jsonl --window 5d --out reports/q3
       socialbench run --fixtures export.csv \\
         --map id=Id,author=From,brand=Outbound,time=Date,text=Body
     """
-    paths = list(fixtures) + list(more_fixtures)
+    from socialbench import scenarios
+
+    if options["resume_dir"] is not None or (paths and scenarios.is_suite(paths[0])):
+        _refuse_archive_options(ctx, paths)
+        _run_suite(paths, fixtures, options)
+    else:
+        _refuse_suite_options(ctx)
+        _run_archive(list(fixtures) + list(paths), options)
+
+
+_ARCHIVE_ONLY = ("fmt", "mapping", "brands_file", "window", "reopen_after", "skip_bad_rows")
+_SUITE_ONLY = ("target", "endpoint", "speed", "profile", "resume_dir", "once", "record", "seed")
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    return ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
+
+
+def _flag(name: str) -> str:
+    return "--" + {"fmt": "format", "mapping": "map", "brands_file": "brands"}.get(
+        name, name.removesuffix("_dir")
+    ).replace("_", "-")
+
+
+def _refuse_archive_options(ctx: click.Context, paths) -> None:
+    given = [_flag(name) for name in _ARCHIVE_ONLY if _given(ctx, name)]
+    if given:
+        raise UsageError(
+            f"run: {', '.join(given)} apply to recorded conversations, not to suites "
+            "(a suite sets its own window and brands)"
+        )
+    if len(paths) > 1:
+        raise UsageError("run: give one suite; recordings go after --fixtures")
+
+
+def _refuse_suite_options(ctx: click.Context) -> None:
+    given = [_flag(name) for name in _SUITE_ONLY if _given(ctx, name)]
+    if given:
+        raise UsageError(f"run: {', '.join(given)} need a suite (run SUITE ...) or --resume DIR")
+
+
+def _run_suite(paths, fixtures, options) -> None:
+    import asyncio
+
+    from socialbench import progress, runs
+
+    output = runs.OutputOptions(
+        min_group=options["min_group"],
+        tiers=parse_tiers(options["tiers"]),
+        record=options["record"],
+    )
+    display = progress.Display(
+        quiet=options["quiet"], live=sys.stdout.isatty(), echo=lambda line: click.echo(line)
+    )
+    resume_dir = options["resume_dir"]
+    with display:
+        try:
+            if resume_dir is not None:
+                outcome = asyncio.run(
+                    runs.resume(resume_dir, output=output, once=options["once"], progress=display)
+                )
+            else:
+                target_options = runs.TargetOptions(
+                    target=options["target"] or "sandbox",
+                    endpoint=options["endpoint"],
+                    speed=options["speed"],
+                    seed=options["seed"],
+                    profile=str(options["profile"]) if options["profile"] else None,
+                    fixtures=tuple(str(p) for p in fixtures),
+                )
+                out = options["out_dir"] or _default_out(options["name"] or paths[0].stem)
+                outcome = asyncio.run(
+                    runs.start(
+                        paths[0],
+                        out,
+                        target=target_options,
+                        output=output,
+                        once=options["once"],
+                        progress=display,
+                    )
+                )
+        except KeyboardInterrupt:
+            where = resume_dir or options["out_dir"]
+            if where is not None:
+                click.echo(
+                    f"interrupted; continue with: socialbench run --resume {where}", err=True
+                )
+            raise
+    if not options["quiet"]:
+        _print_failed(outcome.summary)
+        from socialbench import terminal
+
+        terminal.render(
+            outcome.summary, console=_console(), top=options["top"], out_dir=str(outcome.out_dir)
+        )
+
+
+def _print_failed(summary: dict) -> None:
+    from socialbench.safe import terminal_text
+
+    failed = summary.get("run", {}).get("failed", [])
+    if not failed:
+        return
+    click.echo(f"{len(failed)} probe(s) failed:", err=True)
+    for item in failed[:10]:
+        click.echo(f"  {terminal_text(item['probe_id'])}: {terminal_text(item['error'])}", err=True)
+    if len(failed) > 10:
+        click.echo(f"  … and {len(failed) - 10} more (summary.json run.failed)", err=True)
+
+
+def _run_archive(paths: list[Path], options) -> None:
     if not paths:
-        raise UsageError("run: give recorded conversations with --fixtures PATH [PATH ...]")
+        raise UsageError(
+            "run: give a suite (run SUITE) or recorded conversations (--fixtures PATH ...)"
+        )
     from socialbench import analyse, metrics, output, threads
 
-    book, options = _read_options(
-        mapping=mapping, brands_file=brands_file, skip_bad_rows=skip_bad_rows
+    window = options["window"]
+    book, read_options = _read_options(
+        mapping=options["mapping"],
+        brands_file=options["brands_file"],
+        skip_bad_rows=options["skip_bad_rows"],
     )
-    settings = threads.Settings(window_s=window, reopen_after_s=reopen_after, brand_book=book)
+    settings = threads.Settings(
+        window_s=window, reopen_after_s=options["reopen_after"], brand_book=book
+    )
     metric_settings = metrics.MetricSettings(
-        window_s=window, min_group=min_group, tiers=parse_tiers(tiers)
+        window_s=window, min_group=options["min_group"], tiers=parse_tiers(options["tiers"])
     )
     result = analyse.analyse(
-        paths, fmt=fmt, options=options, settings=settings, metric_settings=metric_settings
+        paths,
+        fmt=options["fmt"],
+        options=read_options,
+        settings=settings,
+        metric_settings=metric_settings,
     )
-    target = out_dir or _default_out(name or paths[0].stem)
+    target = options["out_dir"] or _default_out(options["name"] or paths[0].stem)
     output.write_run(
         target,
         {
@@ -260,11 +408,11 @@ def run(
             "summary.json": lambda p: output.write_json(result.summary, p),
         },
     )
-    if not quiet:
+    if not options["quiet"]:
         _report_skipped(result.skipped)
         from socialbench import terminal
 
-        terminal.render(result.summary, console=_console(), top=top, out_dir=str(target))
+        terminal.render(result.summary, console=_console(), top=options["top"], out_dir=str(target))
 
 
 def _default_out(name: str) -> Path:
@@ -297,14 +445,23 @@ def _report_skipped(skipped) -> None:
 @source_options
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 def validate(paths, fmt, mapping, brands_file, window, reopen_after, skip_bad_rows, as_json):
-    """Check recorded conversations and say what they hold, without computing metrics.
+    """Check a suite or recorded conversations and say what they hold, sending nothing.
+
+    A suite prints its expanded probe count per brand and channel; recorded conversations
+    print their messages, conversations and probes.
 
     \b
     Example:
+      socialbench validate scenarios/demo.yaml
       socialbench validate twcs.csv
       socialbench validate page_comments.json --format graph --brands brands.yaml
     """
-    from socialbench import analyse, threads
+    from socialbench import analyse, scenarios, threads
+
+    if all(scenarios.is_suite(path) for path in paths):
+        for path in paths:
+            _print_suite(path, as_json=as_json)
+        return
 
     book, options = _read_options(
         mapping=mapping, brands_file=brands_file, skip_bad_rows=skip_bad_rows
@@ -318,6 +475,24 @@ def validate(paths, fmt, mapping, brands_file, window, reopen_after, skip_bad_ro
 
 
 _TIME = "%Y-%m-%d %H:%M:%S"
+
+
+def _print_suite(path: Path, *, as_json: bool) -> None:
+    from socialbench import scenarios
+    from socialbench.safe import terminal_text
+
+    suite = scenarios.load_suite(path)
+    counts = scenarios.counts(scenarios.expand(suite))
+    total = sum(row[3] for row in counts)
+    if as_json:
+        import json
+
+        rows = [{"brand": b, "channel": c, "surface": s, "probes": n} for b, c, s, n in counts]
+        click.echo(json.dumps({"suite": suite.suite, "probes": total, "by_brand": rows}, indent=2))
+        return
+    click.echo(f"{terminal_text(str(path))}: suite {terminal_text(suite.suite)}, {total:,} probes")
+    for brand, channel, surface, count in counts:
+        click.echo(f"  {terminal_text(brand):<20} {channel:<10} {surface:<8} {count:>7,}")
 
 
 def _print_findings(found: dict, *, as_json: bool) -> None:
@@ -347,3 +522,82 @@ def _print_findings(found: dict, *, as_json: bool) -> None:
         click.echo(f"skipped rows:   {len(found['skipped_rows'])}")
         for row in found["skipped_rows"][:10]:
             click.echo(f"  {terminal_text(row)}")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of suite files, for editors that autocomplete YAML.
+
+    \b
+    Example:
+      socialbench schema > suite.schema.json
+    """
+    import json
+
+    from socialbench import scenarios
+
+    click.echo(json.dumps(scenarios.json_schema(), indent=2))
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=".")
+def init(directory: Path) -> None:
+    """Write a commented starter suite into DIRECTORY (default: here).
+
+    \b
+    Example:
+      socialbench init my-benchmark && socialbench validate my-benchmark/suite.yaml
+    """
+    from socialbench import scenarios
+
+    path = scenarios.write_starter(directory)
+    click.echo(f"wrote {path}; check it with: socialbench validate {path}")
+
+
+@main.group(cls=Group)
+def sandbox() -> None:
+    """The simulated platform: brands that answer like real ones, over the X API v2.
+
+    \b
+    Example:
+      socialbench sandbox serve --port 8399 --speed 600 --truth truth.jsonl
+    """
+
+
+@sandbox.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8399, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--profile", type=click.Path(path_type=Path), help="YAML profile of the brands.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="How much faster than real time the platform clock runs.",
+)
+@click.option(
+    "--truth",
+    type=click.Path(path_type=Path),
+    help="Write the ground truth (probes received, replies made) here, as JSON Lines.",
+)
+@click.option("--start", metavar="ISO", help="Platform time at start [default: now].")
+def serve(port, host, profile, seed, speed, truth, start) -> None:
+    """Run the sandbox standalone until interrupted.
+
+    \b
+    Example:
+      socialbench sandbox serve --port 8399 --speed 600 --truth truth.jsonl
+      socialbench run scenarios/demo.yaml --endpoint http://127.0.0.1:8399
+    """
+    from socialbench import sandbox as simulated
+
+    simulated.run_server(
+        host=host,
+        port=port,
+        profile_path=profile,
+        seed=seed,
+        speed=speed,
+        truth_path=truth,
+        start=start,
+    )

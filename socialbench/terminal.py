@@ -30,6 +30,11 @@ def ci(values: list[float] | None) -> str:
     return "-" if values is None else f"{100 * values[0]:.1f}–{100 * values[1]:.1f}%"
 
 
+def _resolution_method(summary: dict) -> str:
+    """Probe runs check answer keys; recorded data relies on customers confirming."""
+    return "answer key" if "run" in summary else "customer confirmed"
+
+
 def overall_lines(summary: dict) -> list[tuple[str, str]]:
     o = summary["overall"]
     within = o["within"] or {}
@@ -60,7 +65,7 @@ def overall_lines(summary: dict) -> list[tuple[str, str]]:
         ),
         ("acknowledgement only", pct(o["ack_only_rate"])),
         ("deflection (DM/phone/email)", pct(o["deflection_rate"])),
-        ("resolved (customer confirmed)", pct(o["resolution_rate"])),
+        (f"resolved ({_resolution_method(summary)})", pct(o["resolution_rate"])),
     ]
 
 

@@ -527,7 +527,7 @@ def _frame(columns: dict, settings: Settings) -> pd.DataFrame:
     frame["first_response_at"] = _times(frame["first_response_at"])
     frame["ttfr_s"] = (frame["first_response_at"] - frame["sent_at"]).dt.total_seconds()
     frame["watched_s"] = float(settings.window_s)
-    frame = _with_clocks(frame, settings)
+    frame = with_clocks(frame, settings)
     return frame[list(PROBE_COLUMNS + EXTRA_COLUMNS)]
 
 
@@ -542,7 +542,7 @@ def _times(ns: pd.Series) -> pd.Series:
     return pd.Series(ns.to_numpy().view("M8[ns]")).dt.tz_localize("UTC")
 
 
-def _with_clocks(probes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+def with_clocks(probes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """The business clock and local weekday/hour, from each brand's support hours."""
     from socialbench import calendar
 

@@ -1,0 +1,34 @@
+"""The live X target: the X API v2 at api.x.com, personas' OAuth 2.0 user tokens from the
+environment variables the suite names."""
+
+from __future__ import annotations
+
+from socialbench.connectors import TargetContext
+from socialbench.connectors.base import WallClock
+from socialbench.connectors.x import Credential, XConnector
+
+BASE_URL = "https://api.x.com"
+
+
+async def open_target(context: TargetContext) -> XConnector:
+    credentials = {}
+    for probe in context.probes:
+        if probe.channel == "x" and probe.credential:
+            token = context.env.get(probe.credential, "")
+            credentials[probe.persona_handle] = Credential(probe.credential, token)
+    connector = XConnector(
+        clock=WallClock(),
+        credentials=credentials,
+        brand_handles=_brand_handles(context),
+        base_url=context.endpoint or BASE_URL,
+    )
+    connector.poll_every_s = 60.0
+    connector.poll_max_s = 600.0
+    connector.settle_s = connector.search_lag_s
+    return connector
+
+
+def _brand_handles(context: TargetContext) -> list[str]:
+    from socialbench import scenarios
+
+    return sorted(scenarios.brand_book(context.suite).handles())

@@ -1,0 +1,107 @@
+"""A probe of a probe run: one query, sent by one persona, to one brand, on one channel.
+
+``scenarios.expand`` turns a suite into probes; the runner sends them through a connector;
+the sandbox and the connectors find a probe again by the marker in its text.
+
+Every probe's text ends with a marker ``(ref:p0123456789a)`` carrying its ``probe_id``:
+platforms reject duplicate posts, so repetitions must differ, and the marker lets a resumed
+run find a probe that was sent but whose platform id was never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+
+PUBLIC = "public"
+PRIVATE = "private"
+
+REPLY_REQUIRED = "required"
+REPLY_OPTIONAL = "optional"
+# link and dm expectations
+ALLOWED = "allowed"
+FORBIDDEN = "forbidden"
+REQUIRED = "required"
+
+MARKER_RE = re.compile(r"\(ref:(p[0-9a-f]{11})\)")
+
+
+def probe_id(
+    *,
+    suite: str,
+    scenario: str,
+    variant: int,
+    variables: dict,
+    brand: str,
+    channel: str,
+    surface: str,
+    persona: str,
+    repetition: int,
+) -> str:
+    """A stable id: the same suite entry always gives the same id ("p" + 11 hex digits)."""
+    key = json.dumps(
+        [suite, scenario, variant, variables, brand, channel, surface, persona, repetition],
+        sort_keys=True,
+        ensure_ascii=True,
+    )
+    return "p" + hashlib.sha256(key.encode()).hexdigest()[:11]
+
+
+def marker(pid: str) -> str:
+    """The marker appended to a probe's text."""
+    return f"(ref:{pid})"
+
+
+def find_marker(text: str) -> str | None:
+    """The probe id marked in ``text``, or None."""
+    found = MARKER_RE.search(text or "")
+    return found.group(1) if found else None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A query's answer key: the rule holds for a brand message matching any of these."""
+
+    keywords: tuple[str, ...] = ()  # case-insensitive substrings
+    patterns: tuple[str, ...] = ()  # Python regular expressions, case-insensitive
+    link_domain: str | None = None  # a URL on this domain (or a subdomain)
+    example: str | None = None  # a reply text that satisfies the key (the sandbox uses it)
+
+    def is_empty(self) -> bool:
+        return not (self.keywords or self.patterns or self.link_domain)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What a query expects of a brand's answer."""
+
+    reply: str = REPLY_REQUIRED  # required | optional
+    deadline_s: float | None = None
+    link: str = ALLOWED  # allowed | forbidden | required
+    dm: str = ALLOWED  # allowed | forbidden | required
+    resolution: Resolution | None = None
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One expanded probe; everything a runner, connector or report needs to know of it."""
+
+    probe_id: str
+    suite: str
+    scenario: str  # the query id
+    category: str
+    brand: str  # brand id
+    brand_handle: str  # the brand's handle on this channel (no "@")
+    channel: str  # x, facebook, ...
+    surface: str  # public | private
+    persona: str  # persona id
+    persona_handle: str  # the persona's handle on this channel (no "@")
+    followers: int | None  # the persona's follower count as configured
+    credential: str | None  # name of the environment variable holding the persona's token
+    text: str  # rendered text, marker included
+    variant: int = 0
+    repetition: int = 0
+    variables: dict = field(default_factory=dict, hash=False, compare=False)
+    expect: Expectation = field(default_factory=Expectation)

@@ -1,0 +1,281 @@
+"""The suite file's strict models: every key known, every value checked on its own.
+
+Checks that need more than one value (ids referenced by queries, handles per channel,
+templates) live in ``checks`` and ``render``, where each problem gets its own YAML path.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+)
+
+from socialbench import durations
+from socialbench.calendar import SupportHours
+from socialbench.errors import UsageError
+from socialbench.scenarios.lines import line_at
+
+CHANNELS: tuple[str, ...] = ("x", "facebook", "instagram", "messenger", "whatsapp", "webchat")
+SURFACES: tuple[str, ...] = ("public", "private")
+# channels that have no public surface: a probe there is always a private message
+PRIVATE_ONLY: frozenset[str] = frozenset({"messenger", "whatsapp", "webchat"})
+
+Channel = Literal["x", "facebook", "instagram", "messenger", "whatsapp", "webchat"]
+Surface = Literal["public", "private"]
+
+_ID_RE = re.compile(r"^[a-z0-9_-]+$")
+_ZERO_RE = re.compile(r"^0+(\.0*)?[smhdw]?$")
+_ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+_DURATION_SCHEMA = {
+    "anyOf": [{"type": "string", "examples": ["45m", "4h", "7d", "1h30m"]}, {"type": "number"}],
+    "description": "a duration: 90s, 45m, 4h, 7d, 1h30m; a bare number is seconds",
+}
+
+
+def _duration(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration (examples: 30m, 4h, 7d, 1h30m)")
+    if _ZERO_RE.match(str(value).strip().lower()):
+        return 0.0
+    try:
+        return durations.parse(value)
+    except UsageError as exc:
+        raise ValueError(str(exc).removeprefix("duration: ")) from None
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError("must be longer than zero")
+    return value
+
+
+def _handle(value: str) -> str:
+    cleaned = value.strip().removeprefix("@")
+    if not cleaned:
+        raise ValueError("a handle is empty")
+    if any(ch.isspace() for ch in cleaned):
+        raise ValueError(f"handle {value!r} contains white space")
+    return cleaned
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not an environment variable name: give the variable's NAME "
+            "(e.g. SB_X_TOKEN_SMALL), never the token itself"
+        )
+    return value
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value, re.IGNORECASE)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+    return value
+
+
+def _domain(value: str) -> str:
+    cleaned = value.strip().lower()
+    if not _DOMAIN_RE.match(cleaned):
+        raise ValueError(f"{value!r} is not a domain name like 'acme.example' (no scheme or path)")
+    return cleaned
+
+
+def _one_or_many(value: Any) -> Any:
+    return value if isinstance(value, list) else [value]
+
+
+def _scalar(value: Any) -> Any:
+    if not isinstance(value, str | int | float | bool):
+        raise ValueError(f"a value must be a string, number or boolean, not {type(value).__name__}")
+    return value
+
+
+_SCALAR_SCHEMA = {"type": ["string", "number", "boolean"]}
+_TEXT_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+    ]
+}
+
+
+Id = Annotated[str, Field(pattern=_ID_RE.pattern, description="lower case letters, digits, _ -")]
+Duration = Annotated[float, BeforeValidator(_duration), WithJsonSchema(_DURATION_SCHEMA)]
+PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
+Handle = Annotated[str, AfterValidator(_handle)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
+Pattern = Annotated[str, AfterValidator(_regex)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+Scalar = Annotated[Any, AfterValidator(_scalar), WithJsonSchema(_SCALAR_SCHEMA)]
+Values = Annotated[
+    list[Scalar],
+    BeforeValidator(_one_or_many),
+    Field(min_length=1),
+    WithJsonSchema({"anyOf": [_SCALAR_SCHEMA, {"type": "array", "items": _SCALAR_SCHEMA}]}),
+]
+Texts = Annotated[
+    list[NonEmpty], BeforeValidator(_one_or_many), Field(min_length=1), WithJsonSchema(_TEXT_SCHEMA)
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Pacing(_Strict):
+    """How fast probes are sent."""
+
+    gap: Duration = Field(
+        "1m",
+        validate_default=True,
+        description="least platform time between two probes to one brand on one channel",
+    )
+    concurrency: int = Field(4, ge=1, le=256, description="requests in flight at once")
+    spread: Duration = Field(
+        "0",
+        validate_default=True,
+        description="spread the sends over this span so probes cover the hours of the day "
+        "(0: as fast as the gap allows)",
+    )
+
+
+class Brand(_Strict):
+    """A brand account probed by the suite."""
+
+    id: Id = Field(description="the brand's id in reports")
+    name: str | None = Field(None, description="display name (default: the id)")
+    handles: dict[Channel, Handle] = Field(
+        min_length=1, description="the brand's handle on each channel it is probed on"
+    )
+    aliases: dict[Channel, list[Handle]] = Field(
+        default_factory=dict,
+        description="other handles that speak for the brand (e.g. a help account), per channel",
+    )
+    hours: SupportHours | None = Field(
+        None, description="support hours: timezone, weekly intervals, closed dates, holidays"
+    )
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+class Persona(_Strict):
+    """A customer account that sends probes."""
+
+    id: Id = Field(description="the persona's id in reports")
+    handles: dict[Channel, Handle] = Field(
+        min_length=1, description="the persona's handle on each channel it sends from"
+    )
+    followers: int | None = Field(None, ge=0, description="the account's follower count")
+    credentials: dict[Channel, EnvName] = Field(
+        default_factory=dict,
+        description="per channel, the NAME of the environment variable holding the token "
+        "(needed for live targets only)",
+    )
+
+
+class AnswerKey(_Strict):
+    """What resolves the query: a brand message matching any of these."""
+
+    keywords: list[NonEmpty] = Field(
+        default_factory=list, description="case-insensitive substrings"
+    )
+    patterns: list[Pattern] = Field(
+        default_factory=list, description="Python regular expressions, case-insensitive"
+    )
+    link_domain: Annotated[str, AfterValidator(_domain)] | None = Field(
+        None, description="a link to this domain or a subdomain"
+    )
+    example: NonEmpty | None = Field(
+        None, description="a reply that satisfies the key (the sandbox brands send it)"
+    )
+
+
+class Expect(_Strict):
+    """What the query expects of a brand's answer."""
+
+    reply: Literal["required", "optional"] = Field("required", description="must a brand reply?")
+    deadline: PositiveDuration | None = Field(None, description="answer within this time")
+    link: Literal["allowed", "forbidden", "required"] = Field(
+        "allowed", description="may, must not or must the answer contain a link?"
+    )
+    dm: Literal["allowed", "forbidden", "required"] = Field(
+        "allowed", description="may, must not or must the brand move to private messages?"
+    )
+    resolution: AnswerKey | None = Field(None, description="the answer key")
+
+
+class Query(_Strict):
+    """One customer query, expanded into probes."""
+
+    id: Id = Field(description="the query's id (the probe's scenario)")
+    category: NonEmpty = Field(description="e.g. delivery, billing, outage")
+    channels: list[Channel] = Field(min_length=1, description="channels to send it on")
+    surfaces: list[Surface] | None = Field(
+        None,
+        min_length=1,
+        description="public and/or private (default: public, or private on channels "
+        "without a public surface)",
+    )
+    surface: Surface | None = Field(None, description="shorthand for surfaces: [one]")
+    brands: list[str] | None = Field(
+        None, min_length=1, description="brand ids (default: every brand)"
+    )
+    personas: list[str] | None = Field(
+        None, min_length=1, description="persona ids (default: every persona)"
+    )
+    text: Texts = Field(
+        description="a Jinja template, or a list of variants (each variant its own probes); "
+        "variables: brand.id/name/handle, persona.id/handle/followers, query.id/category, "
+        "channel, surface and the query's variables",
+    )
+    variables: dict[str, Values] = Field(
+        default_factory=dict,
+        description="a matrix: each combination of values gives separate probes",
+    )
+    expect: Expect = Field(default_factory=Expect, description="what a good answer looks like")
+
+
+class Suite(_Strict):
+    """A socialbench suite: customer queries replayed against brand accounts."""
+
+    suite: Id = Field(description="the suite's name")
+    description: str | None = Field(None, description="free text")
+    window: PositiveDuration = Field(
+        "7d", validate_default=True, description="how long each probe is watched for answers"
+    )
+    repetitions: int = Field(
+        1, ge=1, le=1000, description="each query, brand, persona and channel sent this often"
+    )
+    pacing: Pacing = Field(default_factory=Pacing, description="how fast probes are sent")
+    brands: list[Brand] = Field(min_length=1, description="the brand accounts probed")
+    personas: list[Persona] = Field(min_length=1, description="the customer accounts that send")
+    queries: list[Query] = Field(min_length=1, description="the queries sent")
+    thresholds: dict[str, Any] = Field(
+        default_factory=dict, description="reserved for CI checks; kept as given"
+    )
+
+    _path: str | None = PrivateAttr(None)
+    _root: Any = PrivateAttr(None)
+
+    @property
+    def path(self) -> str:
+        """The file the suite was loaded from (or its name when built in code)."""
+        return self._path or f"<suite {self.suite}>"
+
+    def line(self, loc: tuple) -> int:
+        """The 1-based line of the field at ``loc`` (1 when built in code)."""
+        return line_at(self._root, loc)
