@@ -6,6 +6,7 @@ the same gaps again when it sends, so a late or resumed run never bunches probes
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -49,22 +50,44 @@ def interleave(probes: Sequence[Probe]) -> list[Probe]:
     return order
 
 
+class Lanes:
+    """Times taken in each lane: a new probe gets the earliest time at or after the one it
+    wants that is at least ``gap_s`` away from every probe already placed in its lane (so a
+    probe held back for its own reasons does not hold back the rest of the lane)."""
+
+    def __init__(self, gap_s: float) -> None:
+        self.gap_s = gap_s
+        self._taken: dict[tuple[str, str], list[float]] = defaultdict(list)
+
+    def reserve(self, key: tuple[str, str], wanted: float) -> float:
+        taken = self._taken[key]
+        moment = wanted
+        index = bisect.bisect_left(taken, moment - self.gap_s)
+        while index < len(taken) and taken[index] < moment + self.gap_s:
+            if taken[index] > moment - self.gap_s:
+                moment = taken[index] + self.gap_s
+            index += 1
+        bisect.insort(taken, moment)
+        return moment
+
+
 def schedule(
     probes: Sequence[Probe], *, origin: float, pacing: Pacing
 ) -> list[tuple[Probe, float]]:
     """Each probe with the platform time it is due, in sending order."""
     order = interleave(probes)
     step = pacing.spread_s / len(order) if order else 0.0
-    lane_free: dict[tuple[str, str], float] = {}
+    lanes = Lanes(pacing.gap_s)
     talk_free: dict[tuple[str, str, str], float] = {}
     planned = []
     for index, probe in enumerate(order):
-        due = max(origin + index * step, lane_free.get(lane(probe), origin))
+        wanted = origin + index * step
         talk = conversation(probe)
         if talk is not None:
-            due = max(due, talk_free.get(talk, origin))
+            wanted = max(wanted, talk_free.get(talk, origin))
+        due = lanes.reserve(lane(probe), wanted)
+        if talk is not None:
             talk_free[talk] = due + pacing.window_s + 1.0
-        lane_free[lane(probe)] = due + pacing.gap_s
         planned.append((probe, due))
     planned.sort(key=lambda pair: pair[1])
     return planned

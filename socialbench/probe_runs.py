@@ -23,6 +23,7 @@ from socialbench.brands import BrandBook
 from socialbench.probes import FORBIDDEN, PRIVATE, REPLY_REQUIRED, REQUIRED, Probe
 from socialbench.store import RunStore
 
+_UTC = "datetime64[ns, UTC]"
 RUN_COLUMNS = (
     "platform_id",
     "resolved_at",
@@ -204,14 +205,17 @@ def _with_resolution(table: pd.DataFrame, msgs: pd.DataFrame, sent: dict, window
             hit[group.index] = group["text"].str.contains(pattern, regex=True)
     first_at = replies[hit].groupby("platform_id")["at"].min()
     first_reply = replies.groupby("platform_id")["at"].min()
-    resolved_at = table["platform_id"].map(first_at)
+    resolved_at = pd.Series(
+        first_at.reindex(table["platform_id"]).to_numpy(), index=table.index, dtype=_UTC
+    )
     resolved = pd.array(resolved_at.notna(), dtype="boolean")
     resolved[~table["has_key"].to_numpy(dtype=bool)] = pd.NA
     return table.assign(
         resolved=resolved,
         resolved_at=resolved_at,
         ttr_s=(resolved_at - table["sent_at"]).dt.total_seconds(),
-        one_touch=resolved_at.notna() & resolved_at.eq(table["platform_id"].map(first_reply)),
+        one_touch=resolved_at.notna()
+        & resolved_at.eq(first_reply.reindex(table["platform_id"]).to_numpy()),
     )
 
 

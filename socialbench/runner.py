@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from socialbench.connectors.base import Connector, Observed, PollFailed, SendFailed, Watch
-from socialbench.pacing import Pacing, conversation, lane
+from socialbench.pacing import Lanes, Pacing, conversation, lane
 from socialbench.probes import PRIVATE, Probe
 from socialbench.store import RunStore, StoredProbe
 
@@ -80,13 +80,14 @@ class Runner:
         self.brand_handles = brand_handles
         self.progress = progress or (lambda status: None)
         self.clock = connector.clock
-        self._slots: dict[tuple[str, str], float] = {}
+        self._lanes = Lanes(settings.pacing.gap_s)
         self._in_flight = asyncio.Semaphore(settings.concurrency)
         self._sent: dict[str, _Sent] = {}
         self._by_message: dict[str, str] = {}  # platform id -> probe id
         self._public: dict[str, str] = {}  # conversation id -> probe id
         self._private: dict[str, list[tuple[float, str]]] = defaultdict(list)
         self._talk_free: dict[tuple[str, str, str], float] = {}
+        self._last_sent = float("-inf")  # platform time of the latest probe sent
         self._last_poll = float("-inf")
         self._replies: set[str] = set()
         counts = store.counts()
@@ -145,7 +146,7 @@ class Runner:
             wanted = max(stored.due, self._conversation_free(stored.probe))
             if self.settings.once and wanted > self.clock.now():
                 break
-            slot = self._reserve(lane(stored.probe), wanted)
+            slot = self._lanes.reserve(lane(stored.probe), wanted)
             await self.clock.sleep_until(slot)
             await self._in_flight.acquire()
             task = asyncio.create_task(self._send_one(stored.probe))
@@ -154,11 +155,6 @@ class Runner:
             else:
                 pending.append(task)
         await asyncio.gather(*pending)
-
-    def _reserve(self, key: tuple[str, str], wanted: float) -> float:
-        slot = max(wanted, self._slots.get(key, wanted))
-        self._slots[key] = slot + self.settings.pacing.gap_s
-        return slot
 
     def _conversation_free(self, probe: Probe) -> float:
         """When the previous probe in this private conversation has finished its window."""
@@ -188,6 +184,7 @@ class Runner:
     def _track(self, probe: Probe, platform_id: str, conversation_id: str, sent_at: str) -> None:
         record = _Sent(probe, platform_id, conversation_id, epoch(sent_at))
         self._sent[probe.probe_id] = record
+        self._last_sent = max(self._last_sent, record.at)
         self._by_message[platform_id] = probe.probe_id
         talk = conversation(probe)
         if talk is None:
@@ -239,7 +236,7 @@ class Runner:
     def _last_window_end(self) -> float | None:
         if not self._sent:
             return None
-        return max(s.at for s in self._sent.values()) + self.settings.window_s
+        return self._last_sent + self.settings.window_s
 
     def _watch_set(self) -> Watch:
         """Sent probes whose window had not ended when the previous poll started."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from socialbench.pacing import Pacing, interleave, schedule, span
+from socialbench.pacing import Lanes, Pacing, interleave, schedule, span
 from socialbench.probes import Probe
 
 
@@ -64,3 +64,28 @@ def test_private_probes_of_different_personas_run_side_by_side():
     probes = [probe(0, surface="private", persona="a"), probe(1, surface="private", persona="b")]
     planned = schedule(probes, origin=0.0, pacing=Pacing(window_s=3600.0))
     assert [due for _, due in planned] == [0.0, 0.0]
+
+
+def test_a_probe_held_back_by_its_conversation_does_not_hold_back_its_lane():
+    private = [probe(i, surface="private") for i in range(3)]
+    public = [probe(10 + i, persona=f"p{i}") for i in range(3)]
+    planned = schedule(private + public, origin=0.0, pacing=Pacing(window_s=86400.0))
+    dues = {p.probe_id: due for p, due in planned}
+    assert [dues[p.probe_id] for p in public] == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("taken", "wanted", "expected"),
+    [
+        pytest.param([], 5.0, 5.0, id="empty lane"),
+        pytest.param([0.0], 30.0, 60.0, id="too close after"),
+        pytest.param([100.0], 30.0, 30.0, id="fits before"),
+        pytest.param([100.0], 50.0, 160.0, id="too close before"),
+        pytest.param([0.0, 60.0, 200.0], 10.0, 120.0, id="first gap wide enough"),
+    ],
+)
+def test_lanes_give_the_earliest_time_a_gap_away_from_every_other(taken, wanted, expected):
+    lanes = Lanes(60.0)
+    for moment in taken:
+        lanes.reserve(("a", "x"), moment)
+    assert lanes.reserve(("a", "x"), wanted) == expected

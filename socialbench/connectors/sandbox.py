@@ -67,7 +67,7 @@ async def open_target(context: TargetContext) -> SandboxConnector:
     )
     speed = clock.speed
     connector.settle_s = 2.0 + 4 * rtt * speed  # platform seconds the clock estimate may be off
-    connector.poll_every_s = min(max(60.0 / speed, 0.05), 60.0)
+    connector.poll_every_s = min(max(60.0 / speed, 0.25), 60.0)
     connector.poll_max_s = connector.poll_every_s * 5
     return connector
 

@@ -93,6 +93,13 @@ class Timeline:
         _add(self.dms_by_user, event.sender_id, event.id)
         _add(self.dms_by_user, event.recipient_id, event.id)
 
+    def remove_dm(self, event: DmEvent) -> None:
+        """Take back a DM event (a brand reply that was still to come)."""
+        del self.dms[event.id]
+        for user_id in (event.sender_id, event.recipient_id):
+            ids = self.dms_by_user[user_id]
+            del ids[bisect.bisect_left(ids, event.id)]
+
     def find(self, node: q.Node, *, above: int, below: int, limit: int) -> list[Tweet]:
         """Up to ``limit`` tweets matching a bound query with above < id < below, newest
         first: the indexes' candidates when the query allows, else a scan down the ids."""

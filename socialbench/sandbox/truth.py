@@ -2,7 +2,9 @@
 
 Events: ``probe`` (a probe received; a probe id received again is written again, and
 answered only the first time), ``reply`` (a brand message, written when decided, so
-possibly for a platform instant still to come), ``duplicate`` (a probe's post rejected with
+possibly for a platform instant still to come), ``withdrawn`` (a brand DM that was still
+to come when a newer probe arrived in the same private conversation: the agent answers the
+newest message, as a real one would), ``duplicate`` (a probe's post rejected with
 403 as duplicate content), ``fault`` (an injected fault) and ``violation`` (a request before the
 reset of a 429 answered more than 0.2 s of real time earlier). ``at`` is ISO 8601 UTC with
 milliseconds.
@@ -66,6 +68,15 @@ def reply(probe_id: str, message: Tweet | DmEvent, *, types: tuple[str, ...], au
         "types": list(types),
         "id": str(message.id),
         "author": author,
+    }
+
+
+def withdrawn(probe_id: str, message: DmEvent, *, at_ms: int) -> dict:
+    return {
+        "event": "withdrawn",
+        "probe_id": probe_id,
+        "id": str(message.id),
+        "at": iso_ms(at_ms),
     }
 
 

@@ -56,6 +56,7 @@ class World:
         self.answers: dict[str, str] = {}
         self._answer_types: dict[str, tuple[str, ...]] = {}
         self._probes: set[str] = set()
+        self._pending: dict[str, list[tuple[str, DmEvent]]] = {}  # DM conversation -> replies
         self._ids = Snowflakes()
         self.lock = threading.RLock()
 
@@ -260,6 +261,8 @@ class World:
         if probe_id in self._probes:
             return  # received again: recorded, answered once only
         self._probes.add(probe_id)
+        if isinstance(message, DmEvent):
+            self._withdraw(message)
         situation = Situation(
             behaviour=brand.behaviour,
             followers=persona.followers,
@@ -290,10 +293,22 @@ class World:
         text = render(planned.parts, persona=persona.handle, brand_slug=brand.slug, answer=answer)
         if isinstance(previous, DmEvent):
             sent: Tweet | DmEvent = self._new_dm(author, persona, text, planned.at_ms)
+            self._pending.setdefault(sent.conversation_id, []).append((probe_id, sent))
         else:
             sent = self._new_tweet(author, text, planned.at_ms, previous)
         self.truth.write(truth.reply(probe_id, sent, types=planned.types, author=author.handle))
         return sent
+
+    def _withdraw(self, message: DmEvent) -> None:
+        """A new probe in a private conversation: the brand's replies to older probes there
+        that are still to come are taken back (the agent answers the newest message), so
+        every private reply after a probe belongs to it, as the runner attributes them."""
+        pending = self._pending.get(message.conversation_id, [])
+        for probe_id, reply in pending:
+            if reply.created_ms >= message.created_ms:
+                self.timeline.remove_dm(reply)
+                self.truth.write(truth.withdrawn(probe_id, reply, at_ms=message.created_ms))
+        self._pending[message.conversation_id] = []
 
     def _duplicate(self, persona: User, text: str, at_ms: int) -> None:
         probe_id = find_marker(text)

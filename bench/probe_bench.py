@@ -1,0 +1,170 @@
+"""Benchmark a probe run against the sandbox over loopback, checked against its ground truth.
+
+    python bench/probe_bench.py [--probes 10000] [--speed 1000000] [--seed 1]
+
+1. Writes a suite (10 brands with support hours, 10 personas from 100 to 100,000 followers,
+   channel x, public mentions and private DMs, a 24-hour window) into ``bench/out/``.
+2. Starts ``socialbench sandbox serve`` in its own process on a free loopback port, its clock
+   running ``--speed`` times faster than real time, writing its ground truth.
+3. Runs ``socialbench run SUITE --endpoint URL --quiet`` in another process and times it.
+4. Compares every probe's row of ``probes.csv`` with the sandbox's truth: responded, time to
+   first response, link/DM/phone/email/ack-only, and answer-key resolution.
+
+Target (exit status 1 when missed): 10,000 probes in at most 30 s of wall time, with the
+response figures equal to the truth (first-response error 0 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+OUT = HERE / "out"
+sys.path.insert(0, str(ROOT))
+
+from socialbench import sandbox_check  # noqa: E402
+
+WALL_TARGET_S = 30.0
+BRANDS = (
+    ("acme", "AcmeAir", "Europe/London"),
+    ("northrail", "NorthRail", "America/New_York"),
+    ("harbourbank", "HarbourBank", "Australia/Sydney"),
+    ("voltmobile", "VoltMobile", "Europe/Berlin"),
+    ("parcelpoint", "ParcelPoint", "America/Los_Angeles"),
+    ("skyfibre", "SkyFibre", "Europe/Dublin"),
+    ("metrowater", "MetroWater", "Asia/Singapore"),
+    ("quickcart", "QuickCart", "America/Chicago"),
+    ("brightenergy", "BrightEnergy", "Europe/Madrid"),
+    ("cityparcel", "CityParcel", "Asia/Tokyo"),
+)
+FOLLOWERS = (100, 250, 600, 1500, 3200, 8000, 15000, 25000, 50000, 100000)
+QUERIES = (
+    ("late-delivery", "delivery", "Where is my order {{ order }}? It was due days ago."),
+    ("double-charge", "billing", "I was charged twice this month. Can you refund one?"),
+    ("outage", "outage", "No service in {{ city }} since this morning. What's going on?"),
+    ("cancel", "billing", "How do I cancel my {{ brand.name }} account?"),
+    ("broken-item", "returns", "The item I got from you arrived broken. What now?"),
+)
+
+
+def suite_yaml(probes: int) -> str:
+    per_combo = len(BRANDS) * len(FOLLOWERS) * 2 * len(QUERIES)
+    repetitions = max(1, round(probes / per_combo))
+    lines = [
+        "suite: bench",
+        "window: 24h",
+        f"repetitions: {repetitions}",
+        "pacing: {gap: 0s, concurrency: 16, spread: 24h}",
+        "brands:",
+    ]
+    for brand, handle, zone in BRANDS:
+        lines += [
+            f"  - id: {brand}",
+            f"    handles: {{x: {handle}}}",
+            f"    aliases: {{x: [{handle[:11]}Help]}}",
+            f"    hours: {{timezone: {zone}, weekly: {{mon: ['08:00-20:00'], "
+            "tue: ['08:00-20:00'], wed: ['08:00-20:00'], thu: ['08:00-20:00'], "
+            "fri: ['08:00-20:00'], sat: ['10:00-16:00']}}",
+        ]
+    lines.append("personas:")
+    for index, followers in enumerate(FOLLOWERS):
+        lines += [
+            f"  - id: p{index}",
+            f"    handles: {{x: persona_{index}}}",
+            f"    followers: {followers}",
+        ]
+    lines.append("queries:")
+    for query, category, text in QUERIES:
+        lines += [
+            f"  - id: {query}",
+            f"    category: {category}",
+            "    channels: [x]",
+            "    surfaces: [public, private]",
+            f"    text: {json.dumps(text)}",
+            "    variables: {order: ['#48213'], city: ['Leeds']}",
+            "    expect:",
+            "      reply: required",
+            "      deadline: 4h",
+            "      resolution:",
+            "        keywords: [sorted]",
+            "        example: 'All sorted now, thanks for your patience.'",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def start_sandbox(speed: float, seed: int, truth: Path) -> tuple[subprocess.Popen, str]:
+    cmd = [sys.executable, "-m", "socialbench", "sandbox", "serve", "--port", "0"]
+    cmd += ["--speed", str(speed), "--seed", str(seed), "--truth", str(truth)]
+    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    line = server.stdout.readline()
+    if "listening on" not in line:
+        server.kill()
+        raise SystemExit(f"sandbox did not start: {line!r}")
+    return server, line.rsplit(" ", 1)[1].strip()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--probes", type=int, default=10_000)
+    parser.add_argument("--speed", type=float, default=1_000_000.0)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    suite = OUT / "probe_suite.yaml"
+    suite.write_text(suite_yaml(args.probes))
+    truth = OUT / "probe_truth.jsonl"
+    run_dir = OUT / "probe_run"
+    subprocess.run(["rm", "-rf", str(run_dir)], check=True)
+    truth.unlink(missing_ok=True)
+
+    server, url = start_sandbox(args.speed, args.seed, truth)
+    try:
+        cmd = [sys.executable, "-m", "socialbench", "run", str(suite), "--endpoint", url]
+        cmd += ["--out", str(run_dir), "--quiet"]
+        began = time.perf_counter()
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        wall = time.perf_counter() - began
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    if done.returncode != 0:
+        print(done.stdout, done.stderr, sep="\n")
+        return 1
+
+    table = pd.read_csv(run_dir / "probes.csv", dtype={"probe_id": str})
+    events = sandbox_check.read_truth(truth)
+    check = sandbox_check.compare(table, events, 86400.0)
+    expected = sandbox_check.expected(events, 86400.0).set_index("probe_id")
+    resolved = table.set_index("probe_id")["resolved"].astype(str).str.lower().eq("true")
+    wrong_resolution = int((expected["answer"] != resolved.reindex(expected.index)).sum())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    probes = len(table)
+    print(f"probes:                 {probes:,} ({len(summary['run']['failed'])} failed)")
+    print(f"wall time:              {wall:.1f} s (target <= {WALL_TARGET_S:.0f} s)")
+    print(f"probes per second:      {probes / wall:,.0f}")
+    print(f"sandbox speed:          {args.speed:,.0f}x")
+    print(f"compared with truth:    {check.probes_compared:,} probes")
+    print(f"largest ttfr error:     {check.largest_ttfr_error_s} s")
+    print(f"flag mismatches:        {sum(len(v) for v in check.mismatches.values())}")
+    print(f"resolution mismatches:  {wrong_resolution}")
+    print(
+        f"missing / extra / dup:  {len(check.missing)} / {len(check.extra)} / "
+        f"{len(check.duplicates)}"
+    )
+    print(f"response rate:          {summary['overall']['response_rate']:.3f}")
+    ok = check.exact and wrong_resolution == 0 and wall <= WALL_TARGET_S
+    print("target met" if ok else "TARGET MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
