@@ -119,8 +119,16 @@ class Runner:
     # sending ----------------------------------------------------------------------------
 
     async def _reconcile(self) -> None:
-        """Intents without a platform id: found on the platform, or safe to send again."""
-        for stored in self.store.probes(states=("intent",)):
+        """Intents without a platform id: found on the platform, or safe to send again.
+
+        The search waits until the platform can show the newest intent (``settle_s``: how
+        late a post may appear in search), so a post that did arrive is never missed."""
+        intents = self.store.probes(states=("intent",))
+        if intents:
+            settle = getattr(self.connector, "settle_s", 0.0)
+            latest = max(stored.intent_at or float("-inf") for stored in intents)
+            await self.clock.sleep_until(latest + settle)
+        for stored in intents:
             found = await self.connector.find_sent(stored.probe)
             if found is None:
                 self.store.reset_intent(stored.probe.probe_id)

@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from socialbench import connectors, scenarios
-from socialbench.errors import UsageError
+from socialbench.errors import SocialbenchError, UsageError
 from socialbench.pacing import schedule
 from socialbench.runner import Runner, RunSettings, Status
-from socialbench.store import RunStore
+from socialbench.store import DATABASE, RunStore
 
 SUITE_FILE = "suite.yaml"
 TRUTH_FILE = "sandbox_truth.jsonl"
@@ -68,11 +68,32 @@ async def start(
     if target.target in LIVE_TARGETS:
         scenarios.check_credentials(suite, probes, os.environ)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with RunStore.open(out_dir, create=True) as store:
-        shutil.copyfile(suite_path, out_dir / SUITE_FILE)
+    with _new_store(out_dir) as store:
+        _copy_atomically(suite_path, out_dir / SUITE_FILE)
         store.set_meta("suite", suite.suite)
         store.set_meta("target", asdict(target))
         return await _run(store, out_dir, target, output, once, progress, plan=True)
+
+
+def _new_store(out_dir: Path) -> RunStore:
+    """A store for a new run; one left by a start killed before it planned anything (so
+    before anything was sent) is taken over."""
+    if not (out_dir / DATABASE).exists():
+        return RunStore.open(out_dir, create=True)
+    store = RunStore.open(out_dir, create=False)
+    if sum(store.counts().values()):
+        store.close()
+        raise SocialbenchError(
+            f"{out_dir}: a run is already stored here; continue it with "
+            f"`socialbench run --resume {out_dir}`, or choose another --out"
+        )
+    return store
+
+
+def _copy_atomically(source: Path, target: Path) -> None:
+    partial = target.with_name(target.name + ".partial")
+    shutil.copyfile(source, partial)
+    os.replace(partial, target)
 
 
 async def resume(
@@ -84,7 +105,12 @@ async def resume(
 ) -> Outcome:
     """Continue the run in ``out_dir``: nothing is sent twice, nothing observed is lost."""
     with RunStore.open(out_dir, create=False) as store:
-        stored = store.meta("target") or {}
+        stored = store.meta("target")
+        if stored is None or not sum(store.counts().values()):
+            raise SocialbenchError(
+                f"{out_dir}: this run was stopped before it planned its probes, so nothing was "
+                "sent; start it again with `socialbench run SUITE --out DIR`"
+            )
         target = TargetOptions(**{**stored, "fixtures": tuple(stored.get("fixtures", ()))})
         if target.target == "sandbox" and not target.endpoint:
             raise UsageError(
