@@ -199,7 +199,11 @@ TARGETS = ("sandbox", "fixture", "x")
     type=click.Choice(TARGETS),
     help="Where a suite's probes go: the built-in sandbox (default), recordings, or X.",
 )
-@click.option("--endpoint", metavar="URL", help="--target sandbox: a running sandbox's URL.")
+@click.option(
+    "--endpoint",
+    metavar="URL",
+    help="--target sandbox: a running sandbox's URL; --target x: another API base URL.",
+)
 @click.option(
     "--speed",
     type=click.FloatRange(min=0, min_open=True),

@@ -31,7 +31,7 @@ TEXT_COLUMNS = (
     "conversation_id",
     "weekday",
 )
-TIME_COLUMNS = ("sent_at", "first_response_at")
+TIME_COLUMNS = ("sent_at", "first_response_at", "resolved_at")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -66,7 +66,8 @@ def write_probes_csv(probes: pd.DataFrame, path: Path) -> None:
     """
     table = pa.Table.from_pandas(probes, preserve_index=False)
     for name in TIME_COLUMNS:
-        table = _replace(table, name, iso_utc(table[name]))
+        if name in table.column_names:
+            table = _replace(table, name, iso_utc(table[name]))
     for name in TEXT_COLUMNS:
         if name in table.column_names:
             table = _replace(table, name, defuse_formulas(table[name].cast(pa.string())))

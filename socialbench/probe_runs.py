@@ -20,8 +20,8 @@ import pandas as pd
 from socialbench import messages as m
 from socialbench import metrics, threads
 from socialbench.brands import BrandBook
-from socialbench.probes import FORBIDDEN, PRIVATE, REPLY_REQUIRED, REQUIRED, Probe
-from socialbench.store import RunStore
+from socialbench.probes import FORBIDDEN, PRIVATE, REPLY_REQUIRED, REQUIRED, Probe, link_pattern
+from socialbench.store import MESSAGE_COLUMNS, RunStore
 
 _UTC = "datetime64[ns, UTC]"
 RUN_COLUMNS = (
@@ -49,9 +49,7 @@ def messages_table(store: RunStore, brand_handles: frozenset[str]) -> tuple[pd.D
     """The run's messages (probes and what was observed in their conversations) and the sent
     probes by platform id."""
     sent = {s.platform_id: s for s in store.probes(states=("sent",))}
-    observed = pd.DataFrame(store.message_rows())
-    if observed.empty:
-        observed = pd.DataFrame(columns=["id", "probe_id", "created_at", "followers"])
+    observed = pd.DataFrame(store.message_rows(), columns=list(MESSAGE_COLUMNS))
     observed = observed[observed["probe_id"].notna()]
     own = observed[observed["id"].isin(sent.keys())].set_index("id")
     probe_rows = _probe_rows(sent, own)
@@ -174,8 +172,7 @@ def key_pattern(probe: Probe) -> str | None:
         return None
     parts = [re.escape(word) for word in key.keywords] + [f"(?:{p})" for p in key.patterns]
     if key.link_domain:
-        domain = re.escape(key.link_domain.lower())
-        parts.append(rf"https?://(?:[a-z0-9-]+\.)*{domain}(?:[/:?#\s]|$)")
+        parts.append(link_pattern(key.link_domain))
     return "(?i)" + "|".join(parts)
 
 
@@ -319,5 +316,6 @@ def _fixture_record(row: dict, probe: Probe | None) -> dict:
             brand=probe.brand,
             persona=probe.persona,
             probe_id=probe.probe_id,
+            probe_key=probe.key,
         )
     return record

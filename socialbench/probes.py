@@ -40,13 +40,29 @@ def probe_id(
     persona: str,
     repetition: int,
 ) -> str:
-    """A stable id: the same suite entry always gives the same id ("p" + 11 hex digits)."""
+    """A suite entry's stable key: the same entry always gives the same key ("p" + 11 hex
+    digits); see ``run_probe_id`` for the id a probe carries in one run."""
     key = json.dumps(
         [suite, scenario, variant, variables, brand, channel, surface, persona, repetition],
         sort_keys=True,
         ensure_ascii=True,
     )
     return "p" + hashlib.sha256(key.encode()).hexdigest()[:11]
+
+
+def run_probe_id(key: str, run: str | None) -> str:
+    """The id a probe carries in one run: its suite entry's ``key`` mixed with the run's
+    label, so that running the same suite again (next month, against the same brands) sends
+    texts the platform has not seen before. Without a label the key itself."""
+    if not run:
+        return key
+    return "p" + hashlib.sha256(f"{key}|{run}".encode()).hexdigest()[:11]
+
+
+def link_pattern(domain: str) -> str:
+    """A regular expression for a link to ``domain`` or a subdomain, with or without a
+    scheme, not an e-mail address (use case-insensitively)."""
+    return r"(?<![\w.@-])(?:https?://)?(?:[a-z0-9-]+\.)*" + re.escape(domain) + r"(?![\w-]|\.\w)"
 
 
 def marker(pid: str) -> str:
@@ -88,7 +104,7 @@ class Expectation:
 class Probe:
     """One expanded probe; everything a runner, connector or report needs to know of it."""
 
-    probe_id: str
+    probe_id: str  # unique to the run (see run_probe_id)
     suite: str
     scenario: str  # the query id
     category: str
@@ -105,3 +121,4 @@ class Probe:
     repetition: int = 0
     variables: dict = field(default_factory=dict, hash=False, compare=False)
     expect: Expectation = field(default_factory=Expectation)
+    key: str = ""  # the suite entry's stable id, the same in every run of the suite

@@ -88,6 +88,7 @@ class Runner:
         self._private: dict[str, list[tuple[float, str]]] = defaultdict(list)
         self._talk_free: dict[tuple[str, str, str], float] = {}
         self._last_sent = float("-inf")  # platform time of the latest probe sent
+        self._fresh: set[str] = set()  # sent since the last poll began: always watched
         self._last_poll = float("-inf")
         self._replies: set[str] = set()
         counts = store.counts()
@@ -193,6 +194,7 @@ class Runner:
         record = _Sent(probe, platform_id, conversation_id, epoch(sent_at))
         self._sent[probe.probe_id] = record
         self._last_sent = max(self._last_sent, record.at)
+        self._fresh.add(probe.probe_id)
         self._by_message[platform_id] = probe.probe_id
         talk = conversation(probe)
         if talk is None:
@@ -211,14 +213,13 @@ class Runner:
                 await sending
             started = self.clock.now()
             found = await self._poll(started)
-            self._last_poll = started
-            finished = sending.done() and self._all_windows_over(started)
+            finished = sending.done() and found is not None and self._all_windows_over(started)
             self.progress(self.status())
             if self.settings.once or finished:
                 if sending.done():
                     sending.result()  # a bug in sending should not pass silently
                 return
-            interval = self._next_interval(interval, found)
+            interval = self._next_interval(interval, found or 0)
             await self._pause(interval, sending)
 
     async def _pause(self, seconds: float, sending: asyncio.Task) -> None:
@@ -246,13 +247,14 @@ class Runner:
             return None
         return self._last_sent + self.settings.window_s
 
-    def _watch_set(self) -> Watch:
-        """Sent probes whose window had not ended when the previous poll started."""
+    def _watch_set(self, fresh: set[str]) -> Watch:
+        """Sent probes whose window had not ended when the previous poll started, and those
+        sent since (a replay's probes carry recorded times long past)."""
         settle = getattr(self.connector, "settle_s", 0.0)
         since = self._last_poll - settle - self.settings.window_s
         public, personas = [], set()
         for sent in self._sent.values():
-            if sent.at < since:
+            if sent.at < since and sent.probe.probe_id not in fresh:
                 continue
             if sent.probe.surface == PRIVATE:
                 personas.add(sent.probe.persona_handle)
@@ -260,15 +262,20 @@ class Runner:
                 public.append((sent.conversation_id, sent.at))
         return Watch(conversations=tuple(public), personas=tuple(sorted(personas)))
 
-    async def _poll(self, started: float) -> int:
-        watch = self._watch_set()
+    async def _poll(self, started: float) -> int | None:
+        """Poll the watched conversations; how many messages were new (None: it failed)."""
+        fresh, self._fresh = self._fresh, set()
+        watch = self._watch_set(fresh)
         if not (watch.conversations or watch.personas):
+            self._last_poll = started
             return 0
         try:
             observed = await self.connector.poll(watch)
-        except PollFailed as exc:  # retried next round
+        except PollFailed as exc:  # the same probes are watched again next round
+            self._fresh |= fresh
             self._log("poll_failed", None, str(exc))
-            return 0
+            return None
+        self._last_poll = started
         new = self.store.add_messages(self._attribute(observed), observed_at=started)
         self._messages += new
         self._save_cursors(watch.personas)

@@ -65,14 +65,35 @@ async def start(
     """Plan a new run of ``suite_path`` in ``out_dir`` and run it."""
     suite = scenarios.load_suite(suite_path)
     probes = scenarios.expand(suite)
+    _check_target(target.target, probes)
     if target.target in LIVE_TARGETS:
         scenarios.check_credentials(suite, probes, os.environ)
     out_dir.mkdir(parents=True, exist_ok=True)
     with _new_store(out_dir) as store:
         _copy_atomically(suite_path, out_dir / SUITE_FILE)
         store.set_meta("suite", suite.suite)
+        store.set_meta("label", label(out_dir))
         store.set_meta("target", asdict(target))
         return await _run(store, out_dir, target, output, once, progress, plan=True)
+
+
+def label(out_dir: Path) -> str:
+    """A run's label, mixed into its probe ids: the run directory's name. Runs of one suite
+    in directories of different names send different texts (platforms refuse a repeated
+    post); the default directory name carries the start time."""
+    return out_dir.resolve().name
+
+
+def _check_target(target: str, probes) -> None:
+    """The sandbox and X targets speak X: probes on other channels need other connectors."""
+    if target not in ("sandbox", "x"):
+        return
+    others = sorted({p.channel for p in probes if p.channel != "x"})
+    if others:
+        raise UsageError(
+            f"--target {target} sends on channel x only; this suite also has probes on "
+            f"{', '.join(others)} (limit its queries' channels to x for this target)"
+        )
 
 
 def _new_store(out_dir: Path) -> RunStore:
@@ -123,7 +144,7 @@ async def resume(
 
 async def _run(store, out_dir, target, output, once, progress, *, plan: bool) -> Outcome:
     suite = scenarios.load_suite(out_dir / SUITE_FILE)
-    probes = scenarios.expand(suite)
+    probes = scenarios.expand(suite, run=store.meta("label"))
     if target.target in LIVE_TARGETS:
         scenarios.check_credentials(suite, probes, os.environ)
     window_s = scenarios.window_s(suite)

@@ -43,9 +43,7 @@ def expected(truth: list[dict], window_s: float) -> pd.DataFrame:
     brand messages within the window (the first one alone for ack_only)."""
     probes = pd.DataFrame([e for e in truth if e["event"] == "probe"])
     withdrawn = {e["id"] for e in truth if e["event"] == "withdrawn"}
-    replies = pd.DataFrame(
-        [e for e in truth if e["event"] == "reply" and e["id"] not in withdrawn]
-    )
+    replies = pd.DataFrame([e for e in truth if e["event"] == "reply" and e["id"] not in withdrawn])
     if probes.empty:
         return pd.DataFrame(columns=["probe_id", "ttfr_s", *FLAGS, "answer"])
     probes["t"] = pd.to_datetime(probes["at"], utc=True, format="ISO8601")

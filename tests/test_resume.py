@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from socialbench import sandbox_check, scenarios
+from socialbench import runs, sandbox_check, scenarios
 from socialbench.store import RunStore
 
 SUITE = Path(__file__).parent / "data" / "suites" / "resume.yaml"
@@ -89,7 +89,8 @@ def test_a_run_killed_at_random_moments_resumes_without_sending_twice(tmp_path, 
     assert kills >= 3, "the run finished too soon to be killed several times"
 
     events = sandbox_check.read_truth(truth_path)
-    expected_ids = {p.probe_id for p in scenarios.expand(scenarios.load_suite(SUITE))}
+    suite = scenarios.load_suite(SUITE)
+    expected_ids = {p.probe_id for p in scenarios.expand(suite, run=runs.label(out))}
     received = pd.Series([e["probe_id"] for e in events if e["event"] == "probe"])
     assert set(received) == expected_ids
     assert not received.duplicated().any(), "a probe was received twice"

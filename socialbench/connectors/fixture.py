@@ -1,21 +1,22 @@
 """The fixture target: replay a suite against recorded conversations, with their timing.
 
-Each probe of the suite is found in the recordings by the marker in its text (its stable
-``probe_id``); its recorded conversation is "observed" as it was, so the probe table, summary
-and checks are computed exactly as for a live run, from the recorded platform times. A probe
-with no recording fails by name, with the closest recording, and the run goes on.
+Each probe of the suite is found in the recordings by its suite entry's stable key (the
+``probe_key`` that ``--record`` writes on each probe's line); its recorded conversation is
+"observed" as it was, so the probe table, summary and checks are computed exactly as for a
+live run, from the recorded platform times. A probe with no recording fails by name, with
+the closest recording, and the run goes on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import json
 from pathlib import Path
 
 from socialbench.connectors import TargetContext
 from socialbench.connectors.base import Observed, SendFailed, Sent, Watch
 from socialbench.errors import UsageError
-from socialbench.probes import Probe, find_marker
+from socialbench.probes import Probe
 
 
 class ReplayClock:
@@ -33,26 +34,17 @@ class ReplayClock:
         return None
 
 
-@dataclass(frozen=True)
-class _Recorded:
-    probe_id: str
-    message: Observed
-    scenario: str | None
-
-
 class FixtureConnector:
     name = "fixture"
     settle_s = 0.0
 
-    def __init__(self, observed: list[Observed], suite_probes: dict[str, Probe], end: float):
+    def __init__(
+        self, observed: list[Observed], keys: dict[str, str], suite_probes: list[Probe], end: float
+    ) -> None:
         self.clock = ReplayClock(end)
         self._observed = observed
-        self._known = suite_probes
-        self._recorded = {
-            pid: message
-            for message in observed
-            if (pid := find_marker(message.text)) is not None and message.parent_id is None
-        }
+        self._by_key = {p.key: p for p in suite_probes}
+        self._recorded = {keys[message.id]: message for message in observed if message.id in keys}
 
     async def start(self) -> None:
         return None
@@ -64,7 +56,7 @@ class FixtureConnector:
         return found
 
     async def find_sent(self, probe: Probe) -> Sent | None:
-        message = self._recorded.get(probe.probe_id)
+        message = self._recorded.get(probe.key)
         if message is None:
             return None
         return Sent(message.id, message.conversation_id, message.created_at)
@@ -79,16 +71,16 @@ class FixtureConnector:
         """The recorded probe sharing most of this probe's scenario, brand, persona, channel,
         surface, variant and repetition."""
         best, best_score = None, -1
-        for pid in sorted(self._recorded):
-            other = self._known.get(pid)
+        for key in sorted(self._recorded):
+            other = self._by_key.get(key)
             score = _likeness(probe, other) if other is not None else 0
             if score > best_score:
-                best, best_score = pid, score
+                best, best_score = key, score
         if best is None:
-            return "the recordings hold no probes"
-        other = self._known.get(best)
+            return "the recordings hold no probes of a suite"
+        other = self._by_key.get(best)
         what = describe(other) if other is not None else "a probe of another suite"
-        return f"closest recording: {best} ({what})"
+        return f"closest recording: {self._recorded[best].id} ({what})"
 
 
 def describe(probe: Probe) -> str:
@@ -108,9 +100,25 @@ def _likeness(a: Probe, b: Probe) -> int:
 async def open_target(context: TargetContext) -> FixtureConnector:
     if not context.fixtures:
         raise UsageError("--target fixture: give the recordings with --fixtures FILE")
-    observed, last = _load(list(context.fixtures))
-    probes = {p.probe_id: p for p in context.probes}
-    return FixtureConnector(observed, probes, last + context.window_s + 1.0)
+    paths = list(context.fixtures)
+    observed, last = _load(paths)
+    keys = _probe_keys(paths)
+    return FixtureConnector(observed, keys, list(context.probes), last + context.window_s + 1.0)
+
+
+def _probe_keys(paths: list[Path]) -> dict[str, str]:
+    """Recorded message id -> the suite entry key of the probe it is (fixture lines that
+    ``--record`` wrote carry ``probe_key``; other recordings hold no probes of a suite)."""
+    keys = {}
+    for path in paths:
+        with open(path, encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if '"probe_key"' not in line:
+                    continue
+                record = json.loads(line)
+                if isinstance(record, dict) and record.get("probe_key"):
+                    keys[str(record["id"])] = str(record["probe_key"])
+    return keys
 
 
 def _load(paths: list[Path]) -> tuple[list[Observed], float]:
@@ -154,7 +162,9 @@ def _root(message_id: str, parents: dict) -> str:
 
 
 def _missing(value) -> bool:
-    return value is None or value != value or str(value) in ("<NA>", "")
+    import pandas as pd
+
+    return value is None or bool(pd.isna(value)) or str(value) == ""
 
 
 def _iso(stamp) -> str:

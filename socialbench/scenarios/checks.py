@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 
 from socialbench.durations import format_seconds
+from socialbench.probes import link_pattern
 from socialbench.scenarios.models import PRIVATE_ONLY, AnswerKey, Query, Suite
 
 Problem = tuple[tuple, str]
@@ -171,5 +172,4 @@ def satisfies(key: AnswerKey, text: str) -> bool:
 
 
 def _links_to(text: str, domain: str) -> bool:
-    host = r"(?<![\w.-])(?:https?://)?(?:[a-z0-9-]+\.)*" + re.escape(domain) + r"(?![\w-]|\.\w)"
-    return re.search(host, text, re.IGNORECASE) is not None
+    return re.search(link_pattern(domain), text, re.IGNORECASE) is not None

@@ -9,26 +9,29 @@ from collections.abc import Mapping
 from socialbench import brands
 from socialbench.errors import ConfigError
 from socialbench.pacing import Pacing
-from socialbench.probes import Expectation, Probe, Resolution, marker, probe_id
+from socialbench.probes import Expectation, Probe, Resolution, marker, probe_id, run_probe_id
 from socialbench.scenarios import load
 from socialbench.scenarios.lines import field
 from socialbench.scenarios.models import CHANNELS, Brand, Expect, Suite
 from socialbench.scenarios.render import Entry
 
 
-def expand(suite: Suite) -> list[Probe]:
+def expand(suite: Suite, *, run: str | None = None) -> list[Probe]:
     """Every probe of the suite, ordered by query, variant, variable combination, brand,
-    channel, surface, persona and repetition."""
+    channel, surface, persona and repetition; ``run`` labels the run (see
+    ``probes.run_probe_id``)."""
     probes = []
     for entry in load.entries(suite):
         expect = _expectation(entry.query.expect)
         for repetition in range(suite.repetitions):
-            probes.append(_probe(suite.suite, entry, repetition, expect))
+            probes.append(_probe(suite.suite, entry, repetition, expect, run))
     return probes
 
 
-def _probe(suite: str, entry: Entry, repetition: int, expect: Expectation) -> Probe:
-    pid = probe_id(
+def _probe(
+    suite: str, entry: Entry, repetition: int, expect: Expectation, run: str | None
+) -> Probe:
+    key = probe_id(
         suite=suite,
         scenario=entry.query.id,
         variant=entry.variant,
@@ -39,6 +42,7 @@ def _probe(suite: str, entry: Entry, repetition: int, expect: Expectation) -> Pr
         persona=entry.persona.id,
         repetition=repetition,
     )
+    pid = run_probe_id(key, run)
     return Probe(
         probe_id=pid,
         suite=suite,
@@ -57,6 +61,7 @@ def _probe(suite: str, entry: Entry, repetition: int, expect: Expectation) -> Pr
         repetition=repetition,
         variables=dict(entry.variables),
         expect=expect,
+        key=key,
     )
 
 
