@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-probes clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,9 +12,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The demo suite against the in-process sandbox (its clock 50,000x real time), then a
+# synthetic archive of recorded conversations.
 demo: $(STAMP)
+	rm -rf reports/demo reports/demo-archive
+	$(BIN)/socialbench run scenarios/demo.yaml --speed 50000 --out reports/demo
 	$(BIN)/python -m socialbench.synth --conversations 2000 --brands 12 --seed 7 -o reports/demo-archive.csv
-	$(BIN)/socialbench run --fixtures reports/demo-archive.csv --out reports/demo
+	$(BIN)/socialbench run --fixtures reports/demo-archive.csv --out reports/demo-archive
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -24,6 +28,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/archive_bench.py
+
+bench-probes: $(STAMP)
+	$(BIN)/python bench/probe_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -50,12 +50,55 @@ def messages_table(store: RunStore, brand_handles: frozenset[str]) -> tuple[pd.D
     probes by platform id."""
     sent = {s.platform_id: s for s in store.probes(states=("sent",))}
     observed = pd.DataFrame(store.message_rows(), columns=list(MESSAGE_COLUMNS))
+    observed = observed.assign(probe_id=attribute(observed, sent))
     observed = observed[observed["probe_id"].notna()]
     own = observed[observed["id"].isin(sent.keys())].set_index("id")
     probe_rows = _probe_rows(sent, own)
     others = _reply_rows(observed[~observed["id"].isin(sent.keys())], sent, brand_handles)
     table = pd.concat([probe_rows, others], ignore_index=True)
     return m.normalize(table), sent
+
+
+def attribute(observed: pd.DataFrame, sent: dict) -> pd.Series:
+    """The probe each stored message belongs to (<NA>: none), decided again from the raw
+    messages (whatever a poll guessed while some probes were still being sent): a probe's
+    own message; in public, the probe whose conversation it is in; in private, the latest
+    probe sent at or before it in its conversation."""
+    probes = pd.DataFrame(
+        [
+            (pid, s.conversation_id, s.probe.probe_id, s.probe.surface == PRIVATE, s.sent_at)
+            for pid, s in sent.items()
+        ],
+        columns=["platform_id", "conversation_id", "owner", "private", "sent_at"],
+    )
+    is_private = probes["private"].astype(bool)
+    owner = observed["id"].map(probes.set_index("platform_id")["owner"])
+    public = probes[~is_private].set_index("conversation_id")["owner"]
+    in_public = observed["surface"].ne(PRIVATE)
+    owner = owner.fillna(observed["conversation_id"].where(in_public).map(public))
+    private = _latest_probe_before(observed[~in_public], probes[is_private])
+    return owner.fillna(private).astype("string")
+
+
+def _latest_probe_before(messages: pd.DataFrame, probes: pd.DataFrame) -> pd.Series:
+    if messages.empty or probes.empty:
+        return pd.Series(pd.NA, index=messages.index, dtype="string")
+    left = pd.DataFrame(
+        {
+            "at": pd.to_datetime(messages["created_at"], utc=True, format="ISO8601"),
+            "conversation_id": messages["conversation_id"].astype(str),
+            "row": messages.index,
+        }
+    ).sort_values("at", kind="stable")
+    right = pd.DataFrame(
+        {
+            "at": pd.to_datetime(probes["sent_at"], utc=True, format="ISO8601"),
+            "conversation_id": probes["conversation_id"].astype(str),
+            "owner": probes["owner"],
+        }
+    ).sort_values("at", kind="stable")
+    joined = pd.merge_asof(left, right, on="at", by="conversation_id", direction="backward")
+    return joined.set_index("row")["owner"].reindex(messages.index).astype("string")
 
 
 def _probe_rows(sent: dict, own: pd.DataFrame) -> pd.DataFrame:
@@ -78,11 +121,12 @@ def _probe_rows(sent: dict, own: pd.DataFrame) -> pd.DataFrame:
                 m.CHANNEL: probe.channel,
                 m.SURFACE: probe.surface,
                 m.FOLLOWERS: followers,
+                m.AUTOMATED: False,
                 m.SCENARIO: probe.scenario,
                 m.CATEGORY: probe.category,
             }
         )
-    frame = pd.DataFrame(rows, columns=list(m.COLUMNS[:-2]) + [m.SCENARIO, m.CATEGORY])
+    frame = pd.DataFrame(rows, columns=list(m.COLUMNS))
     frame[m.CREATED_AT] = pd.to_datetime(frame[m.CREATED_AT], utc=True, format="ISO8601")
     return frame
 
@@ -90,8 +134,9 @@ def _probe_rows(sent: dict, own: pd.DataFrame) -> pd.DataFrame:
 def _reply_rows(observed: pd.DataFrame, sent: dict, brand_handles: frozenset[str]):
     """Messages in the probes' conversations; private ones hang from their probe."""
     platform_of = {s.probe.probe_id: pid for pid, s in sent.items()}
-    owner = observed["probe_id"].map(platform_of)
-    private = observed["surface"].eq(PRIVATE)
+    observed = observed.astype({c: "string" for c in _TEXT_FIELDS})
+    owner = observed["probe_id"].map(platform_of).astype("string")
+    private = observed["surface"].eq(PRIVATE).fillna(False)
     parent = observed["parent_id"].where(~private & observed["parent_id"].notna(), owner)
     return pd.DataFrame(
         {
@@ -105,8 +150,12 @@ def _reply_rows(observed: pd.DataFrame, sent: dict, brand_handles: frozenset[str
             m.CHANNEL: observed["channel"],
             m.SURFACE: observed["surface"],
             m.FOLLOWERS: pd.to_numeric(observed["followers"], errors="coerce"),
+            m.AUTOMATED: False,
         }
     )
+
+
+_TEXT_FIELDS = ("id", "probe_id", "surface", "parent_id", "author", "text", "channel")
 
 
 def probe_table(
@@ -191,7 +240,9 @@ def _with_resolution(table: pd.DataFrame, msgs: pd.DataFrame, sent: dict, window
     replies["key"] = replies["platform_id"].map(keys)
     replies = replies[replies["key"].notna()]
     sent_at = table.set_index("platform_id")["sent_at"]
-    start = replies["platform_id"].map(sent_at)
+    start = pd.Series(
+        sent_at.reindex(replies["platform_id"]).to_numpy(), index=replies.index, dtype=_UTC
+    )
     in_window = (replies["at"] >= start) & (replies["at"] <= start + pd.Timedelta(seconds=window_s))
     replies = replies[in_window].sort_values("at", kind="stable")
     hit = pd.Series(False, index=replies.index)

@@ -35,10 +35,25 @@ def _resolution_method(summary: dict) -> str:
     return "answer key" if "run" in summary else "customer confirmed"
 
 
+def run_lines(summary: dict) -> list[tuple[str, str]]:
+    """Probe runs: which suite, where it was sent, live or replayed, finished or not."""
+    run = summary.get("run")
+    if run is None:
+        return []
+    kind = "live" if run["live"] else ("recording" if run["target"] == "fixture" else "simulated")
+    state = "complete" if run["complete"] else "in progress (windows still open)"
+    failed = f", {len(run['failed'])} failed" if run["failed"] else ""
+    return [
+        ("suite", terminal_text(run["suite"])),
+        ("target", f"{terminal_text(run['target'])} ({kind}), {state}"),
+        ("probes planned", f"{run['planned']:,}{failed}"),
+    ]
+
+
 def overall_lines(summary: dict) -> list[tuple[str, str]]:
     o = summary["overall"]
     within = o["within"] or {}
-    return [
+    return run_lines(summary) + [
         ("probes", f"{o['probes']:,}"),
         (
             "answered",

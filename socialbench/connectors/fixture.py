@@ -37,6 +37,8 @@ class ReplayClock:
 class FixtureConnector:
     name = "fixture"
     settle_s = 0.0
+    poll_every_s = 0.0  # nothing to wait for: every recorded message is there at once
+    poll_max_s = 0.0
 
     def __init__(
         self, observed: list[Observed], keys: dict[str, str], suite_probes: list[Probe], end: float

@@ -151,8 +151,12 @@ class XConnector:
             self._poll_search(personas[index % len(personas)], query, since)
             for index, (query, since) in enumerate(batches)
         ]
-        jobs += [self._poll_dms(handle) for handle in watch.personas]
-        return [item for found in await self._bounded(jobs) for item in found]
+        cursors: dict[str, list[dict]] = {}
+        jobs += [self._poll_dms(handle, cursors) for handle in watch.personas]
+        found = [item for part in await self._bounded(jobs) for item in part]
+        for handle, events in cursors.items():  # only once the whole poll has succeeded
+            self._advance_cursor(handle, events)
+        return found
 
     async def close(self) -> None:
         await self._api.close()
@@ -312,7 +316,9 @@ class XConnector:
         await self._resolve({tweet["author_id"] for tweet in tweets}, handle)
         return [self._observed_post(tweet) for tweet in tweets]
 
-    async def _poll_dms(self, handle: str) -> list[Observed]:
+    async def _poll_dms(self, handle: str, cursors: dict[str, list[dict]]) -> list[Observed]:
+        """The persona's DMs since its cursor; the events read go into ``cursors`` so the
+        caller moves the cursor only when nothing of the poll is lost."""
         cursor = self.dm_cursor(handle)
         cutoff = None if cursor is None else parse_time(cursor) - self.search_lag_s
         events: list[dict] = []
@@ -327,7 +333,7 @@ class XConnector:
                 if len(fresh) < len(batch):
                     break
         await self._resolve({event["sender_id"] for event in events}, handle)
-        self._advance_cursor(handle, events)
+        cursors[handle] = events
         return [self._observed_dm(event) for event in events]
 
     def _advance_cursor(self, handle: str, events: list[dict]) -> None:
