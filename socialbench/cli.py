@@ -207,7 +207,8 @@ TARGETS = ("sandbox", "fixture", "x")
 @click.option(
     "--speed",
     type=click.FloatRange(min=0, min_open=True),
-    help="--target sandbox: how much faster than real time the sandbox clock runs.",
+    help="--target sandbox: how much faster than real time the sandbox clock runs "
+    "[default: the in-process sandbox runs the whole suite in about 30 s].",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="--target sandbox: seed.")
 @click.option(
@@ -260,7 +261,7 @@ def run(ctx, paths, fixtures, **options):
 
     \b
     Example:
-      socialbench run scenarios/demo.yaml --speed 2000 --out reports/demo
+      socialbench run scenarios/demo.yaml --out reports/demo
       socialbench run scenarios/demo.yaml --target x --out reports/live
       socialbench run --resume reports/live --once
       socialbench run scenarios/demo.yaml --target fixture --fixtures rec.jsonl

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from socialbench import connectors, scenarios
 from socialbench.errors import SocialbenchError, UsageError
-from socialbench.pacing import schedule
+from socialbench.pacing import schedule, span
 from socialbench.runner import Runner, RunSettings, Status
 from socialbench.store import DATABASE, RunStore
 
@@ -75,6 +75,19 @@ async def start(
         store.set_meta("label", label(out_dir))
         store.set_meta("target", asdict(target))
         return await _run(store, out_dir, target, output, once, progress, plan=True)
+
+
+AUTO_SPAN_S = 30.0  # real seconds an in-process sandbox run takes without --speed
+
+
+def _auto_speed(target: TargetOptions, probes, pacing, window_s: float) -> float:
+    """Without ``--speed``, the in-process sandbox's clock runs fast enough for the run's
+    planned span (first send to last window's end) to pass in about AUTO_SPAN_S; a
+    standalone sandbox keeps its own speed, and nothing else has one."""
+    if target.target != "sandbox" or target.endpoint:
+        return 1.0
+    planned_span = span(schedule(probes, origin=0.0, pacing=pacing), window_s)
+    return max(1.0, planned_span / AUTO_SPAN_S)
 
 
 def label(out_dir: Path) -> str:
@@ -153,7 +166,7 @@ async def _run(store, out_dir, target, output, once, progress, *, plan: bool) ->
         probes=tuple(probes),
         out_dir=out_dir,
         endpoint=target.endpoint,
-        speed=target.speed or 1.0,
+        speed=target.speed or _auto_speed(target, probes, scenarios.pacing(suite), window_s),
         seed=target.seed,
         profile=Path(target.profile) if target.profile else None,
         fixtures=tuple(Path(p) for p in target.fixtures),
