@@ -238,6 +238,12 @@ TARGETS = ("sandbox", "fixture", "x")
 )
 @click.option("--name", help="Run name for the default output folder [default: first file's name].")
 @click.option(
+    "--report",
+    "report_formats",
+    metavar="FORMATS",
+    help="Also write reports into the output folder: html, md, json, csv (comma-separated).",
+)
+@click.option(
     "--min-group",
     default=10,
     show_default=True,
@@ -357,6 +363,7 @@ def _run_suite(paths, fixtures, options) -> None:
                     f"interrupted; continue with: socialbench run --resume {where}", err=True
                 )
             raise
+    _write_reports(outcome.out_dir, options["report_formats"], quiet=options["quiet"])
     if not options["quiet"]:
         _print_failed(outcome.summary)
         from socialbench import terminal
@@ -364,6 +371,19 @@ def _run_suite(paths, fixtures, options) -> None:
         terminal.render(
             outcome.summary, console=_console(), top=options["top"], out_dir=str(outcome.out_dir)
         )
+
+
+def _write_reports(out_dir: Path, formats: str | None, *, quiet: bool) -> None:
+    if not formats:
+        return
+    from socialbench import report
+
+    names = report.parse_formats(formats)
+    loaded = report.load(out_dir)
+    for fmt in names:
+        path = report.write(loaded, fmt)
+        if not quiet:
+            click.echo(f"report: {path}")
 
 
 def _print_failed(summary: dict) -> None:
@@ -413,6 +433,7 @@ def _run_archive(paths: list[Path], options) -> None:
             "summary.json": lambda p: output.write_json(result.summary, p),
         },
     )
+    _write_reports(target, options["report_formats"], quiet=options["quiet"])
     if not options["quiet"]:
         _report_skipped(result.skipped)
         from socialbench import terminal
@@ -606,3 +627,43 @@ def serve(port, host, profile, seed, speed, truth, start) -> None:
         truth_path=truth,
         start=start,
     )
+
+
+@main.command("report")
+@click.argument("directory", type=click.Path(path_type=Path), metavar="DIR")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "md", "json", "csv"]),
+    default="html",
+    show_default=True,
+    help="html: one self-contained file; md: a compact summary; json: summary.json; "
+    "csv: a folder with the probe table and the group tables.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Where to write [default: DIR/report.html, report.md, report.json or report-csv/]; "
+    "'-' prints md or json.",
+)
+def report_command(directory: Path, fmt: str, output: Path | None) -> None:
+    """Render a run (probe run or recorded archive) as HTML, Markdown, JSON or CSV.
+
+    \b
+    Example:
+      socialbench report reports/demo --format html -o demo.html
+      socialbench report reports/demo --format md -o - >> "$GITHUB_STEP_SUMMARY"
+    """
+    from socialbench import report
+
+    loaded = report.load(directory)
+    if str(output) == "-":
+        if fmt not in ("md", "json"):
+            raise UsageError(f"--output -: only md and json can be printed, not {fmt}")
+        import importlib
+
+        click.echo(importlib.import_module(report.FORMATS[fmt]).render(loaded), nl=False)
+        return
+    click.echo(f"wrote {report.write(loaded, fmt, output)}")

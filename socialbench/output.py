@@ -30,6 +30,8 @@ TEXT_COLUMNS = (
     "scenario",
     "conversation_id",
     "weekday",
+    "platform_id",
+    "expectations_missed",
 )
 TIME_COLUMNS = ("sent_at", "first_response_at", "resolved_at")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -190,6 +190,25 @@ class RunStore:
             raise
         return cls(directory, db, lock_fd)
 
+    @classmethod
+    def read_only(cls, directory: Path) -> RunStore:
+        """The store of ``directory`` for reading (reports), without taking the lock: a run
+        may be writing meanwhile (WAL gives a consistent view). Writing through it fails."""
+        directory = Path(directory)
+        path = directory / DATABASE
+        if not path.is_file():
+            raise _no_run(directory)
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=10)
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            db.close()
+            raise SocialbenchError(f"{path}: not a usable run store: {error}") from None
+        if version > len(MIGRATIONS):
+            db.close()
+            raise SocialbenchError(f"{path}: made by a newer socialbench (schema {version})")
+        return cls(directory, db, -1)
+
     def close(self) -> None:
         """Close the database and release the directory's lock (idempotent)."""
         if self._closed:
@@ -198,7 +217,8 @@ class RunStore:
         try:
             self._db.close()
         finally:
-            _unlock(self._lock_fd)
+            if self._lock_fd >= 0:
+                _unlock(self._lock_fd)
 
     def __enter__(self) -> RunStore:
         return self
