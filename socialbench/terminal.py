@@ -84,14 +84,20 @@ def overall_lines(summary: dict) -> list[tuple[str, str]]:
     ]
 
 
-def leaderboard_rows(summary: dict, top: int) -> list[tuple[str, ...]]:
-    rows = sorted(
-        summary["groups"]["brand"],
-        key=lambda r: (r["response_rate"] is None, -(r["response_rate"] or 0), -r["probes"]),
+def by_response_rate(rows: list[dict]) -> list[dict]:
+    """Group rows by response rate, highest first (withheld rates last), then by probes."""
+    return sorted(
+        rows, key=lambda r: (r["response_rate"] is None, -(r["response_rate"] or 0), -r["probes"])
     )
+
+
+def leaderboard_rows(summary: dict, top: int, *, text=terminal_text) -> list[tuple[str, ...]]:
+    """The top brands as LEADERBOARD_COLUMNS cells; ``text`` makes a brand name safe for the
+    medium (the terminal here; Markdown escapes it its own way)."""
+    rows = by_response_rate(summary["groups"]["brand"])
     return [
         (
-            terminal_text(r["brand"]),
+            text(r["brand"]),
             f"{r['probes']:,}",
             pct(r["response_rate"]),
             ci(r["response_rate_ci"]),

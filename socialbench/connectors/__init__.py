@@ -34,6 +34,12 @@ class TargetContext:
     window_s: float = 7 * 86400.0
     env: dict = field(default_factory=dict, repr=False)
 
+    def brand_handles(self) -> list[str]:
+        """Every handle and alias of the suite's brands, lower-cased."""
+        from socialbench import scenarios
+
+        return sorted(scenarios.brand_book(self.suite).handles())
+
 
 async def open_target(name: str, context: TargetContext):
     """The connector for target ``name``, started."""

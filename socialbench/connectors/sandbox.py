@@ -58,7 +58,7 @@ async def open_target(context: TargetContext) -> SandboxConnector:
         server=server,
         clock=clock,
         credentials={p.persona_handle: credentials[p.persona_handle] for p in context.probes},
-        brand_handles=_brand_handles(context),
+        brand_handles=context.brand_handles(),
         base_url=url,
         max_query_length=4096,
         search_lag_s=0.0,
@@ -115,9 +115,3 @@ def answer_text(probe: Probe) -> str | None:
     if key.link_domain:
         parts.append(f"https://{key.link_domain}/help")
     return " ".join(parts) or None
-
-
-def _brand_handles(context: TargetContext) -> list[str]:
-    from socialbench import scenarios
-
-    return sorted(scenarios.brand_book(context.suite).handles())

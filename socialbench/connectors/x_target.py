@@ -19,16 +19,10 @@ async def open_target(context: TargetContext) -> XConnector:
     connector = XConnector(
         clock=WallClock(),
         credentials=credentials,
-        brand_handles=_brand_handles(context),
+        brand_handles=context.brand_handles(),
         base_url=context.endpoint or BASE_URL,
     )
     connector.poll_every_s = 60.0
     connector.poll_max_s = 600.0
     connector.settle_s = connector.search_lag_s
     return connector
-
-
-def _brand_handles(context: TargetContext) -> list[str]:
-    from socialbench import scenarios
-
-    return sorted(scenarios.brand_book(context.suite).handles())

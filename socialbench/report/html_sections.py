@@ -16,6 +16,7 @@ import pandas as pd
 from socialbench.durations import format_seconds
 from socialbench.metrics import WEEKDAYS
 from socialbench.report import references
+from socialbench.terminal import by_response_rate
 
 EXPECTATIONS = ("reply", "deadline", "link", "dm", "resolution")
 REPLY_TYPES = (
@@ -47,11 +48,7 @@ def dur(seconds: float | None) -> str:
     return DASH if seconds is None else format_seconds(seconds)
 
 
-def by_rate(rows: list[dict]) -> list[dict]:
-    """Rows by response rate, highest first (withheld rates last), then by probes."""
-    return sorted(
-        rows, key=lambda r: (r["response_rate"] is None, -(r["response_rate"] or 0), -r["probes"])
-    )
+by_rate = by_response_rate
 
 
 def by_probes(rows: list[dict]) -> list[dict]:

@@ -20,7 +20,7 @@ import pandas as pd
 from socialbench.durations import format_seconds
 from socialbench.report.model import Report
 from socialbench.report.references import Reference, for_metric
-from socialbench.terminal import ci, pct
+from socialbench.terminal import ci, leaderboard_rows, pct
 
 EXTENSION = "md"
 TOP_BRANDS = 15
@@ -142,25 +142,8 @@ def _reference(metric: str | None) -> str:
 
 def _leaderboard(summary: dict) -> list[str]:
     brands = summary["groups"]["brand"]
-    ranked = sorted(
-        brands,
-        key=lambda r: (r["response_rate"] is None, -(r["response_rate"] or 0), -r["probes"]),
-    )[:TOP_BRANDS]
-    head = f"### Brands (top {len(ranked):,} of {len(brands):,} by response rate)"
-    rows = [
-        (
-            escape(r["brand"]),
-            f"{r['probes']:,}",
-            pct(r["response_rate"]),
-            ci(r["response_rate_ci"]),
-            format_seconds(r["ttfr_median_s"]),
-            format_seconds(r["ttfr_p90_s"]),
-            pct((r["within"] or {}).get("1h")),
-            pct(r["link_rate"]),
-            pct(r["dm_rate"]),
-        )
-        for r in ranked
-    ]
+    rows = leaderboard_rows(summary, TOP_BRANDS, text=escape)
+    head = f"### Brands (top {len(rows):,} of {len(brands):,} by response rate)"
     if not rows:
         return ["### Brands", "", "No brand has probes."]
     return [head, "", *_table(LEADERBOARD, rows, align="l" + "r" * (len(LEADERBOARD) - 1))]
