@@ -198,8 +198,11 @@ class RunStore:
         path = directory / DATABASE
         if not path.is_file():
             raise _no_run(directory)
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=10)
+        # query_only rather than a read-only open: the last connection to close may then
+        # checkpoint and remove the -wal and -shm files instead of leaving them behind
+        db = sqlite3.connect(path, isolation_level=None, timeout=10)
         try:
+            db.execute("PRAGMA query_only = ON")
             version = db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as error:
             db.close()
