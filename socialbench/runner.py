@@ -10,13 +10,12 @@ returns them, so a killed run loses at most the poll in flight, which the next p
 from __future__ import annotations
 
 import asyncio
-import bisect
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from socialbench.connectors.base import Connector, Observed, PollFailed, SendFailed, Watch
+from socialbench.connectors.base import Connector, PollFailed, SendFailed, Watch
 from socialbench.pacing import Lanes, Pacing, conversation, lane
 from socialbench.probes import PRIVATE, Probe
 from socialbench.store import RunStore, StoredProbe
@@ -83,9 +82,6 @@ class Runner:
         self._lanes = Lanes(settings.pacing.gap_s)
         self._in_flight = asyncio.Semaphore(settings.concurrency)
         self._sent: dict[str, _Sent] = {}
-        self._by_message: dict[str, str] = {}  # platform id -> probe id
-        self._public: dict[str, str] = {}  # conversation id -> probe id
-        self._private: dict[str, list[tuple[float, str]]] = defaultdict(list)
         self._talk_free: dict[tuple[str, str, str], float] = {}
         self._last_sent = float("-inf")  # platform time of the latest probe sent
         self._fresh: set[str] = set()  # sent since the last poll began: always watched
@@ -195,12 +191,9 @@ class Runner:
         self._sent[probe.probe_id] = record
         self._last_sent = max(self._last_sent, record.at)
         self._fresh.add(probe.probe_id)
-        self._by_message[platform_id] = probe.probe_id
         talk = conversation(probe)
         if talk is None:
-            self._public[conversation_id] = probe.probe_id
             return
-        bisect.insort(self._private[conversation_id], (record.at, probe.probe_id))
         end = record.at + self.settings.window_s + _MARGIN_S
         self._talk_free[talk] = max(self._talk_free.get(talk, end), end)
 
@@ -276,7 +269,9 @@ class Runner:
             self._log("poll_failed", None, str(exc))
             return None
         self._last_poll = started
-        new = self.store.add_messages(self._attribute(observed), observed_at=started)
+        # stored raw: which probe a message belongs to is decided from the stored messages
+        # when the files are written (probe_runs.attribute), once every probe is known
+        new = self.store.add_messages(((m, None) for m in observed), observed_at=started)
         self._messages += new
         self._save_cursors(watch.personas)
         self._replies.update(m.id for m in observed if m.author.lower() in self.brand_handles)
@@ -304,19 +299,6 @@ class Runner:
             if value:
                 self.store.set_cursor(f"dm:{handle}", value)
 
-    def _attribute(self, observed: list[Observed]) -> list[tuple[Observed, str | None]]:
-        """Each message with the probe it belongs to (None when it belongs to none)."""
-        pairs = []
-        for message in observed:
-            if message.id in self._by_message:
-                owner = self._by_message[message.id]
-            elif message.surface == PRIVATE:
-                owner = _latest_before(self._private.get(message.conversation_id, []), message)
-            else:
-                owner = self._public.get(message.conversation_id)
-            pairs.append((message, owner))
-        return pairs
-
     def status(self) -> Status:
         last_end = self._last_window_end()
         left = max(0.0, last_end - self.clock.now()) if last_end is not None else 0.0
@@ -330,12 +312,6 @@ class Runner:
             left_s=left,
             done=waiting == 0 and left == 0.0,
         )
-
-
-def _latest_before(talk: list[tuple[float, str]], message: Observed) -> str | None:
-    """The probe sent most recently at or before the message, in its private conversation."""
-    index = bisect.bisect_right(talk, (epoch(message.created_at), "\uffff"))
-    return talk[index - 1][1] if index else None
 
 
 def _iso(moment: float) -> str:

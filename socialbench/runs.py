@@ -195,14 +195,15 @@ async def _run(store, out_dir, target, output, once, progress, *, plan: bool) ->
     finally:
         await connector.close()
     store.set_meta("as_of", as_of)
-    return _write(store, out_dir, suite, target, output, status, as_of=as_of, window_s=window_s)
+    return _write(
+        store, out_dir, suite, book, target, output, status, as_of=as_of, window_s=window_s
+    )
 
 
-def _write(store, out_dir, suite, target, output, status, *, as_of, window_s) -> Outcome:
+def _write(store, out_dir, suite, book, target, output, status, *, as_of, window_s) -> Outcome:
     from socialbench import metrics, probe_runs
     from socialbench import output as files
 
-    book = scenarios.brand_book(suite)
     table, msgs = probe_runs.probe_table(store, book=book, window_s=window_s, as_of=as_of)
     info = probe_runs.RunInfo(
         suite=suite.suite,
