@@ -12,11 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The demo suite against the in-process sandbox (its clock 50,000x real time), then a
-# synthetic archive of recorded conversations.
+# The demo suite against the in-process sandbox (its clock 50,000x real time), checked
+# against its thresholds, then a synthetic archive of recorded conversations.
 demo: $(STAMP)
 	rm -rf reports/demo reports/demo-archive
-	$(BIN)/socialbench run scenarios/demo.yaml --speed 50000 --out reports/demo --report html,md
+	$(BIN)/socialbench run scenarios/demo.yaml --speed 50000 --out reports/demo --report html,md \
+	  --check --junit reports/demo/junit.xml
 	$(BIN)/python -m socialbench.synth --conversations 2000 --brands 12 --seed 7 -o reports/demo-archive.csv
 	$(BIN)/socialbench run --fixtures reports/demo-archive.csv --out reports/demo-archive
 

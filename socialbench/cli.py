@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from socialbench import __version__, durations
+from socialbench.compare import GROUPS as COMPARE_GROUPS
 from socialbench.errors import SocialbenchError, UsageError
 
 
@@ -170,6 +171,125 @@ def source_options(func):
     return func
 
 
+def check_options(func):
+    """Options of every command that checks a run against thresholds."""
+    options = [
+        click.option(
+            "--threshold",
+            "threshold_texts",
+            multiple=True,
+            metavar='"METRIC[{tag:value}]: EXPR"',
+            help='A threshold, e.g. "ttfr{channel:x}: p(90) < 4h" (repeatable).',
+        ),
+        click.option(
+            "--thresholds",
+            "threshold_files",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            metavar="FILE",
+            help="A YAML file of thresholds, as in a suite's thresholds: section.",
+        ),
+        click.option(
+            "--junit",
+            type=click.Path(path_type=Path),
+            metavar="FILE",
+            help="Also write a JUnit XML file: a test case per threshold and per probe "
+            "expectation.",
+        ),
+        click.option(
+            "--baseline",
+            "baseline_dir",
+            type=click.Path(path_type=Path),
+            metavar="DIR",
+            help="An earlier run to compare with (shown beside each figure).",
+        ),
+        click.option(
+            "--max-regression",
+            "max_regressions",
+            multiple=True,
+            metavar="METRIC.AGG=LIMIT",
+            help="Fail when a figure is worse than the baseline's by more than LIMIT, "
+            'e.g. "ttfr.p90=20%" or "response_rate=5pp" (repeatable).',
+        ),
+        click.option(
+            "--allow-incomplete",
+            is_flag=True,
+            help="Judge a probe run still in progress (its figures are provisional).",
+        ),
+        click.option(
+            "--require-live",
+            is_flag=True,
+            help="Fail unless the figures come from a live run (not the sandbox or a replay).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+CHECK_OPTIONS = (
+    "threshold_texts",
+    "threshold_files",
+    "junit",
+    "baseline_dir",
+    "max_regressions",
+    "allow_incomplete",
+    "require_live",
+)
+
+
+def _check_request(options):
+    from socialbench import check
+    from socialbench.thresholds import regression
+
+    return check.Request(
+        files=tuple(options["threshold_files"]),
+        options=tuple(options["threshold_texts"]),
+        regressions=tuple(regression.parse(text) for text in options["max_regressions"]),
+        baseline=options["baseline_dir"],
+        allow_incomplete=options["allow_incomplete"],
+        require_live=options["require_live"],
+    )
+
+
+def _wants_check(options) -> bool:
+    """``--check``, or any option that only makes sense with one."""
+    return bool(
+        options.get("check")
+        or options["threshold_texts"]
+        or options["threshold_files"]
+        or options["junit"]
+        or options["baseline_dir"]
+        or options["max_regressions"]
+    )
+
+
+def _deliver(verdict, options) -> None:
+    """Print the verdict, write the JUnit file and the step summary, exit with its code."""
+    from socialbench.verdict import terminal as verdict_terminal
+
+    if options["junit"] is not None:
+        from socialbench.verdict import junit
+
+        path = junit.write(verdict, options["junit"])
+        if not options.get("quiet"):
+            click.echo(f"junit: {path}")
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        from socialbench.verdict import markdown
+
+        markdown.append_step_summary(verdict, Path(summary_file))
+    if options.get("quiet"):
+        if verdict.exit_code:
+            from socialbench.safe import terminal_text
+
+            click.echo(terminal_text(verdict.headline()), err=True)
+    else:
+        verdict_terminal.render(verdict, console=_console())
+    if verdict.exit_code:
+        click.get_current_context().exit(verdict.exit_code)
+
+
 def _read_options(*, mapping, brands_file, skip_bad_rows):
     from socialbench import brands, sources
 
@@ -259,6 +379,13 @@ TARGETS = ("sandbox", "fixture", "x")
     help="Brands shown in the terminal leaderboard.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; just write the files.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Check the finished run against its thresholds (the suite's, --thresholds, "
+    "--threshold); exit code 1 when one fails. Implied by the options below.",
+)
+@check_options
 @click.pass_context
 def run(ctx, paths, fixtures, **options):
     """Run a suite against brands, or analyse recorded conversations.
@@ -274,6 +401,8 @@ def run(ctx, paths, fixtures, **options):
       socialbench run --fixtures twcs.csv x_pages.jsonl --window 5d --out reports/q3
       socialbench run --fixtures export.csv \\
         --map id=Id,author=From,brand=Outbound,time=Date,text=Body
+      socialbench run scenarios/demo.yaml --check --junit junit.xml \\
+        --threshold "ttfr{channel:x}: p(90) < 4h"
     """
     from socialbench import scenarios
 
@@ -319,7 +448,7 @@ def _refuse_suite_options(ctx: click.Context) -> None:
 def _run_suite(paths, fixtures, options) -> None:
     import asyncio
 
-    from socialbench import progress, runs
+    from socialbench import progress, runs, scenarios
 
     output = runs.OutputOptions(
         min_group=options["min_group"],
@@ -330,6 +459,8 @@ def _run_suite(paths, fixtures, options) -> None:
         quiet=options["quiet"], live=sys.stdout.isatty(), echo=lambda line: click.echo(line)
     )
     resume_dir = options["resume_dir"]
+    suite_path = resume_dir / "suite.yaml" if resume_dir is not None else paths[0]
+    request = _preflight(options, suite_path=suite_path)
     with display:
         try:
             if resume_dir is not None:
@@ -371,6 +502,33 @@ def _run_suite(paths, fixtures, options) -> None:
         terminal.render(
             outcome.summary, console=_console(), top=options["top"], out_dir=str(outcome.out_dir)
         )
+    if request is not None:
+        from socialbench import check
+
+        ran = check.RunData(
+            outcome.out_dir,
+            outcome.summary,
+            outcome.probes,
+            suite=scenarios.load_suite(outcome.out_dir / "suite.yaml"),
+        )
+        _deliver(check.check(ran, request), options)
+
+
+def _preflight(options, *, suite_path: Path | None = None):
+    """The check request of ``run --check``, its thresholds checked before anything runs
+    (None without --check)."""
+    if not _wants_check(options):
+        return None
+    from socialbench import check
+
+    request = _check_request(options)
+    suite = None
+    if suite_path is not None:
+        from socialbench import scenarios
+
+        suite = scenarios.load_suite(suite_path)
+    check.preflight(request, suite=suite, tiers=parse_tiers(options["tiers"]))
+    return request
 
 
 def _write_reports(out_dir: Path, formats: str | None, *, quiet: bool) -> None:
@@ -406,6 +564,7 @@ def _run_archive(paths: list[Path], options) -> None:
         )
     from socialbench import analyse, metrics, output, threads
 
+    request = _preflight(options)
     window = options["window"]
     book, read_options = _read_options(
         mapping=options["mapping"],
@@ -426,6 +585,12 @@ def _run_archive(paths: list[Path], options) -> None:
         metric_settings=metric_settings,
     )
     target = options["out_dir"] or _default_out(options["name"] or paths[0].stem)
+    if request is not None:  # scopes checked against the data before anything is written
+        from socialbench import check
+
+        ran = check.RunData(target, result.summary, result.probes)
+        thresholds = check.thresholds_for(ran, request)
+        baseline = check.load_baseline(request.baseline)
     output.write_run(
         target,
         {
@@ -439,6 +604,8 @@ def _run_archive(paths: list[Path], options) -> None:
         from socialbench import terminal
 
         terminal.render(result.summary, console=_console(), top=options["top"], out_dir=str(target))
+    if request is not None:
+        _deliver(check.judge(ran, thresholds, request=request, baseline=baseline), options)
 
 
 def _default_out(name: str) -> Path:
@@ -578,6 +745,55 @@ def init(directory: Path) -> None:
 
     path = scenarios.write_starter(directory)
     click.echo(f"wrote {path}; check it with: socialbench validate {path}")
+
+
+@main.command("check")
+@click.argument("directory", type=click.Path(path_type=Path), metavar="DIR")
+@check_options
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but a failing verdict.")
+def check_command(directory: Path, **options) -> None:
+    """Check a finished run against response-rate and response-time thresholds.
+
+    Exit code 0: every threshold passes; 1: a threshold (or a regression) failed; 2: usage,
+    configuration or input error; 3: the run itself failed (probes that could not be sent).
+
+    \b
+    Example:
+      socialbench check reports/demo
+      socialbench check reports/q3 --threshold "response_rate: rate >= 90%" \\
+        --threshold "ttfr{channel:x}: p(90) < 4h" --junit junit.xml
+      socialbench check reports/dec --baseline reports/nov --max-regression "ttfr.p90=20%"
+    """
+    from socialbench import check
+
+    verdict = check.check_run(directory, _check_request(options))
+    _deliver(verdict, options)
+
+
+@main.command("compare")
+@click.argument("dir_a", type=click.Path(path_type=Path), metavar="DIR_A")
+@click.argument("dir_b", type=click.Path(path_type=Path), metavar="DIR_B")
+@click.option(
+    "--by",
+    type=click.Choice(COMPARE_GROUPS),
+    help="Compare per group instead of overall.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def compare_command(dir_a: Path, dir_b: Path, by: str | None, as_json: bool) -> None:
+    """Print how the figures of run DIR_B differ from those of run DIR_A.
+
+    \b
+    Example:
+      socialbench compare reports/nov reports/dec
+      socialbench compare reports/nov reports/dec --by brand --json
+    """
+    from socialbench import compare
+
+    result = compare.compare_runs(dir_a, dir_b, by=by)
+    if as_json:
+        click.echo(compare.render_json(result))
+    else:
+        compare.render_text(result, console=_console())
 
 
 @main.group(cls=Group)

@@ -71,6 +71,7 @@ def summarize(probes: pd.DataFrame, settings: MetricSettings) -> dict:
         "schema_version": SCHEMA_VERSION,
         "window_s": settings.window_s,
         "min_group": settings.min_group,
+        "tiers": list(settings.tiers),
         "overall": overall,
         "groups": {
             name: group_rows(probes, name, settings, table=table, overall=overall)
@@ -180,24 +181,10 @@ class Groups:
 
     def quantile(self, name: str, q: float) -> np.ndarray:
         """Per-group quantile of response times (``ttfr`` or ``business``) over responded
-        probes, by linear interpolation.
-
-        The position (n - 1)·q is computed in integers and the interpolation rounded once, so
-        integer inputs give the exactly rounded result (pandas' and SQL ``quantile_cont``'s
-        definition, without their last-bit differences). NaN for a group with no values.
-        """
+        probes, by linear interpolation (pandas' and SQL ``quantile_cont``'s definition,
+        without their last-bit differences; see ``interpolate``)."""
         v, codes = self._sorted(name)
-        if not len(v):
-            return np.full(self.count, np.nan)
-        n = np.bincount(codes, minlength=self.count)
-        start = np.cumsum(n) - n
-        num, den = round(q * QUANTILE_DENOMINATOR), QUANTILE_DENOMINATOR
-        pos = (np.maximum(n, 1) - 1) * num
-        lo = np.minimum(start + pos // den, len(v) - 1)
-        hi = np.minimum(lo + 1, np.minimum(start + n - 1, len(v) - 1))
-        a, b = v[lo], v[np.maximum(hi, lo)]
-        out = (a * den + (b - a) * (pos % den)) / den
-        return np.where(n > 0, out, np.nan)
+        return interpolate(v, np.bincount(codes, minlength=self.count), q)
 
     def _sorted(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Responded values sorted by (group, value), and their group codes (cached)."""
@@ -236,6 +223,30 @@ class Groups:
 
 
 QUANTILE_DENOMINATOR = 1_000_000
+
+
+def interpolate(v: np.ndarray, n: np.ndarray, q: float) -> np.ndarray:
+    """The q-quantile, by linear interpolation, of each run of ``v``: ``v`` holds groups'
+    values one after another, each group's sorted, ``n`` how many each group has.
+
+    The position (n - 1)·q is computed in integers and the interpolation rounded once, so
+    integer inputs give the exactly rounded result. NaN for a group with no values.
+    """
+    if not len(v):
+        return np.full(len(n), np.nan)
+    start = np.cumsum(n) - n
+    num, den = round(q * QUANTILE_DENOMINATOR), QUANTILE_DENOMINATOR
+    pos = (np.maximum(n, 1) - 1) * num
+    lo = np.minimum(start + pos // den, len(v) - 1)
+    hi = np.minimum(lo + 1, np.minimum(start + n - 1, len(v) - 1))
+    a, b = v[lo], v[np.maximum(hi, lo)]
+    out = (a * den + (b - a) * (pos % den)) / den
+    return np.where(n > 0, out, np.nan)
+
+
+def quantile(values: np.ndarray, q: float) -> float:
+    """The q-quantile of ``values`` as ``summary.json`` computes it (NaN when empty)."""
+    return float(interpolate(np.sort(values), np.array([len(values)]), q)[0])
 
 
 def _rows(groups: Groups, settings: MetricSettings) -> list[dict]:

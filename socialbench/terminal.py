@@ -125,16 +125,17 @@ def render(summary: dict, *, console, top: int = 15, out_dir: str | None = None)
 
 def _render_rich(summary, *, console, top, title) -> None:
     from rich.table import Table
+    from rich.text import Text  # cells as Text: a brand named "[bold]x[/bold]" is not markup
 
     overall = Table(title="Overall", show_header=False, title_justify="left")
     for label, value in overall_lines(summary):
-        overall.add_row(label, value)
+        overall.add_row(Text(label), Text(value))
     console.print(overall)
     board = Table(title=title, title_justify="left")
     for i, name in enumerate(LEADERBOARD_COLUMNS):
         board.add_column(name, justify="left" if i == 0 else "right")
     for row in leaderboard_rows(summary, top):
-        board.add_row(*row)
+        board.add_row(*(Text(cell) for cell in row))
     console.print(board)
 
 

@@ -157,7 +157,10 @@ def test_full_suite_values():
     assert suite.brands[0].handles["x"] == "AcmeAir"  # "@" dropped
     assert suite.brands[0].aliases["x"] == ["AcmeAirHelp", "AcmeAirDeals"]
     assert suite.brands[0].hours.holidays == "GB"
-    assert suite.thresholds == {"reply_rate": {"min": 0.8}, "ttfr_p50": "4h"}
+    assert suite.thresholds == {
+        "response_rate": ["rate >= 0.8"],
+        "ttfr": {"threshold": "med < 4h", "severity": "warn"},
+    }
     assert suite.queries[0].expect.resolution.link_domain == "acme.example"
 
 

@@ -58,3 +58,35 @@ def test_hostile_brand_names_are_inert_in_both_renderings(tmp_path):
         text = render(summary, terminal_like=terminal_like, top=3)
         assert "\x1b" not in text and "\u202e" not in text
         assert "Evil\\x1b[2J\\u202eCorp" in text
+
+
+def test_brand_names_are_not_read_as_rich_markup(tmp_path):
+    summary = summary_of(tmp_path)
+    summary["groups"]["brand"][0]["brand"] = "[bold]Loud[/bold]"
+    text = render(summary, terminal_like=True, top=3)
+    assert "[bold]Loud[/bold]" in text
+
+
+def test_verdict_table_is_inert_in_both_renderings(tmp_path):
+    from socialbench import check
+    from socialbench.thresholds import grammar
+    from socialbench.verdict import terminal as verdict_terminal
+
+    path = write_fixture(tmp_path / "f.jsonl", [
+        msg("1", "cust", 0, "@x help"),
+        msg("2", "[red]Evil\x1b[2J", 5, "hi", parent="1", brand=True),
+    ])  # fmt: skip
+    probes = analyse.analyse(
+        [path], fmt=None, options=sources.ReadOptions(), settings=threads.Settings(),
+        metric_settings=metrics.MetricSettings(window_s=7 * 86400),
+    ).probes  # fmt: skip
+    run = check.RunData(tmp_path, {"schema_version": 1}, probes)
+    threshold = grammar.parse_option("ttfr{brand:[red]Evil\x1b[2J}: med < 1h")
+    verdict = check.judge(run, [threshold])
+    for terminal_like in (True, False):
+        console = Console(file=io.StringIO(), force_terminal=terminal_like, width=120,
+                          color_system=None)  # fmt: skip
+        verdict_terminal.render(verdict, console=console)
+        text = console.file.getvalue()
+        assert "\x1b" not in text
+        assert "brand:[red]Evil\\x1b[2J" in text and "PASS" in text

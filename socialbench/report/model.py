@@ -79,7 +79,7 @@ class Report:
 def load(directory: Path) -> Report:
     """The report of the run in ``directory`` (a probe run or a recorded-archive run)."""
     directory = Path(directory)
-    summary = _summary(directory)
+    summary = read_summary(directory)
     probes = read_probes(directory / "probes.csv")
     report = Report(
         directory,
@@ -93,7 +93,7 @@ def load(directory: Path) -> Report:
     return report
 
 
-def _summary(directory: Path) -> dict:
+def read_summary(directory: Path) -> dict:
     path = directory / "summary.json"
     if not path.is_file():
         raise InputError(directory, "no summary.json here: is this a socialbench run folder?")

@@ -27,6 +27,43 @@ def problems(suite: Suite) -> Iterator[Problem]:
     yield from _credentials(suite)
     for index, query in enumerate(suite.queries):
         yield from _query(suite, ("queries", index), query)
+    yield from _thresholds(suite)
+
+
+SCOPED_TAGS = ("brand", "channel", "surface", "category", "scenario", "persona")
+
+
+def tag_values(suite: Suite) -> dict[str, set[str]]:
+    """The values each probe tag can take in a run of ``suite`` (what its queries send)."""
+    values: dict[str, set[str]] = {tag: set() for tag in SCOPED_TAGS}
+    for query in suite.queries:
+        values["category"].add(query.category)
+        values["scenario"].add(query.id)
+        values["brand"].update(query.brands or [b.id for b in suite.brands])
+        values["persona"].update(query.personas or [p.id for p in suite.personas])
+        for channel in query.channels:
+            values["channel"].add(channel)
+            values["surface"].update(surfaces(query, channel))
+    return values
+
+
+def _thresholds(suite: Suite) -> Iterator[Problem]:
+    """The ``thresholds:`` grammar, and scopes naming values no probe of the suite has
+    (follower tiers are checked at run time, against the run's ``--tiers``)."""
+    from socialbench.thresholds import grammar, sources
+
+    yield from sources.suite_problems(suite.thresholds)
+    known = tag_values(suite)
+    keys = {loc[0]: threshold for loc, threshold in grammar.section(suite.thresholds)[0]}
+    for key, threshold in keys.items():
+        for tag, value in threshold.scope:
+            names = {v.casefold(): v for v in known.get(tag, ())}
+            if tag in known and value.casefold() not in names:
+                choices = ", ".join(sorted(names.values())) or "none"
+                yield (
+                    ("thresholds", key),
+                    f"no probe of this suite has {tag} {value!r} ({tag}s: {choices})",
+                )
 
 
 def surfaces(query: Query, channel: str) -> list[str]:

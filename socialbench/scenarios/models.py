@@ -265,7 +265,8 @@ class Suite(_Strict):
     personas: list[Persona] = Field(min_length=1, description="the customer accounts that send")
     queries: list[Query] = Field(min_length=1, description="the queries sent")
     thresholds: dict[str, Any] = Field(
-        default_factory=dict, description="reserved for CI checks; kept as given"
+        default_factory=dict,
+        description='targets for run --check and check: METRIC[{tag:value}]: ["AGG OP VALUE"]',
     )
 
     _path: str | None = PrivateAttr(None)

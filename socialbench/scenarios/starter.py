@@ -91,7 +91,7 @@ queries:
         patterns: ["refund(ed)?"]
         example: "We're sorry! We have refunded the duplicate charge."
 
-thresholds: {}                    # reserved for CI checks
+thresholds: {}                    # CI targets, e.g. ttfr: ["p(90) < 4h"] (see README)
 """
 
 

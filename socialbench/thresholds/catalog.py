@@ -1,0 +1,74 @@
+"""The metrics a threshold can name, what their samples are, and the tags that scope them.
+
+Each metric reads probe-table columns (``probes.csv``), so a threshold's figure is computed
+the way ``summary.json`` computes it (METRICS.md), for any combination of tags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RATE, TREND, COUNTER = "rate", "trend", "counter"
+AGGREGATES = {
+    RATE: ("rate", "count"),
+    TREND: ("avg", "min", "max", "med", "p", "count"),
+    COUNTER: ("count",),
+}
+# the probes a metric's samples are drawn from
+ALL, RESPONDED, WITH_RULE, RESOLVED = "probes", "responded", "with_rule", "resolved"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: ``column`` holds a flag (rates) or seconds (trends) per probe."""
+
+    name: str
+    kind: str
+    column: str | None
+    samples: str  # which probes count: ALL, RESPONDED, WITH_RULE or RESOLVED
+    higher_is_better: bool
+    summary_key: str | None = None  # the summary.json figure it equals (for compare)
+    probe_runs_only: bool = False
+
+    @property
+    def aggregates(self) -> tuple[str, ...]:
+        return AGGREGATES[self.kind]
+
+    @property
+    def default_aggregate(self) -> str | None:
+        return {RATE: "rate", COUNTER: "count"}.get(self.kind)
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("probes", COUNTER, None, ALL, True, "probes"),
+        Metric("response_rate", RATE, "responded", ALL, True, "response_rate"),
+        Metric("link_rate", RATE, "link", RESPONDED, True, "link_rate"),
+        Metric("dm_rate", RATE, "dm", RESPONDED, False, "dm_rate"),
+        Metric("phone_rate", RATE, "phone", RESPONDED, False, "phone_rate"),
+        Metric("email_rate", RATE, "email", RESPONDED, False, "email_rate"),
+        Metric("ack_only_rate", RATE, "ack_only", RESPONDED, False, "ack_only_rate"),
+        Metric("deflection_rate", RATE, "deflected", RESPONDED, False, "deflection_rate"),
+        Metric("resolution_rate", RATE, "resolved", WITH_RULE, True, "resolution_rate"),
+        Metric("expectations_met", RATE, "expectations_met", ALL, True, probe_runs_only=True),
+        Metric("ttfr", TREND, "ttfr_s", RESPONDED, False),
+        Metric("ttfr_business", TREND, "ttfr_business_s", RESPONDED, False),
+        Metric("ttr", TREND, "ttr_s", RESOLVED, False, probe_runs_only=True),
+    )
+}
+
+# tags a threshold can be scoped by: probe-table columns
+TAGS = (
+    "brand",
+    "channel",
+    "surface",
+    "category",
+    "scenario",
+    "persona",
+    "follower_tier",
+    "weekday",
+    "hour",
+)
+# tags whose values are compared case-insensitively (handles, ids, names)
+FOLDED_TAGS = frozenset(TAGS) - {"hour", "follower_tier"}

@@ -1,0 +1,111 @@
+"""Renderings of a check's Verdict: the terminal table, JUnit XML, the Markdown step summary.
+
+Every renderer takes its cells from ``rows``, so the three say the same thing. Cells are
+plain text; values that come from data or configuration (scope values: brand names from an
+archive) are untrusted, and each renderer escapes them for its medium.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from socialbench.durations import format_seconds
+
+COLUMNS = ("metric", "scope", "expression", "observed", "samples", "status")
+
+
+@dataclass(frozen=True)
+class Row:
+    metric: str
+    scope: str
+    expression: str
+    observed: str
+    samples: str
+    status: str
+    failing: bool
+    detail: str
+    baseline: str | None  # the baseline run's figure, when there is a baseline
+    origin: str  # where the threshold was written
+
+    def cells(self, *, with_baseline: bool = False) -> tuple[str, ...]:
+        cells = (
+            self.metric,
+            self.scope or "(all)",
+            self.expression,
+            self.observed,
+            self.samples,
+            self.status,
+        )
+        return (*cells[:4], self.baseline or "-", *cells[4:]) if with_baseline else cells
+
+
+def figure(value: float | None, unit: str) -> str:
+    """A figure as a person reads it: ``93.2%``, ``4.1h``, ``117``; ``-`` for none."""
+    if value is None:
+        return "-"
+    if unit == "share":
+        return f"{100 * value:.1f}%"
+    if unit == "seconds":
+        return format_seconds(value)
+    return f"{value:,.0f}"
+
+
+def rows(verdict) -> list[Row]:
+    """One Row per threshold, then one per regression, in the order they were given."""
+    out = []
+    for o in verdict.outcomes:
+        t = o.threshold
+        out.append(
+            Row(
+                t.metric,
+                t.scope_text,
+                t.expression.text,
+                figure(o.observed, o.unit),
+                f"{o.samples:,}",
+                o.status,
+                o.failing,
+                o.detail,
+                figure(o.baseline, o.unit) if verdict.baseline is not None else None,
+                t.origin,
+            )
+        )
+    for r in verdict.regressions:
+        from socialbench.thresholds.evaluate import unit_of
+        from socialbench.thresholds.regression import expression_text
+
+        t = r.regression.threshold
+        unit = unit_of(t)
+        observed = figure(r.current, unit)
+        if r.worse_by is not None:
+            observed += f" ({_change(r)})"
+        out.append(
+            Row(
+                t.metric,
+                t.scope_text,
+                expression_text(r.regression),
+                observed,
+                "-",
+                r.status,
+                r.failing,
+                r.detail,
+                figure(r.baseline, unit),
+                "--max-regression",
+            )
+        )
+    return out
+
+
+def _change(r) -> str:
+    """How much worse (+) or better (-) than the baseline, in the limit's terms."""
+    from socialbench.thresholds.evaluate import unit_of
+
+    worse = r.worse_by
+    word = "worse" if worse > 0 else "better"
+    unit = unit_of(r.regression.threshold)
+    if r.regression.relative:
+        amount = "∞" if worse == float("inf") else f"{100 * abs(worse):.1f}%"
+    elif unit == "share":
+        amount = f"{100 * abs(worse):.1f}pp"
+    else:
+        amount = figure(abs(worse), unit)
+    return f"{amount} {word}" if worse else "unchanged"

@@ -1,0 +1,190 @@
+"""``socialbench check``, ``run --check`` and ``compare`` as a CI job uses them: exit codes,
+configuration errors before anything runs, the step summary, baselines and the source of the
+figures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from socialbench.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "scenarios" / "demo.yaml"
+RECORDING = ROOT / "scenarios" / "recordings" / "demo.jsonl"
+
+
+def invoke(*args: str, env: dict | None = None):
+    return CliRunner().invoke(main, [str(a) for a in args], env=env)
+
+
+@pytest.fixture(scope="module")
+def replay(tmp_path_factory) -> Path:
+    """The demo suite replayed against the shipped recordings (recorded timing)."""
+    out = tmp_path_factory.mktemp("replay") / "run"
+    result = invoke("run", DEMO, "--target", "fixture", "--fixtures", RECORDING, "--out", out,
+                    "--quiet")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("archive")
+    from socialbench import synth
+
+    csv = tmp / "a.csv"
+    synth.main(["--conversations", "400", "--brands", "4", "--seed", "3", "-o", str(csv)])
+    out = tmp / "run"
+    result = invoke("run", "--fixtures", csv, "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def copy_run(run: Path, tmp_path: Path, **changes) -> Path:
+    """A copy of a run folder whose summary's ``run`` section has ``changes``."""
+    target = tmp_path / run.name
+    shutil.copytree(run, target, ignore=shutil.ignore_patterns("run.lock", "*-wal", "*-shm"))
+    summary = json.loads((target / "summary.json").read_text())
+    summary["run"].update(changes)
+    (target / "summary.json").write_text(json.dumps(summary))
+    return target
+
+
+def test_the_suites_thresholds_pass_on_its_recordings(replay):
+    result = invoke("check", replay)
+    assert result.exit_code == 0, result.output
+    assert "PASS: all 8 check(s) passed" in result.output
+    assert "figures from a replay of recorded conversations" in result.output
+    assert "WARN" in result.output  # deflection_rate has severity: warn
+
+
+@pytest.mark.parametrize(
+    "threshold, code",
+    [
+        pytest.param("response_rate: rate >= 10%", 0, id="pass"),
+        pytest.param("response_rate: rate >= 99%", 1, id="fail"),
+        pytest.param("ttfr{brand:acme}: p(90) < 1s", 1, id="scoped-fail"),
+        pytest.param("ttfr: p90 < 4h", 2, id="syntax"),
+        pytest.param("ttfr{brand:acmee}: p(90) < 4h", 2, id="unknown-brand"),
+        pytest.param("ttfr{colour:red}: p(90) < 4h", 2, id="unknown-tag"),
+        pytest.param("latency: p(90) < 4h", 2, id="unknown-metric"),
+    ],
+)
+def test_exit_codes(replay, threshold, code):
+    result = invoke("check", replay, "--threshold", threshold)
+    assert result.exit_code == code, result.output
+    if code == 2:
+        assert "Traceback" not in result.output and result.output.startswith("error: ")
+
+
+def test_probes_that_could_not_be_sent_fail_the_run_itself(replay, tmp_path):
+    failed = [{"probe_id": "p1", "scenario": "s", "brand": "acme", "persona": "casual",
+               "channel": "x", "surface": "public", "error": "HTTP 403"}]  # fmt: skip
+    run = copy_run(replay, tmp_path, failed=failed)
+    result = invoke("check", run, "--threshold", "response_rate: rate >= 10%")
+    assert result.exit_code == 3, result.output
+    assert "1 probe(s) could not be sent" in result.output
+
+
+def test_a_run_in_progress_never_passes_unless_allowed(replay, tmp_path):
+    run = copy_run(replay, tmp_path, complete=False)
+    args = ("check", run, "--threshold", "response_rate: rate >= 10%")
+    assert invoke(*args).exit_code == 1
+    assert invoke(*args, "--allow-incomplete").exit_code == 0
+
+
+def test_require_live_refuses_a_replay(replay):
+    result = invoke("check", replay, "--threshold", "probes: count >= 1", "--require-live")
+    assert result.exit_code == 1
+    assert "--require-live: the figures are from a replay" in result.output
+
+
+def test_no_thresholds_is_a_configuration_error(archive):
+    result = invoke("check", archive)
+    assert result.exit_code == 2
+    assert "no thresholds to check" in result.output
+
+
+def test_a_suite_file_lends_its_thresholds_to_an_archive(archive, tmp_path):
+    suite = tmp_path / "s.yaml"
+    text = DEMO.read_text()
+    suite.write_text(text[: text.index("thresholds:")] + 'thresholds:\n  probes: ["count >= 1"]\n')
+    result = invoke("check", archive, "--thresholds", suite)
+    assert result.exit_code == 0, result.output
+
+
+def test_run_check_refuses_bad_thresholds_before_sending(tmp_path):
+    out = tmp_path / "never"
+    result = invoke("run", DEMO, "--out", out, "--threshold", "ttfr{persona:nobody}: med < 1h")
+    assert result.exit_code == 2
+    assert "no probe of this run can have persona 'nobody'" in result.output
+    assert not out.exists()
+
+
+def test_run_fixtures_check_writes_nothing_on_a_bad_scope(archive, tmp_path):
+    csv = next(archive.parent.glob("*.csv"))
+    out = tmp_path / "out"
+    result = invoke("run", "--fixtures", csv, "--out", out, "--check", "--threshold",
+                    "ttfr{brand:NoSuchBrand}: med < 1h")  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert not out.exists()
+
+
+def test_run_fixtures_check_fails_and_still_writes(archive, tmp_path):
+    csv = next(archive.parent.glob("*.csv"))
+    out, junit = tmp_path / "out", tmp_path / "junit.xml"
+    result = invoke("run", "--fixtures", csv, "--out", out, "--junit", junit, "--threshold",
+                    "response_rate: rate >= 99%", "--threshold", "probes: count >= 1")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert (out / "summary.json").is_file() and (out / "probes.csv").is_file()
+    suite = ET.parse(junit).getroot().find("testsuite[@name='thresholds']")
+    assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
+
+
+def test_step_summary_is_appended(replay, tmp_path):
+    summary = tmp_path / "step.md"
+    summary.write_text("# earlier step\n")
+    result = invoke("check", replay, "--threshold", "response_rate: rate >= 99%",
+                    env={"GITHUB_STEP_SUMMARY": str(summary)})  # fmt: skip
+    assert result.exit_code == 1
+    text = summary.read_text()
+    assert text.startswith("# earlier step\n")
+    assert "### socialbench check: FAIL" in text and "replay" in text
+    assert "| response\\_rate | \\(all\\) | rate &gt;= 99% |" in text
+
+
+def test_baseline_regressions(replay, archive):
+    spec = ("--threshold", "probes: count >= 1", "--baseline", archive)
+    better = invoke("check", replay, *spec, "--max-regression", "probes.count=1000")
+    assert better.exit_code == 0, better.output
+    worse = invoke("check", replay, *spec, "--max-regression", "probes.count=10")
+    assert worse.exit_code == 1, worse.output  # 117 probes against the archive's 400
+    assert "at most 10 worse than baseline" in worse.output
+
+
+def test_max_regression_needs_a_baseline(replay):
+    result = invoke("check", replay, "--threshold", "probes: count >= 1",
+                    "--max-regression", "ttfr.p90=20%")  # fmt: skip
+    assert result.exit_code == 2 and "needs --baseline" in result.output
+
+
+def test_quiet_prints_only_a_failing_verdict(replay):
+    ok = invoke("check", replay, "--quiet", "--threshold", "probes: count >= 1")
+    assert (ok.exit_code, ok.output) == (0, "")
+    bad = invoke("check", replay, "--quiet", "--threshold", "probes: count >= 1000")
+    assert bad.exit_code == 1 and bad.output.startswith("FAIL: 1 of 9")
+
+
+def test_compare_runs(replay, archive):
+    result = invoke("compare", archive, replay, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    probes = next(r for r in doc["rows"] if r["figure"] == "probes")
+    assert (probes["a"], probes["b"], probes["change"]) == (400, 117, -283)
+    assert any("kind" in w for w in doc["warnings"])
