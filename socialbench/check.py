@@ -67,7 +67,8 @@ class RunData:
 
 def load_run(directory: Path) -> RunData:
     """The summary, probe table and (probe runs) suite stored in ``directory``."""
-    from socialbench.report.model import read_probes, read_summary
+    from socialbench.report.model import read_probes
+    from socialbench.summaries import read_summary
 
     directory = Path(directory)
     summary = read_summary(directory)

@@ -14,8 +14,8 @@ from pathlib import Path
 import click
 
 from socialbench import __version__, durations
-from socialbench.compare import GROUPS as COMPARE_GROUPS
 from socialbench.errors import SocialbenchError, UsageError
+from socialbench.summaries import GROUPS
 
 
 def _tune_allocators() -> None:
@@ -775,7 +775,7 @@ def check_command(directory: Path, **options) -> None:
 @click.argument("dir_b", type=click.Path(path_type=Path), metavar="DIR_B")
 @click.option(
     "--by",
-    type=click.Choice(COMPARE_GROUPS),
+    type=click.Choice(GROUPS),
     help="Compare per group instead of overall.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")

@@ -12,22 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from socialbench.durations import format_seconds
-from socialbench.errors import InputError, UsageError
+from socialbench.errors import UsageError
 from socialbench.safe import terminal_text
+from socialbench.summaries import GROUPS, read_summary
 from socialbench.terminal import pct
 
 COUNT, SHARE, SECONDS = "count", "share", "seconds"
-GROUPS = (
-    "brand",
-    "channel",
-    "surface",
-    "category",
-    "scenario",
-    "persona",
-    "follower_tier",
-    "weekday",
-    "hour",
-)
 COLUMNS = ("figure", "A", "B", "change", "")
 
 
@@ -67,25 +57,6 @@ FIGURES = (
     Figure("resolution_rate", "resolved", SHARE, True),
 )
 _BY_KEY = {f.key: f for f in FIGURES}
-
-
-def read_summary(directory: Path) -> dict:
-    """The run's summary.json, checked as ``report.model.read_summary`` checks it."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise InputError(directory, "no such folder")
-    path = directory / "summary.json"
-    if not path.is_file():
-        raise InputError(directory, "no summary.json here: is this a socialbench run folder?")
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"not valid JSON: {exc}") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from None
-    if not isinstance(summary, dict) or summary.get("schema_version") != 1:
-        raise InputError(path, "not a socialbench summary (schema_version 1)")
-    return summary
 
 
 def compare_runs(dir_a: Path, dir_b: Path, *, by: str | None = None) -> dict:

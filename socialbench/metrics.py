@@ -14,20 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-SCHEMA_VERSION = 1
+from socialbench.summaries import GROUPS, SCHEMA_VERSION
+
 Z95 = 1.959963984540054
 WITHIN = {"15m": 900.0, "1h": 3600.0, "4h": 14400.0, "24h": 86400.0}
-GROUPS = (
-    "brand",
-    "channel",
-    "surface",
-    "category",
-    "scenario",
-    "persona",
-    "follower_tier",
-    "weekday",
-    "hour",
-)
 TYPE_FLAGS = ("link", "dm", "phone", "email", "ack_only")
 AGGREGATE_KEYS = (
     "probes",

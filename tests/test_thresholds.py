@@ -161,8 +161,14 @@ def test_thresholds_file_origins(tmp_path):
 @pytest.mark.parametrize(
     "content, problem",
     [
-        pytest.param("", "no thresholds", id="empty"),
-        pytest.param("ttfr: [med < 1h\n", "not valid YAML", id="yaml"),
+        pytest.param("", "the file is empty", id="empty"),
+        pytest.param("{}\n", "no thresholds in this file", id="no-thresholds"),
+        pytest.param("ttfr: [med < 1h\n", ":2: invalid YAML", id="yaml"),
+        pytest.param(
+            'ttfr: ["med < 1h"]\nttfr: ["p(90) < 4h"]\n',
+            ":2: ttfr: duplicate key",
+            id="duplicate-key",
+        ),
         pytest.param(b'ttfr: ["med < 1h \xff"]\n', "not UTF-8", id="utf8"),
     ],
 )

@@ -8,7 +8,6 @@ conversation (from ``run.sqlite``, read without disturbing a run in progress).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pandas as pd
 
 from socialbench.errors import InputError
 from socialbench.output import TEXT_COLUMNS
+from socialbench.summaries import read_summary
 
 BOOL_COLUMNS = ("responded", "link", "dm", "phone", "email", "ack_only", "resolved")
 RUN_BOOL_COLUMNS = ("one_touch", "expectations_met")
@@ -91,19 +91,6 @@ def load(directory: Path) -> Report:
         report.transcripts = _transcripts(directory)
         report.suite = _suite(directory / "suite.yaml")
     return report
-
-
-def read_summary(directory: Path) -> dict:
-    path = directory / "summary.json"
-    if not path.is_file():
-        raise InputError(directory, "no summary.json here: is this a socialbench run folder?")
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"not valid JSON: {exc}") from None
-    if not isinstance(summary, dict) or summary.get("schema_version") != 1:
-        raise InputError(path, "not a socialbench summary (schema_version 1)")
-    return summary
 
 
 def read_probes(path: Path) -> pd.DataFrame:

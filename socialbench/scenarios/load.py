@@ -28,8 +28,8 @@ _MESSAGES = {"extra_forbidden": "unknown key", "missing": "required key is missi
 def load_suite(path: Path) -> Suite:
     """The suite in ``path``; ConfigError listing every problem, one line each."""
     path = Path(path)
-    data, root = _read(path)
-    found = list(_duplicate_keys(root, ()))
+    data, root = read_yaml(path)
+    found = list(duplicate_keys(root, ()))
     try:
         suite = Suite.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -68,7 +68,7 @@ def is_suite(path: Path) -> bool:
     return _SUITE_KEY.search(text) is not None
 
 
-def _read(path: Path) -> tuple[object, yaml.Node]:
+def read_yaml(path: Path) -> tuple[object, yaml.Node]:
     """The file's data and its YAML node tree (for line numbers)."""
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")
@@ -87,7 +87,7 @@ def _read(path: Path) -> tuple[object, yaml.Node]:
     return data, root
 
 
-def _duplicate_keys(node: yaml.Node, at: tuple, seen: set[int] | None = None) -> Iterator[Located]:
+def duplicate_keys(node: yaml.Node, at: tuple, seen: set[int] | None = None) -> Iterator[Located]:
     """Keys given twice in one mapping (YAML would silently keep the last); each node once,
     so aliases cannot make the walk long or endless."""
     seen = set() if seen is None else seen
@@ -101,10 +101,10 @@ def _duplicate_keys(node: yaml.Node, at: tuple, seen: set[int] | None = None) ->
                 if key.value in keys:
                     yield key.start_mark.line + 1, field((*at, key.value)), "duplicate key"
                 keys.add(key.value)
-            yield from _duplicate_keys(value, (*at, key.value), seen)
+            yield from duplicate_keys(value, (*at, key.value), seen)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            yield from _duplicate_keys(item, (*at, index), seen)
+            yield from duplicate_keys(item, (*at, index), seen)
 
 
 def _located(root: yaml.Node, error: dict) -> Located:

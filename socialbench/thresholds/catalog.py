@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from socialbench.summaries import GROUPS
+
 RATE, TREND, COUNTER = "rate", "trend", "counter"
 AGGREGATES = {
     RATE: ("rate", "count"),
@@ -59,16 +61,6 @@ METRICS: dict[str, Metric] = {
 }
 
 # tags a threshold can be scoped by: probe-table columns
-TAGS = (
-    "brand",
-    "channel",
-    "surface",
-    "category",
-    "scenario",
-    "persona",
-    "follower_tier",
-    "weekday",
-    "hour",
-)
+TAGS = GROUPS
 # tags whose values are compared case-insensitively (handles, ids, names)
 FOLDED_TAGS = frozenset(TAGS) - {"hour", "follower_tier"}

@@ -30,23 +30,12 @@ def suite_problems(thresholds: object) -> list[Problem]:
 def from_file(path: Path) -> list[Threshold]:
     """A thresholds file: ``METRIC: [expressions]`` mappings, optionally under a top-level
     ``thresholds:`` key (so a suite's section can be copied as it is); a suite file lends
-    its ``thresholds:`` section."""
-    import yaml
-
+    its ``thresholds:`` section. ConfigError listing every problem, ``file:line: field``."""
     from socialbench.scenarios.lines import field, line_at
+    from socialbench.scenarios.load import duplicate_keys, read_yaml, report
 
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8")
-        root, data = yaml.compose(text), yaml.safe_load(text)
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: text is not UTF-8") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    data, root = read_yaml(path)
     prefix: tuple = ()
     if (
         isinstance(data, dict)
@@ -59,13 +48,11 @@ def from_file(path: Path) -> list[Threshold]:
     if not data:
         raise ConfigError(f"{path}: no thresholds in this file")
     found, problems = section(data)
-    if problems:
-        raise ConfigError(
-            "\n".join(
-                f"{path}:{line_at(root, (*prefix, *loc))}: {field((*prefix, *loc))}: {problem}"
-                for loc, problem in problems
-            )
-        )
+    located = list(duplicate_keys(root, ()))  # YAML would silently keep the last
+    located += [(line_at(root, (*prefix, *loc)), field((*prefix, *loc)), problem)
+                for loc, problem in problems]  # fmt: skip
+    if located:
+        raise ConfigError(report(path, located))
     return [
         dataclasses.replace(t, origin=f"{path}:{line_at(root, (*prefix, *loc))}")
         for loc, t in found

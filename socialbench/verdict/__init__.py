@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from socialbench.durations import format_seconds
 
 COLUMNS = ("metric", "scope", "expression", "observed", "samples", "status")
+# how a row counts in the verdict (and as a JUnit case)
+FAILED, WARNED, SKIPPED, PASSED = "failed", "warned", "skipped", "passed"
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Row:
     detail: str
     baseline: str | None  # the baseline run's figure, when there is a baseline
     origin: str  # where the threshold was written
+    counts: str = PASSED  # FAILED, WARNED, SKIPPED or PASSED
 
     def cells(self, *, with_baseline: bool = False) -> tuple[str, ...]:
         cells = (
@@ -67,6 +70,7 @@ def rows(verdict) -> list[Row]:
                 o.detail,
                 figure(o.baseline, o.unit) if verdict.baseline is not None else None,
                 t.origin,
+                _counts(o),
             )
         )
     for r in verdict.regressions:
@@ -90,9 +94,18 @@ def rows(verdict) -> list[Row]:
                 r.detail,
                 figure(r.baseline, unit),
                 "--max-regression",
+                FAILED if r.failing else PASSED,
             )
         )
     return out
+
+
+def _counts(outcome) -> str:
+    if outcome.failing:
+        return FAILED
+    if outcome.warning:
+        return WARNED
+    return SKIPPED if outcome.status == "NO DATA" else PASSED
 
 
 def _change(r) -> str:

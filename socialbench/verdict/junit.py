@@ -29,11 +29,9 @@ import secrets
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from socialbench.thresholds.evaluate import NO_DATA, WARN
-from socialbench.verdict import Row, rows
+from socialbench.verdict import FAILED, SKIPPED, WARNED, Row, rows
 
 CLASSNAME = "socialbench"
-FAILED, WARNED, SKIPPED, PASSED = "failed", "warned", "skipped", "passed"
 
 # Not allowed anywhere in an XML 1.0 document: C0 controls but tab, newline and carriage
 # return; lone surrogates; U+FFFE and U+FFFF.
@@ -47,22 +45,7 @@ def legal(value: object) -> str:
 
 def judged(verdict) -> list[tuple[Row, str]]:
     """Each Row of ``rows(verdict)`` with how it counts: FAILED, WARNED, SKIPPED or PASSED."""
-    table = rows(verdict)
-    policies = [o.threshold.on_no_data for o in verdict.outcomes]
-    policies += [None] * len(verdict.regressions)  # a regression without data fails
-    if len(policies) != len(table):
-        raise ValueError("rows(verdict) is not one row per outcome and regression")
-    return [(row, _how(row, policy)) for row, policy in zip(table, policies, strict=True)]
-
-
-def _how(row: Row, on_no_data: str | None) -> str:
-    if row.failing:
-        return FAILED
-    if row.status == WARN or (row.status == NO_DATA and on_no_data == "warn"):
-        return WARNED
-    if row.status == NO_DATA:
-        return SKIPPED
-    return PASSED
+    return [(row, row.counts) for row in rows(verdict)]
 
 
 def case_name(row: Row) -> str:
