@@ -12,8 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from socialbench.report.markdown import MAX_TEXT, escape
-from socialbench.verdict import COLUMNS
-from socialbench.verdict import FAILED, WARNED
+from socialbench.verdict import COLUMNS, FAILED, WARNED
 from socialbench.verdict.junit import judged, legal
 
 STEP_SUMMARY_LIMIT = 1024 * 1024  # bytes GitHub shows of one step's summary
