@@ -28,6 +28,10 @@ def _tune_allocators() -> None:
     heap. Peak memory grows a little (freed blocks are kept); time in page faults shrinks.
     """
     os.environ.setdefault("MIMALLOC_PURGE_DELAY", "1000")
+    # numpy asks for transparent huge pages for large arrays; on virtual machines the kernel
+    # then compacts memory to find them at first touch, which cost a 1M-conversation run
+    # 1-2 s of system time (bench/README.md). numpy reads the variable when it loads.
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     if not sys.platform.startswith("linux"):
         return
     try:

@@ -467,9 +467,10 @@ def _gather(
     For selections of a small part of the column; a plain take is better for most of it."""
     wanted = np.zeros(len(column), dtype=bool)
     wanted[positions if missing is None else positions[~missing]] = True
-    selected = np.flatnonzero(wanted)
-    part = _flat(column.filter(pa.array(wanted))) if len(selected) else pa.array([], column.type)
-    index = np.minimum(np.searchsorted(selected, positions), max(len(selected) - 1, 0))
+    rank = np.cumsum(wanted) - 1  # row -> its place among the wanted rows
+    count = int(rank[-1]) + 1 if len(rank) else 0
+    part = _flat(column.filter(pa.array(wanted))) if count else pa.array([], column.type)
+    index = np.maximum(rank[positions], 0)  # a missing row's index is masked anyway
     return part.take(pa.array(index, mask=missing)) if len(positions) else part
 
 
