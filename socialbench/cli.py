@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from socialbench import __version__, durations
-from socialbench.errors import SocialbenchError, UsageError
+from socialbench.errors import InputError, SocialbenchError, UsageError
 from socialbench.summaries import GROUPS
 
 
@@ -269,27 +269,37 @@ def _wants_check(options) -> bool:
 
 
 def _deliver(verdict, options) -> None:
-    """Print the verdict, write the JUnit file and the step summary, exit with its code."""
+    """Print the verdict, write the JUnit file and the step summary, exit with its code.
+
+    The verdict is printed first, so a JUnit file that cannot be written (exit code 2) still
+    leaves it on screen; a step summary that cannot be appended is only a warning.
+    """
+    from socialbench.safe import terminal_text
     from socialbench.verdict import terminal as verdict_terminal
 
-    if options["junit"] is not None:
-        from socialbench.verdict import junit
-
-        path = junit.write(verdict, options["junit"])
-        if not options.get("quiet"):
-            click.echo(f"junit: {path}")
+    if options.get("quiet"):
+        if verdict.exit_code:
+            click.echo(terminal_text(verdict.headline()), err=True)
+    else:
+        verdict_terminal.render(verdict, console=_console())
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         from socialbench.verdict import markdown
 
-        markdown.append_step_summary(verdict, Path(summary_file))
-    if options.get("quiet"):
-        if verdict.exit_code:
-            from socialbench.safe import terminal_text
+        try:
+            markdown.append_step_summary(verdict, Path(summary_file))
+        except OSError as exc:
+            click.echo(f"warning: GITHUB_STEP_SUMMARY {terminal_text(summary_file)}: "
+                       f"{exc.strerror}; no step summary written", err=True)  # fmt: skip
+    if options["junit"] is not None:
+        from socialbench.verdict import junit
 
-            click.echo(terminal_text(verdict.headline()), err=True)
-    else:
-        verdict_terminal.render(verdict, console=_console())
+        try:
+            path = junit.write(verdict, options["junit"])
+        except OSError as exc:
+            raise InputError(options["junit"], f"--junit: cannot write: {exc.strerror}") from None
+        if not options.get("quiet"):
+            click.echo(f"junit: {terminal_text(path)}")
     if verdict.exit_code:
         click.get_current_context().exit(verdict.exit_code)
 
@@ -464,7 +474,10 @@ def _run_suite(paths, fixtures, options) -> None:
     )
     resume_dir = options["resume_dir"]
     suite_path = resume_dir / "suite.yaml" if resume_dir is not None else paths[0]
-    request = _preflight(options, suite_path=suite_path)
+    if suite_path.is_file():
+        request = _preflight(options, suite_path=suite_path)
+    else:  # a resume without a run here fails with its own message; checked after the run
+        request = _check_request(options) if _wants_check(options) else None
     with display:
         try:
             if resume_dir is not None:
@@ -677,17 +690,23 @@ _TIME = "%Y-%m-%d %H:%M:%S"
 def _print_suite(path: Path, *, as_json: bool) -> None:
     from socialbench import scenarios
     from socialbench.safe import terminal_text
+    from socialbench.thresholds import from_suite
 
     suite = scenarios.load_suite(path)
     counts = scenarios.counts(scenarios.expand(suite))
     total = sum(row[3] for row in counts)
+    thresholds = len(from_suite(suite))
     if as_json:
         import json
 
         rows = [{"brand": b, "channel": c, "surface": s, "probes": n} for b, c, s, n in counts]
-        click.echo(json.dumps({"suite": suite.suite, "probes": total, "by_brand": rows}, indent=2))
+        doc = {"suite": suite.suite, "probes": total, "thresholds": thresholds, "by_brand": rows}
+        click.echo(json.dumps(doc, indent=2))
         return
-    click.echo(f"{terminal_text(str(path))}: suite {terminal_text(suite.suite)}, {total:,} probes")
+    click.echo(
+        f"{terminal_text(str(path))}: suite {terminal_text(suite.suite)}, {total:,} probes, "
+        f"{thresholds} threshold(s)"
+    )
     for brand, channel, surface, count in counts:
         click.echo(f"  {terminal_text(brand):<20} {channel:<10} {surface:<8} {count:>7,}")
 

@@ -188,3 +188,27 @@ def test_compare_runs(replay, archive):
     probes = next(r for r in doc["rows"] if r["figure"] == "probes")
     assert (probes["a"], probes["b"], probes["change"]) == (400, 117, -283)
     assert any("kind" in w for w in doc["warnings"])
+
+
+def test_an_unwritable_junit_path_is_an_input_error_after_the_verdict(replay, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = invoke("check", replay, "--threshold", "probes: count >= 1",
+                    "--junit", blocker / "junit.xml")  # fmt: skip
+    assert result.exit_code == 2
+    assert "PASS: all 9 check(s) passed" in result.output
+    assert "--junit: cannot write" in result.output
+
+
+def test_an_unwritable_step_summary_is_a_warning(replay, tmp_path):
+    missing = tmp_path / "no" / "such" / "file"
+    result = invoke("check", replay, "--threshold", "probes: count >= 1",
+                    env={"GITHUB_STEP_SUMMARY": str(missing)})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "warning: GITHUB_STEP_SUMMARY" in result.output
+
+
+def test_validate_counts_a_suites_thresholds():
+    result = invoke("validate", DEMO)
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0].endswith("117 probes, 8 threshold(s)")

@@ -72,7 +72,7 @@ def test_validate_prints_counts_per_brand_channel_and_surface():
     suite = scenarios.load_suite(DEMO)
     probes = scenarios.expand(suite)
     first, *rows = result.output.splitlines()
-    assert first == f"{DEMO}: suite demo, {len(probes):,} probes"
+    assert first == f"{DEMO}: suite demo, {len(probes):,} probes, 8 threshold(s)"
     printed = []
     for row in rows:
         brand, channel, surface, count = row.split()
@@ -109,7 +109,9 @@ def test_init_writes_a_suite_that_validates_and_never_overwrites(tmp_path):
     checked = invoke("validate", suite)
     assert checked.exit_code == 0, checked.output
     count = len(scenarios.expand(scenarios.load_suite(suite)))
-    assert checked.output.splitlines()[0] == f"{suite}: suite starter, {count:,} probes"
+    assert checked.output.splitlines()[0] == (
+        f"{suite}: suite starter, {count:,} probes, 4 threshold(s)"
+    )
     assert count > 0
 
     edited = suite.read_text(encoding="utf-8") + "# my own notes\n"

@@ -91,7 +91,14 @@ queries:
         patterns: ["refund(ed)?"]
         example: "We're sorry! We have refunded the duplicate charge."
 
-thresholds: {}                    # CI targets, e.g. ttfr: ["p(90) < 4h"] (see README)
+# Targets for `socialbench run --check` and `socialbench check` (exit code 1 when one fails):
+# METRIC[{tag:value,...}]: ["AGGREGATE OP VALUE", ...]; see the README's "CI checks".
+thresholds:
+  probes: ["count >= 5"]          # never pass on an almost empty run
+  response_rate: ["rate >= 50%"]
+  ttfr: ["p(90) < 24h"]
+  ttfr{category:delivery}:
+    - {threshold: "med < 4h", severity: warn}   # reported, never fails the run
 """
 
 
