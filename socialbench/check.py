@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from socialbench.errors import ConfigError, InputError
+from socialbench.summaries import read_summary, run_kind
 from socialbench.thresholds import evaluate as ev
 from socialbench.thresholds.grammar import Threshold
 from socialbench.thresholds.regression import Regression
@@ -42,12 +43,7 @@ class RunData:
     @property
     def kind(self) -> str:
         """live, simulated, replay (probe runs) or recorded (archives)."""
-        run = self.summary.get("run")
-        if run is None:
-            return "recorded"
-        if run["live"]:
-            return "live"
-        return "replay" if run["target"] == "fixture" else "simulated"
+        return run_kind(self.summary)
 
     @property
     def tiers(self) -> tuple[float, ...]:
@@ -68,7 +64,6 @@ class RunData:
 def load_run(directory: Path) -> RunData:
     """The summary, probe table and (probe runs) suite stored in ``directory``."""
     from socialbench.report.model import read_probes
-    from socialbench.summaries import read_summary
 
     directory = Path(directory)
     summary = read_summary(directory)

@@ -128,6 +128,13 @@ def parse_tiers(text: str) -> tuple[float, ...]:
     return tiers
 
 
+def _stacked(options, func):
+    """``func`` with click ``options`` applied, the first listed shown first in --help."""
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 def source_options(func):
     """Options shared by every command that reads recorded conversations."""
     options = [
@@ -170,9 +177,7 @@ def source_options(func):
             help="Skip malformed rows (and say how many and where) instead of stopping.",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return _stacked(options, func)
 
 
 def check_options(func):
@@ -226,9 +231,7 @@ def check_options(func):
             help="Fail unless the figures come from a live run (not the sandbox or a replay).",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return _stacked(options, func)
 
 
 CHECK_OPTIONS = (

@@ -14,7 +14,7 @@ from pathlib import Path
 from socialbench.durations import format_seconds
 from socialbench.errors import UsageError
 from socialbench.safe import terminal_text
-from socialbench.summaries import GROUPS, read_summary
+from socialbench.summaries import GROUPS, read_summary, run_kind
 from socialbench.terminal import pct
 
 COUNT, SHARE, SECONDS = "count", "share", "seconds"
@@ -95,16 +95,6 @@ def run_info(summary: dict, *, directory: str | None = None) -> dict:
         "complete": bool(run.get("complete", True)) if run else None,
         "window_s": summary.get("window_s"),
     }
-
-
-def run_kind(summary: dict) -> str:
-    """live, simulated, replay (probe runs) or recorded (archives), as the reports say."""
-    run = summary.get("run")
-    if not isinstance(run, dict):
-        return "recorded"
-    if run.get("live"):
-        return "live"
-    return "replay" if run.get("target") == "fixture" else "simulated"
 
 
 def warnings(a: dict, b: dict) -> list[str]:

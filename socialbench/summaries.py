@@ -44,3 +44,13 @@ def read_summary(directory: Path) -> dict:
     if not isinstance(summary, dict) or summary.get("schema_version") != SCHEMA_VERSION:
         raise InputError(path, f"not a socialbench summary (schema_version {SCHEMA_VERSION})")
     return summary
+
+
+def run_kind(summary: dict) -> str:
+    """live, simulated, replay (probe runs) or recorded (archives), as the reports say."""
+    run = summary.get("run")
+    if not isinstance(run, dict):
+        return "recorded"
+    if run.get("live"):
+        return "live"
+    return "replay" if run.get("target") == "fixture" else "simulated"

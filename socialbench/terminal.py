@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from socialbench.durations import format_seconds
 from socialbench.safe import terminal_text
+from socialbench.summaries import run_kind
 
 LEADERBOARD_COLUMNS = (
     "brand",
@@ -40,7 +41,8 @@ def run_lines(summary: dict) -> list[tuple[str, str]]:
     run = summary.get("run")
     if run is None:
         return []
-    kind = "live" if run["live"] else ("recording" if run["target"] == "fixture" else "simulated")
+    kind = run_kind(summary)
+    kind = "recording" if kind == "replay" else kind
     state = "complete" if run["complete"] else "in progress (windows still open)"
     failed = f", {len(run['failed'])} failed" if run["failed"] else ""
     return [

@@ -79,7 +79,7 @@ def _about(report: Report) -> str:
     probes = summary["overall"]["probes"]
     if report.is_probe_run:
         run = summary["run"]
-        kind = "live" if run["live"] else ("replay" if run["target"] == "fixture" else "simulated")
+        kind = report.run_kind
         failed = f", {len(run['failed']):,} failed" if run["failed"] else ""
         state = "complete" if run["complete"] else f"in progress as of {_when(run['as_of'])}"
         return (

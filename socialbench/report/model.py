@@ -15,7 +15,7 @@ import pandas as pd
 
 from socialbench.errors import InputError
 from socialbench.output import TEXT_COLUMNS
-from socialbench.summaries import read_summary
+from socialbench.summaries import read_summary, run_kind
 
 BOOL_COLUMNS = ("responded", "link", "dm", "phone", "email", "ack_only", "resolved")
 RUN_BOOL_COLUMNS = ("one_touch", "expectations_met")
@@ -56,12 +56,7 @@ class Report:
     @property
     def run_kind(self) -> str:
         """live, simulated, replay (probe runs) or recorded (archives)."""
-        if not self.is_probe_run:
-            return "recorded"
-        run = self.summary["run"]
-        if run["live"]:
-            return "live"
-        return "replay" if run["target"] == "fixture" else "simulated"
+        return run_kind(self.summary)
 
     @property
     def resolution_method(self) -> str:
