@@ -11,6 +11,7 @@ recordings (with the recorded timing) or recorded conversations.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -57,8 +58,14 @@ class RunData:
     def failed_sends(self) -> list[dict]:
         return self.summary.get("run", {}).get("failed", [])
 
-    def known_values(self) -> dict[str, set[str]]:
-        return ev.known_values(tiers=self.tiers, probes=self.probes, suite=self.suite)
+    @cached_property
+    def table(self) -> ev.ProbeTable:
+        """The probe table as thresholds read it (prepared once)."""
+        return ev.ProbeTable(self.probes, self.tiers)
+
+    def check_scopes(self, thresholds: list[Threshold]) -> None:
+        known = ev.known_values(tiers=self.tiers, suite=self.suite)
+        ev.check_scopes(thresholds, known, self.table)
 
 
 def load_run(directory: Path) -> RunData:
@@ -183,7 +190,7 @@ def thresholds_for(run: RunData, request: Request) -> list[Threshold]:
     found = sources.gather(suite=run.suite, files=request.files, options=request.options)
     _require_some(found, str(run.directory))
     _check_metrics(found, probe_run="run" in run.summary)
-    ev.check_scopes(found, run.known_values())
+    run.check_scopes(found)
     return found
 
 
@@ -218,7 +225,7 @@ def judge(
 ) -> Verdict:
     """The verdict on ``run``."""
     request = request or Request()
-    outcomes = ev.evaluate(run.probes, thresholds, tiers=run.tiers)
+    outcomes = ev.evaluate(run.table, thresholds)
     verdict = Verdict(outcomes, run.kind, run.directory, failed_sends=len(run.failed_sends))
     if baseline is not None:
         verdict.baseline = baseline.directory
@@ -243,13 +250,12 @@ def judge(
 def _with_baseline(outcomes: list[ev.Outcome], baseline: RunData) -> list[ev.Outcome]:
     from dataclasses import replace
 
-    frame = ev.prepare(baseline.probes, baseline.tiers)
-    return [replace(o, baseline=ev.observe(frame, o.threshold)[0]) for o in outcomes]
+    return [replace(o, baseline=ev.observe(baseline.table, o.threshold)[0]) for o in outcomes]
 
 
 def _regression(regression: Regression, run: RunData, baseline: RunData) -> RegressionOutcome:
-    current, n = ev.observe(ev.prepare(run.probes, run.tiers), regression.threshold)
-    before, m = ev.observe(ev.prepare(baseline.probes, baseline.tiers), regression.threshold)
+    current, _ = ev.observe(run.table, regression.threshold)
+    before, _ = ev.observe(baseline.table, regression.threshold)
     if current is None or before is None:
         side = "this run" if current is None else "the baseline"
         return RegressionOutcome(

@@ -57,8 +57,8 @@ def _thresholds(suite: Suite) -> Iterator[Problem]:
     keys = {loc[0]: threshold for loc, threshold in grammar.section(suite.thresholds)[0]}
     for key, threshold in keys.items():
         for tag, value in threshold.scope:
-            names = {v.casefold(): v for v in known.get(tag, ())}
-            if tag in known and value.casefold() not in names:
+            names = {v.lower(): v for v in known.get(tag, ())}
+            if tag in known and value.lower() not in names:
                 choices = ", ".join(sorted(names.values())) or "none"
                 yield (
                     ("thresholds", key),

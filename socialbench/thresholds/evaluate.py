@@ -59,28 +59,55 @@ def unit_of(threshold: Threshold) -> str:
     return "share" if METRICS[threshold.metric].kind == RATE else "seconds"
 
 
-def evaluate(
-    probes: pd.DataFrame, thresholds: Iterable[Threshold], *, tiers: tuple[float, ...]
-) -> list[Outcome]:
-    """Every threshold's outcome over ``probes`` (the probe table, as ``read_probes`` gives
-    it), in the order given."""
-    frame = prepare(probes, tiers)
-    return [judge(t, *observe(frame, t)) for t in thresholds]
+class ProbeTable:
+    """A probe table as thresholds read it: follower tiers and the deflection flag added,
+    only the columns thresholds read kept, each tag's values folded once for matching."""
+
+    def __init__(self, probes: pd.DataFrame, tiers: tuple[float, ...]) -> None:
+        frame = metrics.with_tiers(probes, tiers)
+        flags = {f: frame[f].fillna(False).astype(bool) for f in ("responded", "dm", "phone",
+                                                                   "email")}  # fmt: skip
+        keep = [c for c in frame.columns if c in _READ]
+        self.frame = frame[keep].assign(
+            responded=flags["responded"], deflected=flags["dm"] | flags["phone"] | flags["email"]
+        )
+        self._folded: dict[str, pd.Series] = {}
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def folded(self, tag: str) -> pd.Series:
+        """The tag's value per probe as thresholds match it ("\0" where missing)."""
+        if tag not in self._folded:
+            self._folded[tag] = _tag_values(self.frame, tag)
+        return self._folded[tag]
+
+    def has(self, tag: str, value: str) -> bool:
+        """Whether some probe has ``value`` for ``tag``."""
+        return bool(self.folded(tag).eq(_fold(tag, value)).any())
+
+    def values(self, tag: str) -> list[str]:
+        """The tag's distinct values, as written in the data (for messages)."""
+        if tag not in self.frame:
+            return []
+        return sorted(str(v) for v in self.frame[tag].dropna().unique()[:1000])
 
 
-def prepare(probes: pd.DataFrame, tiers: tuple[float, ...]) -> pd.DataFrame:
-    """The probe table with what thresholds read: follower tiers and the deflection flag."""
-    frame = metrics.with_tiers(probes, tiers)
-    flags = {f: frame[f].fillna(False).astype(bool) for f in ("responded", "dm", "phone", "email")}
-    return frame.assign(
-        responded=flags["responded"], deflected=flags["dm"] | flags["phone"] | flags["email"]
-    )
+_READ = frozenset(
+    {*TAGS, "responded", "link", "dm", "phone", "email", "ack_only", "resolved",
+     "expectations_met", "ttfr_s", "ttfr_business_s", "ttr_s"}
+)  # fmt: skip
 
 
-def observe(frame: pd.DataFrame, threshold: Threshold) -> tuple[float | None, int]:
+def evaluate(table: ProbeTable, thresholds: Iterable[Threshold]) -> list[Outcome]:
+    """Every threshold's outcome over ``table``, in the order given."""
+    return [judge(t, *observe(table, t)) for t in thresholds]
+
+
+def observe(table: ProbeTable, threshold: Threshold) -> tuple[float | None, int]:
     """The threshold's figure (None when there are no samples) and its number of samples."""
     metric = METRICS[threshold.metric]
-    pool = _samples(frame[scope_mask(frame, threshold.scope)], metric)
+    pool = _samples(table.frame[scope_mask(table, threshold.scope)], metric)
     n = len(pool)
     expression = threshold.expression
     if metric.kind == COUNTER:
@@ -128,24 +155,24 @@ def _time_figure(values: np.ndarray, expression) -> float:
     return metrics.quantile(values, q)
 
 
-def scope_mask(frame: pd.DataFrame, scope: tuple[tuple[str, str], ...]) -> np.ndarray:
-    mask = np.ones(len(frame), dtype=bool)
+def scope_mask(table: ProbeTable, scope: tuple[tuple[str, str], ...]) -> np.ndarray:
+    mask = np.ones(len(table), dtype=bool)
     for tag, value in scope:
-        mask &= _tag_values(frame, tag).eq(_fold(tag, value)).to_numpy(dtype=bool)
+        mask &= table.folded(tag).eq(_fold(tag, value)).to_numpy(dtype=bool)
     return mask
 
 
 def _tag_values(frame: pd.DataFrame, tag: str) -> pd.Series:
     if tag not in frame:
         return pd.Series(pd.NA, index=frame.index, dtype=object)
-    column = frame[tag].astype("string").fillna("\0")
+    column = frame[tag].astype("string[pyarrow]").fillna("\0")
     if tag == "hour":
         return column.str.replace(r"\.0$", "", regex=True)
-    return column.str.casefold() if tag in FOLDED_TAGS else column
+    return column.str.lower() if tag in FOLDED_TAGS else column
 
 
 def _fold(tag: str, value: str) -> str:
-    return value.casefold() if tag in FOLDED_TAGS else value
+    return value.lower() if tag in FOLDED_TAGS else value
 
 
 def judge(threshold: Threshold, observed: float | None, samples: int) -> Outcome:
@@ -172,39 +199,39 @@ def judge(threshold: Threshold, observed: float | None, samples: int) -> Outcome
 # -- which tag values a run can have ----------------------------------------------------------
 
 
-def known_values(
-    *, tiers: tuple[float, ...], probes: pd.DataFrame | None = None, suite=None
-) -> dict[str, dict[str, str]]:
-    """Every value each tag can take in a run (folded for matching -> as written): from the
-    suite's queries (probe runs) and from the probe table; tiers, weekdays and hours always."""
+def known_values(*, tiers: tuple[float, ...], suite=None) -> dict[str, dict[str, str]]:
+    """The values each tag can take whatever the data (folded for matching -> as written):
+    the suite's queries (probe runs), tiers, weekdays and hours."""
     found: dict[str, set[str]] = {tag: set() for tag in TAGS}
     if suite is not None:
         from socialbench.scenarios.checks import tag_values
 
         for tag, values in tag_values(suite).items():
             found[tag] |= values
-    if probes is not None:
-        for tag in ("brand", "channel", "surface", "category", "scenario", "persona"):
-            if tag in probes:
-                found[tag] |= {str(v) for v in probes[tag].dropna().unique()}
     found["follower_tier"] = {*metrics.tier_labels(tiers), metrics.UNKNOWN_TIER}
     found["weekday"] = set(WEEKDAYS)
     found["hour"] = {str(h) for h in range(24)}
     return {tag: {_fold(tag, v): v for v in sorted(values)} for tag, values in found.items()}
 
 
-def check_scopes(thresholds: Iterable[Threshold], known: dict[str, dict[str, str]]) -> None:
+def check_scopes(
+    thresholds: Iterable[Threshold],
+    known: dict[str, dict[str, str]],
+    table: ProbeTable | None = None,
+) -> None:
     """ConfigError listing every threshold scoped to a tag value no probe of the run can
-    have (a typo would otherwise pass as "no data", or hide a brand)."""
+    have (``known``, or some probe of ``table``): a typo would otherwise pass as "no data",
+    or hide a brand."""
     problems = []
     for threshold in thresholds:
         for tag, value in threshold.scope:
-            if _fold(tag, value) in known[tag]:
+            if _fold(tag, value) in known[tag] or (table is not None and table.has(tag, value)):
                 continue
+            choices = sorted({*known[tag].values(), *(table.values(tag) if table else [])})
             where = f"{threshold.origin}: " if threshold.origin else ""
             problems.append(
                 f"{where}{threshold.name}: no probe of this run can have {tag} {value!r}"
-                f"{_choices(tag, list(known[tag].values()))}"
+                f"{_choices(tag, choices)}"
             )
     if problems:
         raise ConfigError("\n".join(problems))
