@@ -29,7 +29,6 @@ class Metric:
     column: str | None
     samples: str  # which probes count: ALL, RESPONDED, WITH_RULE or RESOLVED
     higher_is_better: bool
-    summary_key: str | None = None  # the summary.json figure it equals (for compare)
     probe_runs_only: bool = False
 
     @property
@@ -44,15 +43,15 @@ class Metric:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("probes", COUNTER, None, ALL, True, "probes"),
-        Metric("response_rate", RATE, "responded", ALL, True, "response_rate"),
-        Metric("link_rate", RATE, "link", RESPONDED, True, "link_rate"),
-        Metric("dm_rate", RATE, "dm", RESPONDED, False, "dm_rate"),
-        Metric("phone_rate", RATE, "phone", RESPONDED, False, "phone_rate"),
-        Metric("email_rate", RATE, "email", RESPONDED, False, "email_rate"),
-        Metric("ack_only_rate", RATE, "ack_only", RESPONDED, False, "ack_only_rate"),
-        Metric("deflection_rate", RATE, "deflected", RESPONDED, False, "deflection_rate"),
-        Metric("resolution_rate", RATE, "resolved", WITH_RULE, True, "resolution_rate"),
+        Metric("probes", COUNTER, None, ALL, True),
+        Metric("response_rate", RATE, "responded", ALL, True),
+        Metric("link_rate", RATE, "link", RESPONDED, True),
+        Metric("dm_rate", RATE, "dm", RESPONDED, False),
+        Metric("phone_rate", RATE, "phone", RESPONDED, False),
+        Metric("email_rate", RATE, "email", RESPONDED, False),
+        Metric("ack_only_rate", RATE, "ack_only", RESPONDED, False),
+        Metric("deflection_rate", RATE, "deflected", RESPONDED, False),
+        Metric("resolution_rate", RATE, "resolved", WITH_RULE, True),
         Metric("expectations_met", RATE, "expectations_met", ALL, True, probe_runs_only=True),
         Metric("ttfr", TREND, "ttfr_s", RESPONDED, False),
         Metric("ttfr_business", TREND, "ttfr_business_s", RESPONDED, False),

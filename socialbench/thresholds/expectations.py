@@ -47,9 +47,7 @@ def cases(probes: pd.DataFrame, by_scenario: dict[str, Expectation]) -> list[dic
         if expect is None:
             continue
         missed = (
-            set(str(row.expectations_missed or "").split(";"))
-            if isinstance(row.expectations_missed, str)
-            else set()
+            set(row.expectations_missed.split(";")) if pd.notna(row.expectations_missed) else set()
         )
         for name, asks in applicable(expect).items():
             met = name not in missed
@@ -71,8 +69,7 @@ def cases(probes: pd.DataFrame, by_scenario: dict[str, Expectation]) -> list[dic
 
 
 def _missed(name: str, asks: str, ttfr_s: float) -> str:
-    answered = ttfr_s == ttfr_s and ttfr_s is not None  # not NaN
-    if name in ("reply", "deadline") and not answered:
+    if name in ("reply", "deadline") and pd.isna(ttfr_s):
         return f"expected {asks}; no brand reply"
     if name == "deadline":
         return f"expected {asks}; first reply after {format_seconds(ttfr_s)}"

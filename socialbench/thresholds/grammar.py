@@ -189,7 +189,7 @@ def _value(raw: str, metric: Metric, aggregate: str) -> float:
         return _share(raw)
     if metric.kind == COUNTER:  # pragma: no cover - counters only have count
         raise GrammarError(f"{metric.name} takes count only")
-    return _seconds(raw)
+    return parse_seconds(raw)
 
 
 def _share(raw: str) -> float:
@@ -208,7 +208,7 @@ def _share(raw: str) -> float:
     return value
 
 
-def _seconds(raw: str) -> float:
+def parse_seconds(raw: str) -> float:
     if raw.endswith("%"):
         raise GrammarError(f"times are compared with durations (30m, 4h, 1h30m), not {raw!r}")
     if _ZERO_DURATION.match(raw.lower()):
@@ -232,7 +232,7 @@ def section(mapping: object) -> tuple[list[tuple[tuple, Threshold]], list[Proble
     for key, items in mapping.items():
         for loc, item in _entries(str(key), items):
             (found if isinstance(item, Threshold) else problems).append((loc, item))
-    return found, [(loc, problem) for loc, problem in problems]
+    return found, problems
 
 
 def _entries(key: str, items: object) -> Iterator[tuple[tuple, Threshold | str]]:

@@ -20,9 +20,9 @@ from socialbench.thresholds.grammar import (
     Expression,
     GrammarError,
     Threshold,
-    _seconds,
     parse_expression,
     parse_key,
+    parse_seconds,
 )
 
 _SPEC = re.compile(
@@ -94,7 +94,7 @@ def _limit(raw: str, metric, expression: Expression) -> tuple[float, bool]:
             raise GrammarError(f"{raw!r}: percentage points (pp) are for rates only")
         return value / 100, False
     if metric.kind == TREND and expression.aggregate != "count":
-        return _seconds(raw), False
+        return parse_seconds(raw), False
     if value >= 0:
         return value, False
     raise GrammarError(f"{raw!r} is not a limit (examples: 20%, 5pp, 30m, 0.05)")
