@@ -525,11 +525,11 @@
     } catch (err) {
       errors.push("probe table: " + err);
     }
-    requestAnimationFrame(function () {
-      if (errors.length) document.body.dataset.error = errors.join("; ");
-      document.body.dataset.readyMs = String(Math.round(performance.now()));
-      document.body.dataset.ready = errors.length ? "error" : "1";
-    });
+    // Charts draw synchronously (animation is off), so the page is ready now. Not in a
+    // requestAnimationFrame callback: background tabs and headless dumps may never run one.
+    if (errors.length) document.body.dataset.error = errors.join("; ");
+    document.body.dataset.readyMs = String(Math.round(performance.now()));
+    document.body.dataset.ready = errors.length ? "error" : "1";
   }
 
   if (document.readyState === "loading") {
