@@ -152,6 +152,10 @@ class Request:
     allow_incomplete: bool = False
     require_live: bool = False
 
+    def __post_init__(self) -> None:
+        if self.regressions and self.baseline is None:
+            raise ConfigError("--max-regression needs --baseline DIR (the run to compare with)")
+
 
 def check_run(directory: Path, request: Request) -> Verdict:
     """``socialbench check DIR``: the verdict on the finished run in ``directory``."""
@@ -175,10 +179,10 @@ def preflight(request: Request, *, suite=None, tiers: tuple[float, ...] = DEFAUL
     if suite is not None:
         _check_metrics(found, probe_run=True)
         ev.check_scopes(found, ev.known_values(tiers=tiers, suite=suite))
-    if request.regressions and request.baseline is None:
-        raise ConfigError("--max-regression needs --baseline DIR (the run to compare with)")
-    if request.baseline is not None:
-        load_baseline(request.baseline)
+    if request.baseline is not None:  # a run folder (read when the run is judged)
+        _run_folder(request.baseline)
+        if not (Path(request.baseline) / "probes.csv").is_file():
+            raise InputError(request.baseline, "--baseline: no probes.csv in this run folder")
 
 
 def thresholds_for(run: RunData, request: Request) -> list[Threshold]:
@@ -231,8 +235,6 @@ def judge(
         verdict.baseline = baseline.directory
         verdict.outcomes = _with_baseline(outcomes, baseline)
         verdict.regressions = [_regression(r, run, baseline) for r in request.regressions]
-    elif request.regressions:
-        raise ConfigError("--max-regression needs --baseline DIR (the run to compare with)")
     if request.require_live and run.kind != "live":
         verdict.problems.append(f"--require-live: the figures are from {SOURCES[run.kind]}")
     if not run.complete and not request.allow_incomplete:
@@ -282,6 +284,11 @@ def expectations(run: RunData) -> list[dict]:
 def load_baseline(directory: Path | None) -> RunData | None:
     if directory is None:
         return None
+    _run_folder(directory)
+    return load_run(directory)
+
+
+def _run_folder(directory: Path) -> None:
     if not Path(directory).is_dir():
         raise InputError(directory, "--baseline: no such run folder")
-    return load_run(directory)
+    read_summary(directory)

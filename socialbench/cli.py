@@ -234,17 +234,6 @@ def check_options(func):
     return _stacked(options, func)
 
 
-CHECK_OPTIONS = (
-    "threshold_texts",
-    "threshold_files",
-    "junit",
-    "baseline_dir",
-    "max_regressions",
-    "allow_incomplete",
-    "require_live",
-)
-
-
 def _check_request(options):
     from socialbench import check
     from socialbench.thresholds import regression
@@ -478,9 +467,9 @@ def _run_suite(paths, fixtures, options) -> None:
     resume_dir = options["resume_dir"]
     suite_path = resume_dir / "suite.yaml" if resume_dir is not None else paths[0]
     if suite_path.is_file():
-        request = _preflight(options, suite_path=suite_path)
+        request, suite = _preflight(options, suite_path=suite_path)
     else:  # a resume without a run here fails with its own message; checked after the run
-        request = _check_request(options) if _wants_check(options) else None
+        request, suite = (_check_request(options) if _wants_check(options) else None), None
     with display:
         try:
             if resume_dir is not None:
@@ -525,20 +514,17 @@ def _run_suite(paths, fixtures, options) -> None:
     if request is not None:
         from socialbench import check
 
-        ran = check.RunData(
-            outcome.out_dir,
-            outcome.summary,
-            outcome.probes,
-            suite=scenarios.load_suite(outcome.out_dir / "suite.yaml"),
-        )
+        if suite is None:
+            suite = scenarios.load_suite(outcome.out_dir / "suite.yaml")
+        ran = check.RunData(outcome.out_dir, outcome.summary, outcome.probes, suite=suite)
         _deliver(check.check(ran, request), options)
 
 
 def _preflight(options, *, suite_path: Path | None = None):
-    """The check request of ``run --check``, its thresholds checked before anything runs
-    (None without --check)."""
+    """The check request of ``run --check`` (None without --check), its thresholds checked
+    before anything runs, and the suite they were checked against."""
     if not _wants_check(options):
-        return None
+        return None, None
     from socialbench import check
 
     request = _check_request(options)
@@ -548,7 +534,7 @@ def _preflight(options, *, suite_path: Path | None = None):
 
         suite = scenarios.load_suite(suite_path)
     check.preflight(request, suite=suite, tiers=parse_tiers(options["tiers"]))
-    return request
+    return request, suite
 
 
 def _write_reports(out_dir: Path, formats: str | None, *, quiet: bool) -> None:
@@ -584,7 +570,7 @@ def _run_archive(paths: list[Path], options) -> None:
         )
     from socialbench import analyse, metrics, output, threads
 
-    request = _preflight(options)
+    request, _ = _preflight(options)
     window = options["window"]
     book, read_options = _read_options(
         mapping=options["mapping"],

@@ -212,3 +212,13 @@ def test_validate_counts_a_suites_thresholds():
     result = invoke("validate", DEMO)
     assert result.exit_code == 0
     assert result.output.splitlines()[0].endswith("117 probes, 8 threshold(s)")
+
+
+def test_a_baseline_that_is_not_a_run_is_refused_before_anything_is_written(archive, tmp_path):
+    csv = next(archive.parent.glob("*.csv"))
+    out = tmp_path / "out"
+    result = invoke("run", "--fixtures", csv, "--out", out, "--threshold", "probes: count >= 1",
+                    "--baseline", tmp_path)  # fmt: skip
+    assert result.exit_code == 2
+    assert "no summary.json here" in result.output
+    assert not out.exists()

@@ -232,6 +232,7 @@ def test_counts_cover_every_threshold_regression_and_run_problem(recorded, tmp_p
     )
     request = check.Request(
         regressions=(regression.parse("probes=10"), regression.parse("response_rate=100pp")),
+        baseline=baseline.directory,
         require_live=True,  # a run problem: the figures are from recorded conversations
     )
     verdict = check.judge(recorded, found, request=request, baseline=baseline)
