@@ -104,7 +104,7 @@ def _load_arrow(path: str):
 
 
 def _jobs(table, rows_path: str) -> dict:
-    """``classify.run_rules`` jobs as ``threads._classified`` builds them."""
+    """``classify.run_rules`` jobs for the texts ``threads._table`` classifies."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -167,20 +167,35 @@ def prepare(archive: str, rows_path: str, probes_arrow: str) -> None:
     from socialbench import analyse, output, sources, threads
 
     seen = {}
-    classified = threads._classified
+    reply_types, acknowledges, resolved = (
+        threads._reply_types,
+        threads._acknowledges,
+        threads._resolved,
+    )
 
-    def spy(msgs, conv, counted, first, later):
+    def spy_replies(msgs, conv, counted, classifier):
         seen["ids"] = msgs.ids
         seen["replies"] = np.sort(conv.pos[np.flatnonzero(counted)])
+        return reply_types(msgs, conv, counted, classifier)
+
+    def spy_ack(msgs, conv, first, classifier):
         seen["ack"] = np.sort(conv.pos[first[first >= 0]])
+        return acknowledges(msgs, conv, first, classifier)
+
+    def spy_resolved(msgs, conv, later):
         seen["follow_ups"] = np.sort(conv.pos[np.flatnonzero(later)])
-        return classified(msgs, conv, counted, first, later)
+        return resolved(msgs, conv, later)
 
     def to_arrow(table: pa.Table, path: Path) -> None:
         with pa.OSFile(str(path), "wb") as f, pa.ipc.new_file(f, table.schema) as w:
             w.write_table(table)
 
-    threads._classified, output._write_csv_halves = spy, to_arrow
+    threads._reply_types, threads._acknowledges, threads._resolved = (
+        spy_replies,
+        spy_ack,
+        spy_resolved,
+    )
+    output._write_csv_halves = to_arrow
     msgs, _ = analyse.load_messages([Path(archive)], fmt="twcs", options=sources.ReadOptions())
     probes = threads.probe_table(msgs, threads.Settings())
     ids = _read(archive)["tweet_id"].cast(pa.large_string())

@@ -619,6 +619,11 @@ def _prepare(texts: pd.Series) -> pa.Array:
         array = pa.array(texts.array)
     else:
         array = pa.array(texts.astype(_STRING).array)
+    return prepare_arrow(array)
+
+
+def prepare_arrow(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Arrow strings as the rules read them (see ``_prepare``)."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     array = pc.fill_null(array.cast(pa.large_string()), "")
@@ -671,6 +676,17 @@ def _dm(s: pa.Array) -> np.ndarray:
 
 
 def _ack_only(s: pa.Array) -> np.ndarray:
+    out = _acknowledges(s)
+    rows = np.flatnonzero(out)
+    if len(rows):
+        original = s.take(rows)
+        out[rows] = ~(_link(original) | _dm(original) | _phone(original) | _email(original))
+    return out
+
+
+def _acknowledges(s: pa.Array) -> np.ndarray:
+    """ack_only's wording alone: the text only acknowledges, apologises or thanks, leaving
+    links, DMs, phone numbers and e-mail addresses aside (``_ack_only`` checks those)."""
     out = _contains(s, _ACK_HEAD)
     if not out.any():
         return out
@@ -685,10 +701,6 @@ def _ack_only(s: pa.Array) -> np.ndarray:
         for _ in range(2):  # twice: "Hello, Ismail." has two overlapping candidates
             unnamed = _replace(unnamed, _ACK_NAME, r"\1\2\3\4")
         rows = rows[_contains(unnamed, _ACK_TEXT)]
-    if len(rows):
-        original = s.take(rows)
-        other = _link(original) | _dm(original) | _phone(original) | _email(original)
-        rows = rows[~other]
     out[:] = False
     out[rows] = True
     return out
@@ -769,6 +781,20 @@ def run_rules(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(run, jobs.values()))
     return dict(zip(jobs, results, strict=True))
+
+
+REPLY_TYPES = ("link", "dm", "phone", "email")
+
+
+def reply_types(texts: pa.Array) -> dict[str, np.ndarray]:
+    """Per text prepared by ``prepare_arrow``: ``name -> bool array`` for REPLY_TYPES."""
+    return {name: _RULES[name](texts) for name in REPLY_TYPES}
+
+
+def acknowledges(texts: pa.Array) -> np.ndarray:
+    """Per text prepared by ``prepare_arrow``: ack_only's wording test alone. ``ack_only``
+    is this and none of ``reply_types``, so a caller holding those combines the two."""
+    return _acknowledges(texts)
 
 
 def classify_text(text: str) -> dict[str, bool]:

@@ -32,6 +32,8 @@ def _tune_allocators() -> None:
     # then compacts memory to find them at first touch, which cost a 1M-conversation run
     # 1-2 s of system time (bench/README.md). numpy reads the variable when it loads.
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+    # no linear algebra here: OpenBLAS's idle worker threads would only compete for the cores
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if not sys.platform.startswith("linux"):
         return
     try:

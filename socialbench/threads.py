@@ -26,6 +26,7 @@ Text is touched only where a rule reads it, in Arrow, never as Python objects.
 from __future__ import annotations
 
 import re
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,7 +64,7 @@ PROBE_COLUMNS = (
     "brand_messages",
 )
 EXTRA_COLUMNS = ("conversation_id", "watched_s", "automated_messages", "weekday", "hour")
-REPLY_TYPES = ("link", "dm", "phone", "email")
+REPLY_TYPES = classify.REPLY_TYPES
 
 _NS = 1_000_000_000
 _NOT_A_TIME = np.iinfo(np.int64).min  # numpy's NaT, as int64 nanoseconds
@@ -139,11 +140,27 @@ class Conversations:
         return np.add.reduceat(mask.astype(np.int64), self.starts)
 
 
+class _Classifier:
+    """Text classification on a second thread (``pool``, one worker), each job submitted
+    as soon as its inputs exist. The reply types of every brand message that can count as
+    a reply (not automated) do not depend on the reply trees: they start right after
+    ``prepare``, while the trees are built."""
+
+    def __init__(self, msgs: Messages, pool: Executor) -> None:
+        chosen = msgs.is_brand & ~msgs.automated
+        self.pool = pool
+        self.index = np.cumsum(chosen) - 1  # message position -> its place among the texts
+        self.texts = pool.submit(lambda: classify.prepare_arrow(msgs.text.filter(pa.array(chosen))))
+        self.types = pool.submit(lambda: classify.reply_types(self.texts.result()))
+
+
 def probe_table(messages: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """The probe table (PROBE_COLUMNS then EXTRA_COLUMNS) of a messages table."""
     msgs = prepare(messages, settings.brand_book)
-    conv = conversations(msgs, roots(msgs), settings)
-    return _table(msgs, conv, settings)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        classifier = _Classifier(msgs, pool)
+        conv = conversations(msgs, roots(msgs), settings)
+        return _table(msgs, conv, settings, classifier)
 
 
 def prepare(messages: pd.DataFrame, brand_book: BrandBook) -> Messages:
@@ -364,7 +381,18 @@ def _reopens(t, r, is_brand, reopen_after_s) -> np.ndarray:
     return same_thread & ~is_brand & (gap >= reopen_after_s * _NS)
 
 
-def _table(msgs: Messages, conv: Conversations, settings: Settings) -> pd.DataFrame:
+def _table(
+    msgs: Messages,
+    conv: Conversations,
+    settings: Settings,
+    classifier: _Classifier | None = None,
+) -> pd.DataFrame:
+    """The probe table. The work is split between this thread and the classifier's so
+    that both finish together: here the wording of first replies and the brands; there
+    the reply types, the customers' follow-ups and the probes' own columns."""
+    if classifier is None:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return _table(msgs, conv, settings, _Classifier(msgs, pool))
     probes = conv.probes
     sent = msgs.t[probes]
     in_window = conv.t <= (sent + int(settings.window_s * _NS))[conv.seg]
@@ -372,19 +400,33 @@ def _table(msgs: Messages, conv: Conversations, settings: Settings) -> pd.DataFr
     first = conv.first(counted)
     responded = first >= 0
     first_t = np.where(responded, conv.t[np.maximum(first, 0)], _NOT_A_TIME)
+    later = _follow_ups(conv, in_window, first_t, responded)
+    order = np.argsort(sent, kind="stable")  # the table is in time order
+    resolved = classifier.pool.submit(_resolved, msgs, conv, later)
+    own = classifier.pool.submit(_probe_columns, msgs, probes[order], conv.root[conv.starts][order])
+    acknowledges = _acknowledges(msgs, conv, first, classifier)
     per_probe = {
         "brand": _brands(msgs, conv, settings.brand_book),
         "followers": msgs.followers[probes],
         "sent_at": sent,
         "responded": responded,
         "first_response_at": first_t,
-        **_classified(msgs, conv, counted, first, _follow_ups(conv, in_window, first_t, responded)),
+        **_reply_types(msgs, conv, counted, classifier),
+        "ack_only": acknowledges,
+        "resolved": resolved.result(),
         "brand_messages": conv.count(counted),
         "automated_messages": conv.count(conv.is_brand & conv.automated & in_window),
     }
-    order = np.argsort(sent, kind="stable")  # the table is in time order
-    at, thread = probes[order], conv.root[conv.starts][order]
     columns = {
+        **own.result(),
+        **{name: _reorder(values, order) for name, values in per_probe.items()},
+    }
+    return _frame(columns, settings)
+
+
+def _probe_columns(msgs: Messages, at: np.ndarray, thread: np.ndarray) -> dict[str, pa.Array]:
+    """The probes' own text columns (``at``: their positions, ``thread``: their threads')."""
+    return {
         "probe_id": msgs.ids.take(at),
         "channel": msgs.channel.take(at),
         "surface": msgs.surface.take(at),
@@ -392,9 +434,7 @@ def _table(msgs: Messages, conv: Conversations, settings: Settings) -> pd.DataFr
         "category": msgs.category.take(at),
         "scenario": msgs.scenario.take(at),
         "conversation_id": msgs.ids.take(thread),
-        **{name: _reorder(values, order) for name, values in per_probe.items()},
     }
-    return _frame(columns, settings)
 
 
 def _follow_ups(conv, in_window, first_t, responded) -> np.ndarray:
@@ -406,32 +446,38 @@ def _texts(msgs: Messages, conv: Conversations, rows: np.ndarray) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(_gather(msgs.text, conv.pos[rows])))
 
 
-def _classified(msgs, conv, counted, first, later) -> dict[str, np.ndarray]:
-    """Per probe: reply types of its counted brand messages, whether the first one only
-    acknowledges, and whether a later customer message confirms the problem solved.
-
-    Every rule runs in one batch (see ``classify.run_rules``).
-    """
-    replies = np.flatnonzero(counted)
+def _acknowledges(msgs, conv, first, classifier: _Classifier) -> np.ndarray:
+    """Per probe: whether its first counted brand message only acknowledges (ack_only),
+    its wording read here, its reply types (none allowed) from the classifier."""
     answered = np.flatnonzero(first >= 0)
-    follow_ups = np.flatnonzero(later)
-    reply_texts = _texts(msgs, conv, replies)
-    # the largest job first, so that the two threads finish together
-    jobs = {"ack_only": ("ack_only", reply_texts, np.searchsorted(replies, first[answered]))}
-    jobs.update({name: (name, reply_texts, None) for name in REPLY_TYPES})
-    jobs["resolved"] = ("confirms_resolution", _texts(msgs, conv, follow_ups), None)
-    found = classify.run_rules(jobs)
+    at = classifier.index[conv.pos[first[answered]]]
+    only = classify.acknowledges(classifier.texts.result().take(at))
+    types = classifier.types.result()
+    for name in REPLY_TYPES:
+        only &= ~types[name][at]
+    out = np.zeros(len(first), dtype=bool)
+    out[answered] = only
+    return out
+
+
+def _reply_types(msgs, conv, counted, classifier: _Classifier) -> dict[str, np.ndarray]:
+    """Per probe and reply type: whether one of its counted brand messages has it."""
+    replies = np.flatnonzero(counted)
+    at = classifier.index[conv.pos[replies]]
+    types = classifier.types.result()
+    found = {name: types[name][at] for name in REPLY_TYPES}
     # a private reply to a public probe moves the conversation to private messages
     found["dm"] = found["dm"] | (
         msgs.private[conv.pos[replies]] & ~msgs.private[conv.probes[conv.seg[replies]]]
     )
-    out = {
-        name: conv.count(_spread(found[name], replies, len(counted))) > 0 for name in REPLY_TYPES
-    }
-    out["ack_only"] = np.zeros(len(first), dtype=bool)
-    out["ack_only"][answered] = found["ack_only"]
-    out["resolved"] = conv.count(_spread(found["resolved"], follow_ups, len(counted))) > 0
-    return out
+    return {name: conv.count(_spread(found[name], replies, len(counted))) > 0 for name in found}
+
+
+def _resolved(msgs, conv, later: np.ndarray) -> np.ndarray:
+    """Per probe: whether a customer's follow-up confirms the problem solved."""
+    follow_ups = np.flatnonzero(later)
+    hit = classify.confirms_resolution(_texts(msgs, conv, follow_ups)).to_numpy(dtype=bool)
+    return conv.count(_spread(hit, follow_ups, len(later))) > 0
 
 
 def _spread(values: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
