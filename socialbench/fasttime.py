@@ -152,26 +152,53 @@ def _month_length(year: np.ndarray, month: np.ndarray) -> np.ndarray:
 
 
 def format_iso(seconds: np.ndarray, valid: np.ndarray | None = None) -> pa.StringArray:
-    """``YYYY-MM-DDTHH:MM:SSZ`` texts for epoch seconds (years 0–9999); null where not valid."""
+    """``YYYY-MM-DDTHH:MM:SSZ`` texts for epoch seconds (years 0–9999); null where not valid.
+
+    Each row is two lookups: its date in a table of the days the data spans (computed once
+    per day) and its time of day in a table of the 86,400 seconds of a day."""
     n = len(seconds)
     days, rest = np.divmod(seconds.astype(np.int64), 86400)
-    year, month, day = civil_from_days(days)
+    first = int(days.min()) if n else 0
+    span = int(days.max()) - first + 1 if n else 0
     out = np.empty((n, ISO_WIDTH), dtype=np.uint8)
-    fields = (
-        (year, 0, 4),
-        (month, 5, 2),
-        (day, 8, 2),
-        (rest // 3600, 11, 2),
-        (rest // 60 % 60, 14, 2),
-        (rest % 60, 17, 2),
-    )
-    for value, start, width in fields:
-        for i in range(width):
-            out[:, start + i] = _ZERO + value // 10 ** (width - 1 - i) % 10
-    out[:, [4, 7]] = ord("-")
+    if span <= max(n, 1 << 16):
+        out[:, :10] = _dates(np.arange(first, first + span))[days - first]
+    else:  # centuries apart: each row's own date
+        out[:, :10] = _dates(days)
     out[:, 10] = ord("T")
-    out[:, [13, 16]] = ord(":")
+    out[:, 11:19] = _time_of_day()[rest]
     out[:, 19] = ord("Z")
     offsets = np.arange(0, (n + 1) * ISO_WIDTH, ISO_WIDTH, dtype=np.int32)
     mask = None if valid is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out), mask)
+
+
+def _dates(days: np.ndarray) -> np.ndarray:
+    """``YYYY-MM-DD`` of each day since the epoch, as rows of 10 bytes."""
+    year, month, day = civil_from_days(days)
+    return _digits(((year, 4), (month, 2), (day, 2)), separator="-")
+
+
+def _time_of_day() -> np.ndarray:
+    """``HH:MM:SS`` of every second of a day, as rows of 8 bytes (made once)."""
+    global _TIME_OF_DAY
+    if _TIME_OF_DAY is None:
+        second = np.arange(86400)
+        fields = ((second // 3600, 2), (second // 60 % 60, 2), (second % 60, 2))
+        _TIME_OF_DAY = _digits(fields, separator=":")
+    return _TIME_OF_DAY
+
+
+_TIME_OF_DAY: np.ndarray | None = None
+
+
+def _digits(fields, *, separator: str) -> np.ndarray:
+    """Zero-padded decimal fields joined by ``separator``, one row of bytes per value."""
+    width = sum(w for _, w in fields) + len(fields) - 1
+    out = np.full((len(fields[0][0]), width), ord(separator), dtype=np.uint8)
+    at = 0
+    for value, digits in fields:
+        for i in range(digits):
+            out[:, at + i] = _ZERO + value // 10 ** (digits - 1 - i) % 10
+        at += digits + 1
+    return out

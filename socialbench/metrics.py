@@ -9,7 +9,9 @@ nothing, and the report says so instead of printing it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -122,7 +124,10 @@ class ProbeArrays:
     def __init__(self, frame: pd.DataFrame) -> None:
         self.responded = frame["responded"].to_numpy(dtype=bool)
         self.ttfr = frame["ttfr_s"].to_numpy(dtype=float)
-        self.times = {"ttfr": self.ttfr, "business": frame["ttfr_business_s"].to_numpy(dtype=float)}
+        business = frame["ttfr_business_s"].to_numpy(dtype=float)
+        self.times = {"ttfr": self.ttfr, "business": business}
+        # without support hours the business clock is the plain one: sort it once
+        self.same = {"business": "ttfr"} if np.array_equal(business, self.ttfr, True) else {}
         self.watched = frame["watched_s"].to_numpy(dtype=float)
         self.flags = {f: frame[f].to_numpy(dtype=bool) for f in TYPE_FLAGS}
         automated = frame.get("automated_messages")
@@ -132,14 +137,40 @@ class ProbeArrays:
         resolved = frame["resolved"]
         self.rule = resolved.notna().to_numpy()
         self.resolved = resolved.fillna(False).to_numpy(dtype=bool) & self.rule
+        self.bits = np.zeros(len(frame), dtype=np.int64)
+        for i, name in enumerate(_JOINT):
+            self.bits |= self._flag(name).astype(np.int64) << i
         answered = np.flatnonzero(self.responded)
         self.by_value = {
             name: answered[np.argsort(values[answered], kind="stable")]
             for name, values in self.times.items()
+            if name not in self.same
         }
+
+    def _flag(self, name: str) -> np.ndarray:
+        return self.flags[name] if name in self.flags else getattr(self, name)
 
     def groups(self, codes: np.ndarray, count: int) -> Groups:
         return Groups(self, codes, count)
+
+
+_JOINT = ("responded", "automated", "rule", "resolved", *TYPE_FLAGS)
+_PATTERNS = 1 << len(_JOINT)
+
+
+class _Combinations:
+    """Every combination of the flags in _JOINT, one per bit pattern: what a condition of
+    ``Groups.tally`` reads in place of the probes' own flags."""
+
+    def __init__(self) -> None:
+        pattern = np.arange(_PATTERNS)
+        value = {name: (pattern >> i) & 1 == 1 for i, name in enumerate(_JOINT)}
+        self.responded, self.automated = value["responded"], value["automated"]
+        self.rule, self.resolved = value["rule"], value["resolved"]
+        self.flags = {f: value[f] for f in TYPE_FLAGS}
+
+
+_COMBINATIONS = _Combinations()
 
 
 class Groups:
@@ -154,6 +185,8 @@ class Groups:
         self.count = count
         self.all_codes = codes
         keep = codes >= 0
+        if keep.all():
+            keep = slice(None)  # a view of every column, not a copy
         self.codes = codes[keep]
         self.responded = table.responded[keep]
         self.ttfr = table.ttfr[keep]
@@ -162,12 +195,28 @@ class Groups:
         self.automated = table.automated[keep]
         self.rule = table.rule[keep]
         self.resolved = table.resolved[keep]
+        self.bits = table.bits[keep]
         self._sorted_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._joint: np.ndarray | None = None
 
     def total(self, mask: np.ndarray | None = None, weights=None) -> np.ndarray:
         codes = self.codes if mask is None else self.codes[mask]
         w = None if weights is None else (weights if mask is None else weights[mask])
         return np.bincount(codes, weights=w, minlength=self.count).astype(float)
+
+    def tally(self, condition: Callable[[Any], np.ndarray]) -> np.ndarray:
+        """Per group, how many probes ``condition`` holds for. The condition reads the
+        attributes responded, automated, rule, resolved and flags of what it is given.
+        With few groups that is every combination of them, counted per group by one
+        ``bincount`` shared by all tallies; otherwise these probes themselves."""
+        if self._joint is None and self.count * _PATTERNS <= max(len(self.codes), 1 << 16):
+            cells = np.bincount(
+                self.codes * _PATTERNS + self.bits, minlength=self.count * _PATTERNS
+            )
+            self._joint = cells.reshape(self.count, _PATTERNS)
+        if self._joint is None:
+            return self.total(condition(self))
+        return self._joint[:, condition(_COMBINATIONS)].sum(axis=1).astype(float)
 
     def quantile(self, name: str, q: float) -> np.ndarray:
         """Per-group quantile of response times (``ttfr`` or ``business``) over responded
@@ -178,6 +227,7 @@ class Groups:
 
     def _sorted(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Responded values sorted by (group, value), and their group codes (cached)."""
+        name = self.table.same.get(name, name)
         if name not in self._sorted_cache:
             self._sorted_cache[name] = self._sort(name)
         return self._sorted_cache[name]
@@ -241,14 +291,18 @@ def quantile(values: np.ndarray, q: float) -> float:
 
 def _rows(groups: Groups, settings: MetricSettings) -> list[dict]:
     """The aggregates of every group, as dicts in code order."""
-    n, r = groups.total(), groups.total(groups.responded)
-    automated = groups.total(groups.automated)
-    rule = groups.total(groups.rule)
+    n, r = groups.total(), groups.tally(lambda g: g.responded)
+    automated = groups.tally(lambda g: g.automated)
+    rule = groups.tally(lambda g: g.rule)
     rates_ok, times_ok, rule_ok = (x >= settings.min_group for x in (n, r, rule))
     safe_n, safe_r = np.maximum(n, 1), np.maximum(r, 1)
     resp = groups.responded
-    flag_rates = {f: groups.total(resp & v) / safe_r for f, v in groups.flags.items()}
-    deflect = groups.flags["dm"] | groups.flags["phone"] | groups.flags["email"]
+    flag_rates = {
+        f: groups.tally(lambda g, f=f: g.responded & g.flags[f]) / safe_r for f in TYPE_FLAGS
+    }
+    deflected = groups.tally(
+        lambda g: g.responded & (g.flags["dm"] | g.flags["phone"] | g.flags["email"])
+    )
     horizons = {**WITHIN, "window": float(settings.window_s)}
     within_all = groups.within(horizons, n)
     low, high = wilson_arrays(r, n)
@@ -260,8 +314,8 @@ def _rows(groups: Groups, settings: MetricSettings) -> list[dict]:
         "ttfr_business_median_s": (groups.quantile("business", 0.5), times_ok),
         "ttfr_business_p90_s": (groups.quantile("business", 0.9), times_ok),
         **{f"{f}_rate": (v, times_ok) for f, v in flag_rates.items()},
-        "deflection_rate": (groups.total(resp & deflect) / safe_r, times_ok),
-        "resolution_rate": (groups.total(groups.resolved) / np.maximum(rule, 1), rule_ok),
+        "deflection_rate": (deflected / safe_r, times_ok),
+        "resolution_rate": (groups.tally(lambda g: g.resolved) / np.maximum(rule, 1), rule_ok),
     }
     rows = []
     for g in range(groups.count):
@@ -391,7 +445,7 @@ def fairness(
     present = [t for t in labels if (tier == t).any()]
     codes = pd.Index(present).get_indexer(tier.astype(object)).astype(np.int64)
     groups = (table or ProbeArrays(probes)).groups(codes, len(present))
-    n, r = groups.total(), groups.total(groups.responded)
+    n, r = groups.total(), groups.tally(lambda g: g.responded)
     median = groups.quantile("ttfr", 0.5)
     rows = [
         {"tier": t, "probes": int(n[i]), "responded": int(r[i]),
