@@ -104,6 +104,7 @@ class Messages:
     scenario: pa.ChunkedArray
     category: pa.ChunkedArray
     duplicates: int = 0
+    kept: np.ndarray | None = None  # rows of the messages table kept (None: every one)
 
     def __len__(self) -> int:
         return len(self.t)
@@ -143,22 +144,28 @@ class Conversations:
 class _Classifier:
     """Text classification on a second thread (``pool``, one worker), each job submitted
     as soon as its inputs exist. The reply types of every brand message that can count as
-    a reply (not automated) do not depend on the reply trees: they start right after
-    ``prepare``, while the trees are built."""
+    a reply (``chosen``: by a brand account, not automated) depend neither on the reply
+    trees nor on duplicates: they start before ``prepare``."""
 
-    def __init__(self, msgs: Messages, pool: Executor) -> None:
-        chosen = msgs.is_brand & ~msgs.automated
+    def __init__(self, text: pa.ChunkedArray, chosen: np.ndarray, pool: Executor) -> None:
         self.pool = pool
         self.index = np.cumsum(chosen) - 1  # message position -> its place among the texts
-        self.texts = pool.submit(lambda: classify.prepare_arrow(msgs.text.filter(pa.array(chosen))))
+        self.texts = pool.submit(lambda: classify.prepare_arrow(text.filter(pa.array(chosen))))
         self.types = pool.submit(lambda: classify.reply_types(self.texts.result()))
+
+    def keep(self, kept: np.ndarray | None) -> None:
+        """Follow ``prepare`` in dropping duplicates (``kept``: the rows it kept)."""
+        if kept is not None:
+            self.index = self.index[kept]
 
 
 def probe_table(messages: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """The probe table (PROBE_COLUMNS then EXTRA_COLUMNS) of a messages table."""
-    msgs = prepare(messages, settings.brand_book)
+    book = settings.brand_book
     with ThreadPoolExecutor(max_workers=1) as pool:
-        classifier = _Classifier(msgs, pool)
+        classifier = _Classifier(_arrow(messages[m.TEXT]), _can_reply(messages, book), pool)
+        msgs = prepare(messages, book)
+        classifier.keep(msgs.kept)
         conv = conversations(msgs, roots(msgs), settings)
         return _table(msgs, conv, settings, classifier)
 
@@ -206,7 +213,14 @@ def prepare(messages: pd.DataFrame, brand_book: BrandBook) -> Messages:
         scenario=_arrow(frame[m.SCENARIO]),
         category=_arrow(frame[m.CATEGORY]),
         duplicates=0 if keep is None else int(len(keep) - keep.sum()),
+        kept=keep,
     )
+
+
+def _can_reply(frame: pd.DataFrame, brand_book: BrandBook) -> np.ndarray:
+    """Which rows of a messages table are brand messages that can count as replies."""
+    automated = frame[m.AUTOMATED].to_numpy(dtype=bool)
+    return _brand_flags(frame, _arrow(frame[m.AUTHOR]), brand_book) & ~automated
 
 
 def _brand_flags(frame: pd.DataFrame, author: pa.ChunkedArray, brand_book: BrandBook) -> np.ndarray:
@@ -388,11 +402,12 @@ def _table(
     classifier: _Classifier | None = None,
 ) -> pd.DataFrame:
     """The probe table. The work is split between this thread and the classifier's so
-    that both finish together: here the wording of first replies and the brands; there
-    the reply types, the customers' follow-ups and the probes' own columns."""
+    that both finish together: there the reply types, the wording of first replies, the
+    customers' follow-ups and the probes' own columns; here the brands."""
     if classifier is None:
         with ThreadPoolExecutor(max_workers=1) as pool:
-            return _table(msgs, conv, settings, _Classifier(msgs, pool))
+            chosen = msgs.is_brand & ~msgs.automated
+            return _table(msgs, conv, settings, _Classifier(msgs.text, chosen, pool))
     probes = conv.probes
     sent = msgs.t[probes]
     in_window = conv.t <= (sent + int(settings.window_s * _NS))[conv.seg]
@@ -402,9 +417,9 @@ def _table(
     first_t = np.where(responded, conv.t[np.maximum(first, 0)], _NOT_A_TIME)
     later = _follow_ups(conv, in_window, first_t, responded)
     order = np.argsort(sent, kind="stable")  # the table is in time order
+    acknowledges = classifier.pool.submit(_acknowledges, msgs, conv, first, classifier)
     resolved = classifier.pool.submit(_resolved, msgs, conv, later)
     own = classifier.pool.submit(_probe_columns, msgs, probes[order], conv.root[conv.starts][order])
-    acknowledges = _acknowledges(msgs, conv, first, classifier)
     per_probe = {
         "brand": _brands(msgs, conv, settings.brand_book),
         "followers": msgs.followers[probes],
@@ -412,7 +427,7 @@ def _table(
         "responded": responded,
         "first_response_at": first_t,
         **_reply_types(msgs, conv, counted, classifier),
-        "ack_only": acknowledges,
+        "ack_only": acknowledges.result(),
         "resolved": resolved.result(),
         "brand_messages": conv.count(counted),
         "automated_messages": conv.count(conv.is_brand & conv.automated & in_window),
