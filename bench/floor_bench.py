@@ -14,8 +14,8 @@ leaves out converting ids and timestamps, threading, brands and metrics. Program
 a. ``imports``: interpreter start and ``import numpy, pandas, pyarrow`` (the fixed cost);
 b. ``read``: pyarrow alone, reading the six columns socialbench uses, with explicit types;
 c. ``write``: (a) + (b) + writing socialbench's own probe table (built in a preparation
-   step, loaded from Arrow IPC before the clock of this stage starts) with its two-thread
-   CSV writer (``output._write_csv_halves``);
+   step, loaded from Arrow IPC before the clock of this stage starts) with its streaming
+   CSV writer (``output.write_csv``);
 d. ``classify``: (a) + (b) + ``classify.run_rules`` on exactly the texts socialbench
    classifies (counted brand replies, first replies for ack_only, customer follow-ups),
    whose row numbers the preparation step records;
@@ -140,7 +140,7 @@ def stage(name: str, phases_path: str, archive: str, *rest: str) -> None:
 
         phases("read", _read, archive)
         probes = phases("load", _load_arrow, probes_arrow)
-        phases("write", output._write_csv_halves, probes, Path(out_csv))
+        phases("write", output.write_csv, probes, Path(out_csv))
     elif name == "classify":
         (rows_path,) = rest
         phases("imports", _import_all)
@@ -195,7 +195,7 @@ def prepare(archive: str, rows_path: str, probes_arrow: str) -> None:
         spy_ack,
         spy_resolved,
     )
-    output._write_csv_halves = to_arrow
+    output.write_csv = to_arrow
     msgs, _ = analyse.load_messages([Path(archive)], fmt="twcs", options=sources.ReadOptions())
     probes = threads.probe_table(msgs, threads.Settings())
     ids = _read(archive)["tweet_id"].cast(pa.large_string())

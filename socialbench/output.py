@@ -79,7 +79,7 @@ def write_probes_csv(probes: pd.DataFrame, path: Path) -> None:
     for name in table.column_names:
         if pa.types.is_floating(table[name].type):
             table = _replace(table, name, whole_numbers(table[name]))
-    _write_csv_halves(table, path)
+    write_csv(table, path)
 
 
 def whole_numbers(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -93,26 +93,13 @@ def whole_numbers(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.cast(column, pa.int64())
 
 
-def _write_csv_halves(table: pa.Table, path: Path) -> None:
-    """Arrow's CSV writer is single-threaded: format two halves at once, then join them."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    half = (table.num_rows + 1) // 2
-    parts = [(table.slice(0, half), True), (table.slice(half), False)]
-
-    def render(part: tuple[pa.Table, bool]) -> pa.Buffer:
-        sink = pa.BufferOutputStream()
-        options = pcsv.WriteOptions(
-            quoting_style="needed", include_header=part[1], batch_size=_CSV_BATCH_ROWS
-        )
-        pcsv.write_csv(part[0], sink, write_options=options)
-        return sink.getvalue()  # no copy, unlike BytesIO
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        rendered = list(pool.map(render, parts))
-    with open(path, "wb") as fh:
-        for chunk in rendered:
-            fh.write(memoryview(chunk))
+def write_csv(table: pa.Table, path: Path) -> None:
+    """Arrow's CSV writer, streaming into the file a batch at a time, on one thread: two
+    threads formatting halves into memory were slower on a million probes, the 160 MB of
+    fresh memory costing more than the second core gained (bench/README.md); the run's
+    summary is computed on the other core meanwhile."""
+    options = pcsv.WriteOptions(quoting_style="needed", batch_size=_CSV_BATCH_ROWS)
+    pcsv.write_csv(table, str(path), write_options=options)
 
 
 def iso_utc(column):
