@@ -122,11 +122,13 @@ def _replace(table: pa.Table, name: str, column) -> pa.Table:
 
 def defuse_formulas(column):
     """Prefix ``'`` to cells starting with = + - @ tab or CR (CSV formula injection)."""
-    first = pc.utf8_slice_codeunits(column, 0, 1)
-    risky = pc.fill_null(pc.is_in(first, value_set=pa.array(_FORMULA_START)), False)
-    if not pc.any(risky).as_py():
+    from socialbench import arrowtext
+
+    first, _ = arrowtext.edge_bytes(column)  # each is one byte in UTF-8
+    risky = np.isin(first, [ord(c) for c in _FORMULA_START])
+    if not risky.any():
         return column
-    return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+    return pc.if_else(pa.array(risky), pc.binary_join_element_wise("'", column, ""), column)
 
 
 def write_json(document: dict, path: Path) -> None:

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from socialbench import fasttime
+from socialbench import arrowtext, fasttime
 from socialbench import messages as m
 from socialbench.errors import InputError
 from socialbench.sources import ReadOptions
@@ -200,7 +200,7 @@ def _check_columns(table: pa.Table, path: Path) -> None:
 
 def _clean_id(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """Trimmed ids, with the ``.0`` of ids written as floats removed."""
-    trimmed = pc.utf8_trim_whitespace(column)
+    trimmed = arrowtext.trim_whitespace(column)
     floaty = pc.ends_with(trimmed, ".0")
     if not pc.any(floaty).as_py():
         return trimmed
@@ -217,11 +217,11 @@ def _convert(table: pa.Table) -> tuple[dict[str, pa.ChunkedArray], dict[str, pa.
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        times = pool.submit(lambda: _parse_times(pc.utf8_trim_whitespace(table["created_at"])))
+        times = pool.submit(lambda: _parse_times(arrowtext.trim_whitespace(table["created_at"])))
         tweet_id = _clean_id(table["tweet_id"])
         parent = _clean_id(table["in_response_to_tweet_id"])
-        inbound_text = pc.utf8_lower(pc.utf8_trim_whitespace(table["inbound"]))
-        author = pc.utf8_trim_whitespace(table["author_id"])
+        inbound_text = pc.utf8_lower(arrowtext.trim_whitespace(table["inbound"]))
+        author = arrowtext.trim_whitespace(table["author_id"])
         created = times.result()
     cols = {
         "id": tweet_id,
