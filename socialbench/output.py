@@ -75,11 +75,18 @@ def write_probes_csv(probes: pd.DataFrame, path: Path) -> None:
             table = _replace(table, name, iso_utc(table[name]))
     for name in TEXT_COLUMNS:
         if name in table.column_names:
-            table = _replace(table, name, defuse_formulas(table[name].cast(pa.string())))
+            table = _replace(table, name, defuse_formulas(_text(table[name])))
     for name in table.column_names:
         if pa.types.is_floating(table[name].type):
             table = _replace(table, name, whole_numbers(table[name]))
     write_csv(table, path)
+
+
+def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column as Arrow strings (large or not: a cast would copy them)."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column
+    return column.cast(pa.string())
 
 
 def whole_numbers(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -128,7 +135,8 @@ def defuse_formulas(column):
     risky = np.isin(first, [ord(c) for c in _FORMULA_START])
     if not risky.any():
         return column
-    return pc.if_else(pa.array(risky), pc.binary_join_element_wise("'", column, ""), column)
+    quote, empty = pa.scalar("'", column.type), pa.scalar("", column.type)
+    return pc.if_else(pa.array(risky), pc.binary_join_element_wise(quote, column, empty), column)
 
 
 def write_json(document: dict, path: Path) -> None:
