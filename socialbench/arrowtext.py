@@ -12,7 +12,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 NONE = -1  # the "byte" of an empty or null value
-_ASCII_SPACE = np.array([ord(c) for c in " \t\n\v\f\r\x1c\x1d\x1e\x1f"], dtype=np.int16)
+# byte + 1 -> whether the byte may be (part of) whitespace: ASCII spaces, and every non-ASCII
+# byte (it may begin or end a Unicode space)
+_MAYBE_SPACE = np.zeros(257, dtype=bool)
+_MAYBE_SPACE[[1 + ord(c) for c in " \t\n\v\f\r\x1c\x1d\x1e\x1f"]] = True
+_MAYBE_SPACE[1 + 0x80 :] = True
 
 
 def edge_bytes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -27,22 +31,40 @@ def edge_bytes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarr
 def _edges(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
         raise TypeError(f"not a string column: {chunk.type}")
-    n = len(chunk)
-    first, last = np.full(n, NONE, dtype=np.int16), np.full(n, NONE, dtype=np.int16)
-    buffers = chunk.buffers()
-    if n == 0 or buffers[2] is None:
-        return first, last
-    wide = pa.types.is_large_string(chunk.type)
-    offsets = np.frombuffer(buffers[1], dtype=np.int64 if wide else np.int32)
-    offsets = offsets[chunk.offset : chunk.offset + n + 1]
-    data = np.frombuffer(buffers[2], dtype=np.uint8)
-    start, end = offsets[:-1], offsets[1:]
-    filled = end > start
-    if chunk.null_count:
-        filled &= chunk.is_valid().to_numpy(zero_copy_only=False)
-    first[filled] = data[start[filled]]
-    last[filled] = data[end[filled] - 1]
+    view = _View(chunk)
+    if view.data is None:
+        none = np.full(len(chunk), NONE, dtype=np.int16)
+        return none, none.copy()
+    first = view.byte(view.start).astype(np.int16)
+    last = view.byte(view.end - 1).astype(np.int16)
+    if not view.filled.all():
+        first[~view.filled] = NONE
+        last[~view.filled] = NONE
     return first, last
+
+
+class _View:
+    """A string array's offsets (from 0) and data bytes, read in place."""
+
+    def __init__(self, chunk: pa.Array) -> None:
+        buffers = chunk.buffers()
+        wide = pa.types.is_large_string(chunk.type)
+        n = len(chunk)
+        offsets = np.frombuffer(buffers[1], dtype=np.int64 if wide else np.int32)
+        offsets = offsets[chunk.offset : chunk.offset + n + 1].astype(np.int64)
+        base, top = (int(offsets[0]), int(offsets[-1])) if n else (0, 0)
+        self.data = None
+        if buffers[2] is not None and top > base:
+            self.data = np.frombuffer(buffers[2], dtype=np.uint8)[base:top]
+        self.offsets = offsets - base
+        self.start, self.end = self.offsets[:-1], self.offsets[1:]
+        self.filled = self.end > self.start
+        if chunk.null_count:
+            self.filled &= chunk.is_valid().to_numpy(zero_copy_only=False)
+
+    def byte(self, at: np.ndarray) -> np.ndarray:
+        """The byte at each position, clipped into the data (callers mask what is outside)."""
+        return self.data[np.clip(at, 0, len(self.data) - 1)]
 
 
 def trim_whitespace(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -56,4 +78,43 @@ def trim_whitespace(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _maybe_space(byte: np.ndarray) -> np.ndarray:
-    return (byte >= 0x80) | np.isin(byte, _ASCII_SPACE)
+    return _MAYBE_SPACE[byte + 1]  # NONE (-1) reads entry 0: no space
+
+
+def cut_suffix(column: pa.ChunkedArray, suffix: str) -> pa.ChunkedArray:
+    """Every value ending with the ASCII ``suffix`` without it (others unchanged): a copy of
+    the bytes with those ends left out, instead of Arrow's per-value slicing."""
+    if not (suffix and suffix.isascii()):
+        raise ValueError("the suffix must be non-empty ASCII")
+    return pa.chunked_array([_cut(chunk, suffix.encode()) for chunk in column.chunks], column.type)
+
+
+def _cut(chunk: pa.Array, suffix: bytes) -> pa.Array:
+    view, width = _View(chunk), len(suffix)
+    if view.data is None:
+        return chunk
+    hit = view.filled & (view.end - view.start >= width)
+    for i, byte in enumerate(reversed(suffix)):
+        hit &= view.byte(view.end - 1 - i) == byte
+    if not hit.any():
+        return chunk
+    keep = np.ones(len(view.data), dtype=bool)
+    ends = view.end[hit]
+    for i in range(width):
+        keep[ends - 1 - i] = False
+    offsets = view.offsets - np.concatenate([[0], np.cumsum(hit)]) * width
+    wide = pa.types.is_large_string(chunk.type)
+    validity = None
+    if chunk.null_count:
+        valid = chunk.is_valid().to_numpy(zero_copy_only=False)
+        validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(
+        chunk.type,
+        len(chunk),
+        [
+            validity,
+            pa.py_buffer(offsets.astype(np.int64 if wide else np.int32)),
+            pa.py_buffer(view.data[keep]),
+        ],
+        null_count=chunk.null_count,
+    )

@@ -88,17 +88,26 @@ class _Rows:
         return value, ok
 
 
-def parse_twitter(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray] | None:
+def parse_twitter(
+    column: pa.Array | pa.ChunkedArray, *, threads: int = 1
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Epoch seconds and a validity mask for ``Tue Oct 31 22:10:47 +0000 2017`` texts.
 
     None when some value is missing or not 30 characters wide (the caller then parses
     generally). Invalid values (bad digits, month, ranges or separators) are False in the mask.
+    Chunks are parsed on ``threads`` threads (numpy releases the GIL).
     """
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     rows = [_Rows(chunk, TWITTER_WIDTH) for chunk in chunks if len(chunk)]
     if not rows or not all(r.fits for r in rows):
         return None
-    parts = [_parse_twitter_rows(r) for r in rows]
+    if threads > 1 and len(rows) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            parts = list(pool.map(_parse_twitter_rows, rows))
+    else:
+        parts = [_parse_twitter_rows(r) for r in rows]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 

@@ -80,3 +80,26 @@ def test_defuse_formulas_reads_first_bytes() -> None:
     ]
     plain = pa.array(["a", "b"])
     assert defuse_formulas(plain) is plain
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["3.0", "12.0", "", "7", "x.0", ".0", "0", "5.00", "é.0"],
+        ["1.0", None, "2"],
+        ["1", "2"],
+        [""],
+    ],
+)
+def test_cut_suffix_equals_slicing(kind, values: list) -> None:
+    expected = [None if v is None else (v[:-2] if v.endswith(".0") else v) for v in values]
+    column = pa.chunked_array([pa.array(values, kind)])
+    assert arrowtext.cut_suffix(column, ".0").to_pylist() == expected
+    sliced = pa.chunked_array([pa.array(values, kind).slice(1), pa.array(values, kind)])
+    assert arrowtext.cut_suffix(sliced, ".0").to_pylist() == expected[1:] + expected
+
+
+def test_cut_suffix_wants_ascii() -> None:
+    with pytest.raises(ValueError):
+        arrowtext.cut_suffix(pa.chunked_array([pa.array(["a"])]), "é")

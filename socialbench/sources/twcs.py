@@ -200,11 +200,7 @@ def _check_columns(table: pa.Table, path: Path) -> None:
 
 def _clean_id(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """Trimmed ids, with the ``.0`` of ids written as floats removed."""
-    trimmed = arrowtext.trim_whitespace(column)
-    floaty = pc.ends_with(trimmed, ".0")
-    if not pc.any(floaty).as_py():
-        return trimmed
-    cut = pc.if_else(floaty, pc.utf8_slice_codeunits(trimmed, 0, -2), trimmed)
+    cut = arrowtext.cut_suffix(arrowtext.trim_whitespace(column), ".0")
     if not pc.any(pc.ends_with(cut, ".0")).as_py():
         return cut
     return pc.replace_substring_regex(cut, pattern=r"\.0+$", replacement="")
@@ -244,7 +240,7 @@ def _convert(table: pa.Table) -> tuple[dict[str, pa.ChunkedArray], dict[str, pa.
 
 def _parse_times(text: pa.ChunkedArray) -> pa.ChunkedArray:
     """Twitter-style times (fast path), else ISO 8601; null where neither parses."""
-    fast = fasttime.parse_twitter(text)
+    fast = fasttime.parse_twitter(text, threads=2)
     if fast is not None and fast[1].all():
         return pa.chunked_array([pa.array(fast[0]).cast(pa.timestamp("s", tz="UTC"))])
     twitter = pc.strptime(text, format=TWITTER_TIME, unit="s", error_is_null=True)
