@@ -72,6 +72,9 @@ _MAX_JUMPS = 64
 # An @mention: "@" and a handle, not preceded by a handle character (so an e-mail address
 # such as help@acme.com is not a mention).
 _MENTION = r"(?:^|[^A-Za-z0-9_])@(?P<handle>[A-Za-z0-9_]+)"
+_LEADING_MENTION = (
+    r"^@(?P<handle>[A-Za-z0-9_]+)"  # _MENTION's first match when a text opens with it
+)
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -402,8 +405,8 @@ def _table(
     classifier: _Classifier | None = None,
 ) -> pd.DataFrame:
     """The probe table. The work is split between this thread and the classifier's so
-    that both finish together: there the reply types, the wording of first replies, the
-    customers' follow-ups and the probes' own columns; here the brands."""
+    that both finish together: there the reply types, the wording of first replies and the
+    customers' follow-ups; here the brands and the probes' own columns."""
     if classifier is None:
         with ThreadPoolExecutor(max_workers=1) as pool:
             chosen = msgs.is_brand & ~msgs.automated
@@ -419,7 +422,6 @@ def _table(
     order = np.argsort(sent, kind="stable")  # the table is in time order
     acknowledges = classifier.pool.submit(_acknowledges, msgs, conv, first, classifier)
     resolved = classifier.pool.submit(_resolved, msgs, conv, later)
-    own = classifier.pool.submit(_probe_columns, msgs, probes[order], conv.root[conv.starts][order])
     per_probe = {
         "brand": _brands(msgs, conv, settings.brand_book),
         "followers": msgs.followers[probes],
@@ -433,7 +435,7 @@ def _table(
         "automated_messages": conv.count(conv.is_brand & conv.automated & in_window),
     }
     columns = {
-        **own.result(),
+        **_probe_columns(msgs, probes[order], conv.root[conv.starts][order]),
         **{name: _reorder(values, order) for name, values in per_probe.items()},
     }
     return _frame(columns, settings)
@@ -556,7 +558,7 @@ def _mentioned_brand(texts: pa.Array, known: dict[str, str]) -> pa.Array:
     Usually the first mention is the brand; only the other texts are searched again, with one
     case-insensitive alternation of the known handles (RE2 matches it in linear time).
     """
-    first_any = _first_mention(texts, _MENTION)
+    first_any = _first_any_mention(texts)
     if not known:
         return pc.fill_null(first_any, UNKNOWN_BRAND)
     known_set = pa.array(list(known), pa.large_string())
@@ -576,6 +578,17 @@ def _mentioned_brand(texts: pa.Array, known: dict[str, str]) -> pa.Array:
 
 def _first_mention(texts: pa.Array, pattern: str) -> pa.Array:
     return pc.struct_field(pc.extract_regex(texts, pattern), [0])
+
+
+def _first_any_mention(texts: pa.Array) -> pa.Array:
+    """The first @mention of each text. Most texts open with it, which a pattern anchored at
+    the start finds at once; the general pattern searches only the others."""
+    found = _first_mention(texts, _LEADING_MENTION)
+    missing = pc.is_null(found)
+    if not pc.any(missing).as_py():
+        return found
+    later = _first_mention(texts.filter(missing), _MENTION)
+    return pc.replace_with_mask(found, missing, later)
 
 
 def _reorder(values, order: np.ndarray):

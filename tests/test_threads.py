@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from conftest import msg, write_fixture
 
@@ -336,3 +337,14 @@ def test_automated_replies_are_reported_apart_in_the_summary(tmp_path):
     )
     overall = metrics.aggregate(probes, metrics.MetricSettings(window_s=86400, min_group=1))
     assert (overall["probes"], overall["responded"], overall["automated"]) == (2, 0, 1)
+
+
+def test_first_mention_fast_path_equals_the_general_pattern() -> None:
+    texts = pa.array(
+        ["@a hi", "hi @b", "@ x @c", "", None, "x@y.com @d", "@e@f", "no", "@_9 z", "é@g",
+         "@@h", "\n@i", "(@j)", "@k,@l"],
+        pa.large_string(),
+    )  # fmt: skip
+    general = threads._first_mention(texts, threads._MENTION).to_pylist()
+    assert threads._first_any_mention(texts).to_pylist() == general
+    assert general[:3] == ["a", "b", "c"]
