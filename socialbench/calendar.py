@@ -39,7 +39,6 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as holidays_lib
 import numpy as np
 import pandas as pd
 import pydantic
@@ -135,6 +134,8 @@ def _parse_weekly(weekly: dict[str, list[str]]) -> dict[int, list[Interval]]:
 def _split_holidays(code: str) -> tuple[str, str | None]:
     """Validate 'CC' or 'CC-SUBDIV' against the `holidays` package; return canonical parts."""
     country, _, subdiv = code.strip().partition("-")
+    import holidays as holidays_lib  # only for support hours that name holidays
+
     supported = holidays_lib.list_supported_countries()
     country = country.upper()
     if country not in supported:
@@ -187,6 +188,8 @@ class SupportHours(pydantic.BaseModel, extra="forbid"):
         if self.holidays is not None:
             country, subdiv = _split_holidays(self.holidays)
             years = range(first.year, last.year + 1)
+            import holidays as holidays_lib
+
             table = holidays_lib.country_holidays(country, subdiv=subdiv, years=years)
             dates.update(day for day in table if first <= day <= last)
         return dates
