@@ -118,3 +118,23 @@ def _cut(chunk: pa.Array, suffix: bytes) -> pa.Array:
         ],
         null_count=chunk.null_count,
     )
+
+
+def empty_as_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Empty values as nulls, the text left in place (only the validity bitmap is new)."""
+    return pa.chunked_array([_empty_as_null(chunk) for chunk in column.chunks], column.type)
+
+
+def _empty_as_null(chunk: pa.Array) -> pa.Array:
+    view = _View(chunk)
+    if view.filled.all():
+        return chunk
+    buffers = chunk.buffers()
+    validity = pa.py_buffer(np.packbits(view.filled, bitorder="little"))
+    offsets_at = chunk.offset * (8 if pa.types.is_large_string(chunk.type) else 4)
+    return pa.Array.from_buffers(
+        chunk.type,
+        len(chunk),
+        [validity, buffers[1].slice(offsets_at), buffers[2]],
+        null_count=int(len(chunk) - view.filled.sum()),
+    )

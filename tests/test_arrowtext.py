@@ -103,3 +103,17 @@ def test_cut_suffix_equals_slicing(kind, values: list) -> None:
 def test_cut_suffix_wants_ascii() -> None:
     with pytest.raises(ValueError):
         arrowtext.cut_suffix(pa.chunked_array([pa.array(["a"])]), "é")
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
+def test_empty_as_null_keeps_the_text_in_place(kind) -> None:
+    values = pa.array(["1", "", None, "22", ""], kind)
+    column = pa.chunked_array([values, values.slice(1), values.slice(2, 2)])
+    got = arrowtext.empty_as_null(column)
+    got.validate(full=True)
+    expected = [None if v in ("", None) else v for v in column.to_pylist()]
+    assert got.to_pylist() == expected
+    assert got.null_count == expected.count(None)
+    assert got.chunk(0).buffers()[2].address == values.buffers()[2].address
+    whole = pa.chunked_array([pa.array(["a", "b"], kind)])
+    assert arrowtext.empty_as_null(whole).chunk(0).buffers()[0] is None  # nothing became null

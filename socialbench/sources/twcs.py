@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import mmap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -74,12 +75,20 @@ class _Source:
             raise InputError(path, "the file is empty")
         self.restore_cr = self.map.find(b"\r") >= 0 and self._count(b"\r") > self._count(b"\r\n")
         self._raw: bytes | None = None
-        if self._count(b'"') % 2:
-            raw = self.bytes()
-            line = raw.count(b"\n", 0, raw.rfind(b'"')) + 1
-            raise InputError(path, "truncated: a quoted field is never closed", line=line)
+        # quotes are counted on another thread while Arrow parses; see check_quoting
+        counter = ThreadPoolExecutor(max_workers=1)
+        self._quotes = counter.submit(self._count, b'"')
+        counter.shutdown(wait=False)
         end = self.map.find(b"\n", self.start)
         self.header = bytes(self.map[self.start : end if end >= 0 else len(self.map)])
+
+    def check_quoting(self) -> None:
+        """Refuse a file whose last quoted field is never closed (an odd number of quotes),
+        which Arrow would read as one long field."""
+        if self._quotes.result() % 2:
+            raw = self.bytes()
+            line = raw.count(b"\n", 0, raw.rfind(b'"')) + 1
+            raise InputError(self.path, "truncated: a quoted field is never closed", line=line)
 
     def _blank(self) -> bool:
         return not any(
@@ -148,7 +157,9 @@ def _parse(source: _Source, options: ReadOptions) -> pa.Table:
             read_options=pcsv.ReadOptions(block_size=_block_size(source)),
         )
     except pa.ArrowInvalid as exc:
+        source.check_quoting()
         raise _arrow_error(source, exc) from None
+    source.check_quoting()
     if invalid:
         raw = source.bytes()
         for text in invalid:
@@ -296,7 +307,7 @@ def _to_messages(table, bad, *, restore_cr: bool, options: ReadOptions):
     frame = pd.DataFrame(
         {
             m.ID: _strings(cols["id"]),
-            m.PARENT_ID: _strings(cols["parent"]),
+            m.PARENT_ID: _strings(arrowtext.empty_as_null(cols["parent"])),  # no copy
             m.AUTHOR: _strings(author),
             m.AUTHOR_IS_BRAND: is_brand.to_pandas(),
             m.CREATED_AT: cols["created"].to_pandas(),
