@@ -26,9 +26,9 @@ class SourceInfo:
 @dataclass
 class Analysis:
     """The probe table of recorded conversations; the summary is computed on first use (so a
-    caller can start writing the probe table meanwhile)."""
+    caller can start writing the probe table meanwhile). The messages table is not kept: the
+    memory it frees serves the outputs."""
 
-    messages: pd.DataFrame
     probes: pd.DataFrame
     sources: list[SourceInfo]
     metric_settings: metrics.MetricSettings
@@ -72,8 +72,8 @@ def analyse(
     """Read, thread, classify and aggregate recorded conversations."""
     msgs, infos = load_messages(paths, fmt=fmt, options=options)
     probes = threads.probe_table(msgs, settings)
+    del msgs
     return Analysis(
-        msgs,
         probes,
         infos,
         metric_settings,
