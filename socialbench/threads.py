@@ -405,8 +405,8 @@ def _table(
     classifier: _Classifier | None = None,
 ) -> pd.DataFrame:
     """The probe table. The work is split between this thread and the classifier's so
-    that both finish together: there the reply types, the wording of first replies and the
-    customers' follow-ups; here the brands and the probes' own columns."""
+    that both finish together: there the reply types, the wording of first replies, the
+    customers' follow-ups and the probes' own columns; here the brands."""
     if classifier is None:
         with ThreadPoolExecutor(max_workers=1) as pool:
             chosen = msgs.is_brand & ~msgs.automated
@@ -422,6 +422,7 @@ def _table(
     order = np.argsort(sent, kind="stable")  # the table is in time order
     acknowledges = classifier.pool.submit(_acknowledges, msgs, conv, first, classifier)
     resolved = classifier.pool.submit(_resolved, msgs, conv, later)
+    own = classifier.pool.submit(_probe_columns, msgs, probes[order], conv.root[conv.starts][order])
     per_probe = {
         "brand": _brands(msgs, conv, settings.brand_book),
         "followers": msgs.followers[probes],
@@ -435,7 +436,7 @@ def _table(
         "automated_messages": conv.count(conv.is_brand & conv.automated & in_window),
     }
     columns = {
-        **_probe_columns(msgs, probes[order], conv.root[conv.starts][order]),
+        **own.result(),
         **{name: _reorder(values, order) for name, values in per_probe.items()},
     }
     return _frame(columns, settings)
