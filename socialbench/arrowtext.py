@@ -31,7 +31,7 @@ def edge_bytes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarr
 def _edges(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
         raise TypeError(f"not a string column: {chunk.type}")
-    view = _View(chunk)
+    view = TextBuffers(chunk)
     if view.data is None:
         none = np.full(len(chunk), NONE, dtype=np.int16)
         return none, none.copy()
@@ -43,8 +43,9 @@ def _edges(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return first, last
 
 
-class _View:
-    """A string array's offsets (from 0) and data bytes, read in place."""
+class TextBuffers:
+    """A string array's offsets (from 0) and data bytes, read in place (``data`` is None when
+    every value is empty); ``filled``: the values that are neither empty nor null."""
 
     def __init__(self, chunk: pa.Array) -> None:
         buffers = chunk.buffers()
@@ -90,7 +91,7 @@ def cut_suffix(column: pa.ChunkedArray, suffix: str) -> pa.ChunkedArray:
 
 
 def _cut(chunk: pa.Array, suffix: bytes) -> pa.Array:
-    view, width = _View(chunk), len(suffix)
+    view, width = TextBuffers(chunk), len(suffix)
     if view.data is None:
         return chunk
     hit = view.filled & (view.end - view.start >= width)
@@ -126,7 +127,7 @@ def empty_as_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _empty_as_null(chunk: pa.Array) -> pa.Array:
-    view = _View(chunk)
+    view = TextBuffers(chunk)
     if view.filled.all():
         return chunk
     buffers = chunk.buffers()

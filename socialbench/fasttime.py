@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from socialbench import arrowtext
+
 TWITTER_WIDTH = 30  # "Tue Oct 31 22:10:47 +0000 2017"
 ISO_WIDTH = 20  # "2017-10-31T22:10:47Z"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -57,22 +59,16 @@ class _Rows:
     """Fixed-width text rows read in place from an Arrow string array's data buffer."""
 
     def __init__(self, column: pa.Array, width: int) -> None:
-        wide = pa.types.is_large_string(column.type)
-        offsets = np.frombuffer(column.buffers()[1], dtype=np.int64 if wide else np.int32)
-        offsets = offsets[column.offset : column.offset + len(column) + 1]
-        self.fits = (
-            not column.null_count
-            and offsets[-1] - offsets[0] == width * len(column)
-            and bool(np.all(np.diff(offsets) == width))
-        )
-        self.data = np.frombuffer(column.buffers()[2], dtype=np.uint8) if self.fits else None
-        self.first, self.n, self.width = int(offsets[0]), len(column), width
+        text = arrowtext.TextBuffers(column)
+        self.fits = not column.null_count and bool(np.all(text.end - text.start == width))
+        self.data = text.data if self.fits else None
+        self.n, self.width = len(column), width
 
     def chars(self, at: int, count: int = 1) -> np.ndarray:
         """Characters [at, at + count) of every row as one little-endian unsigned integer."""
         dtype = {1: "u1", 2: "<u2", 4: "<u4"}[count]
         view = np.ndarray(
-            (self.n,), dtype=dtype, buffer=self.data, offset=self.first + at, strides=(self.width,)
+            (self.n,), dtype=dtype, buffer=self.data, offset=at, strides=(self.width,)
         )
         return view.astype(np.int64)
 

@@ -20,6 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from socialbench import arrowtext
+
 TEXT_COLUMNS = (
     "probe_id",
     "brand",
@@ -129,8 +131,6 @@ def _replace(table: pa.Table, name: str, column) -> pa.Table:
 
 def defuse_formulas(column):
     """Prefix ``'`` to cells starting with = + - @ tab or CR (CSV formula injection)."""
-    from socialbench import arrowtext
-
     first, _ = arrowtext.edge_bytes(column)  # each is one byte in UTF-8
     risky = np.isin(first, [ord(c) for c in _FORMULA_START])
     if not risky.any():

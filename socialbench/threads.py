@@ -399,18 +399,11 @@ def _reopens(t, r, is_brand, reopen_after_s) -> np.ndarray:
 
 
 def _table(
-    msgs: Messages,
-    conv: Conversations,
-    settings: Settings,
-    classifier: _Classifier | None = None,
+    msgs: Messages, conv: Conversations, settings: Settings, classifier: _Classifier
 ) -> pd.DataFrame:
     """The probe table. The work is split between this thread and the classifier's so
     that both finish together: there the reply types, the wording of first replies, the
     customers' follow-ups and the probes' own columns; here the brands."""
-    if classifier is None:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            chosen = msgs.is_brand & ~msgs.automated
-            return _table(msgs, conv, settings, _Classifier(msgs.text, chosen, pool))
     probes = conv.probes
     sent = msgs.t[probes]
     in_window = conv.t <= (sent + int(settings.window_s * _NS))[conv.seg]
@@ -465,8 +458,8 @@ def _texts(msgs: Messages, conv: Conversations, rows: np.ndarray) -> pd.Series:
 
 
 def _acknowledges(msgs, conv, first, classifier: _Classifier) -> np.ndarray:
-    """Per probe: whether its first counted brand message only acknowledges (ack_only),
-    its wording read here, its reply types (none allowed) from the classifier."""
+    """Per probe: whether its first counted brand message only acknowledges (ack_only): its
+    wording says so and it has none of the reply types (known already)."""
     answered = np.flatnonzero(first >= 0)
     at = classifier.index[conv.pos[first[answered]]]
     only = classify.acknowledges(classifier.texts.result().take(at))

@@ -221,8 +221,6 @@ def _convert(table: pa.Table) -> tuple[dict[str, pa.ChunkedArray], dict[str, pa.
     """Typed columns plus, per problem, a boolean mask of the rows that have it.
 
     Times are parsed on a second thread meanwhile (numpy and Arrow release the GIL)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(max_workers=1) as pool:
         times = pool.submit(lambda: _parse_times(arrowtext.trim_whitespace(table["created_at"])))
         tweet_id = _clean_id(table["tweet_id"])
