@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from socialbench import classify
+from socialbench import arrowtext, classify
 from socialbench import messages as m
 from socialbench.brands import BrandBook
 
@@ -283,9 +283,9 @@ def _canonical_integers(column: pa.ChunkedArray) -> np.ndarray | None:
         numbers = pc.cast(column, pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
-    padded = pc.and_(pc.starts_with(column, "0"), pc.greater(pc.utf8_length(column), 1))
-    signed = pc.or_(pc.starts_with(column, "+"), pc.starts_with(column, "-"))
-    if pc.any(pc.or_(padded, signed)).as_py():
+    first, _ = arrowtext.edge_bytes(column)
+    padded = (first == ord("0")) & (arrowtext.byte_lengths(column) > 1)
+    if (padded | (first == ord("+")) | (first == ord("-"))).any():
         return None
     return pc.fill_null(numbers, -1).to_numpy()
 
