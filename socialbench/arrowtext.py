@@ -99,42 +99,15 @@ def _maybe_space(byte: np.ndarray) -> np.ndarray:
 
 
 def cut_suffix(column: pa.ChunkedArray, suffix: str) -> pa.ChunkedArray:
-    """Every value ending with the ASCII ``suffix`` without it (others unchanged): a copy of
-    the bytes with those ends left out, instead of Arrow's per-value slicing."""
+    """Every value ending with the ASCII ``suffix`` without it (others unchanged): one
+    compiled pass copying the kept bytes (``kernels.ids``), instead of Arrow's per-value
+    slicing."""
     if not (suffix and suffix.isascii()):
         raise ValueError("the suffix must be non-empty ASCII")
-    return pa.chunked_array([_cut(chunk, suffix.encode()) for chunk in column.chunks], column.type)
+    from socialbench.kernels import ids  # numba: loaded only where archives are read
 
-
-def _cut(chunk: pa.Array, suffix: bytes) -> pa.Array:
-    view, width = TextBuffers(chunk), len(suffix)
-    if view.data is None:
-        return chunk
-    hit = view.filled & (view.end - view.start >= width)
-    for i, byte in enumerate(reversed(suffix)):
-        hit &= view.byte(view.end - 1 - i) == byte
-    if not hit.any():
-        return chunk
-    keep = np.ones(len(view.data), dtype=bool)
-    ends = view.end[hit]
-    for i in range(width):
-        keep[ends - 1 - i] = False
-    offsets = view.offsets - np.concatenate([[0], np.cumsum(hit)]) * width
-    wide = pa.types.is_large_string(chunk.type)
-    validity = None
-    if chunk.null_count:
-        valid = chunk.is_valid().to_numpy(zero_copy_only=False)
-        validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    return pa.Array.from_buffers(
-        chunk.type,
-        len(chunk),
-        [
-            validity,
-            pa.py_buffer(offsets.astype(np.int64 if wide else np.int32)),
-            pa.py_buffer(view.data[keep]),
-        ],
-        null_count=chunk.null_count,
-    )
+    cut = [ids.cut_suffix(chunk, suffix.encode()) for chunk in column.chunks]
+    return pa.chunked_array(cut, column.type)
 
 
 def empty_as_null(column: pa.ChunkedArray) -> pa.ChunkedArray:

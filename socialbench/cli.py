@@ -574,6 +574,9 @@ def _run_archive(paths: list[Path], options) -> None:
         raise UsageError(
             "run: give a suite (run SUITE) or recorded conversations (--fixtures PATH ...)"
         )
+    from socialbench.kernels import warm
+
+    warm.start()  # on the other core, while this one imports pandas and reads
     from socialbench import analyse, metrics, output, threads
 
     request, _ = _preflight(options)

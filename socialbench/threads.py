@@ -17,10 +17,11 @@ Definitions (the README's methodology section states them for users):
   first @mention of the probe naming a known brand account, else its first @mention, else
   ``(unknown)``; alias handles are then merged through the brand book.
 
-Everything is columnar and runs on integer keys: ids become integers once (a cast, or a
-dictionary encoding), roots come from numpy pointer jumping, conversations are one sort, and
-every per-probe figure is a segment reduction (``numpy.*.reduceat``) over that sorted order.
-Text is touched only where a rule reads it, in Arrow, never as Python objects.
+Everything is columnar and runs on integer keys: ids become integers once (read from their
+digits, or a dictionary encoding), roots and the order of conversations come from one
+compiled pass each (``socialbench.kernels``), and every per-probe figure is a segment
+reduction (``numpy.*.reduceat``) over that sorted order. Text is touched only where a rule
+reads it, in Arrow, never as Python objects.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from socialbench import arrowtext, classify
+from socialbench import classify
 from socialbench import messages as m
 from socialbench.brands import BrandBook
 
@@ -68,7 +69,6 @@ REPLY_TYPES = classify.REPLY_TYPES
 
 _NS = 1_000_000_000
 _NOT_A_TIME = np.iinfo(np.int64).min  # numpy's NaT, as int64 nanoseconds
-_MAX_JUMPS = 64
 # An @mention: "@" and a handle, not preceded by a handle character (so an e-mail address
 # such as help@acme.com is not a mention).
 _MENTION = r"(?:^|[^A-Za-z0-9_])@(?P<handle>[A-Za-z0-9_]+)"
@@ -277,17 +277,9 @@ def _keys(ids: pa.ChunkedArray, refs: list[pa.ChunkedArray]) -> tuple[np.ndarray
 def _canonical_integers(column: pa.ChunkedArray) -> np.ndarray | None:
     """The values as int64 (-1 for null) when each is a plain non-negative decimal integer
     without leading zeros (so that "007" and "7" stay different ids), else None."""
-    if column.null_count == len(column):
-        return np.full(len(column), -1, dtype=np.int64)
-    try:
-        numbers = pc.cast(column, pa.int64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        return None
-    first, _ = arrowtext.edge_bytes(column)
-    padded = (first == ord("0")) & (arrowtext.byte_lengths(column) > 1)
-    if (padded | (first == ord("+")) | (first == ord("-"))).any():
-        return None
-    return pc.fill_null(numbers, -1).to_numpy()
+    from socialbench.kernels import ids
+
+    return ids.integer_keys(column)
 
 
 class KeyIndex:
@@ -329,32 +321,28 @@ class KeyIndex:
 
 
 def roots(msgs: Messages) -> np.ndarray:
-    """Position of each message's thread-opening message, or -1 for orphans."""
-    pos = np.arange(len(msgs))
-    anc = np.where(msgs.has_parent, msgs.parent, pos)
-    missing = msgs.has_parent & (msgs.parent < 0)
-    attach = missing & (msgs.opener >= 0)
-    attach &= ~msgs.has_parent[np.maximum(msgs.opener, 0)]
-    anc = np.where(attach, msgs.opener, anc)
-    for _ in range(_MAX_JUMPS):
-        nxt = np.where(anc >= 0, anc[np.maximum(anc, 0)], -1)
-        if np.array_equal(nxt, anc):
-            break
-        anc = nxt
-    settled = (anc >= 0) & ~msgs.has_parent[np.maximum(anc, 0)]
-    return np.where(settled, anc, -1)
+    """Position of each message's thread-opening message, or -1 for orphans.
+
+    Each message is followed up by its parent; a reply whose parent is missing is attached
+    to its conversation's opening message when that one opens a thread; a chain that ends
+    at a missing message, or runs into a cycle, is an orphan (``kernels.trees``)."""
+    from socialbench.kernels import trees  # numba: loaded only where archives are analysed
+
+    return trees.roots(msgs.parent, msgs.has_parent, msgs.opener)
 
 
 def conversations(msgs: Messages, root: np.ndarray, settings: Settings) -> Conversations:
-    """Messages that belong to a probe, sorted by (thread, time), cut into probe segments."""
+    """Messages that belong to a probe, sorted by (thread, time), cut into probe segments.
+
+    A message belongs when its thread was opened by a customer and it is no earlier than
+    the opening message; order: thread, time, the opening message first among equal times,
+    then row (``kernels.trees.thread_order``)."""
+    from socialbench.kernels import trees
+
     t, is_brand = msgs.t, msgs.is_brand
-    safe_root = np.maximum(root, 0)
-    keep = (root >= 0) & ~is_brand[safe_root] & (t >= t[safe_root])
-    pos = np.flatnonzero(keep)
+    pos = trees.thread_order(root, t, is_brand)
     r = root[pos]
     opener = pos == r
-    order = _thread_order(t[pos], opener, r)
-    pos, r, opener = pos[order], r[order], opener[order]
     start = opener | _reopens(t[pos], r, is_brand[pos], settings.reopen_after_s)
     return Conversations(
         pos=pos,
@@ -365,29 +353,6 @@ def conversations(msgs: Messages, root: np.ndarray, settings: Settings) -> Conve
         is_brand=is_brand[pos],
         automated=msgs.automated[pos],
     )
-
-
-def _thread_order(t: np.ndarray, opener: np.ndarray, root: np.ndarray) -> np.ndarray:
-    """Order by thread, then time, the opening message first among equal times, then row.
-
-    Two sorts on int64 keys (faster than a three-key lexsort): the rank of (time,
-    opener-first, row), then the thread combined with that rank. With whole-second times
-    the first key is unique, so the faster unstable sort gives the same order.
-    """
-    n = len(t)
-    if not n:
-        return np.zeros(0, dtype=np.int64)
-    if int(t.max()) - int(t.min()) >= 2**61:  # centuries apart: the doubled key would overflow
-        return np.lexsort((~opener, t, root))
-    seconds, fraction = np.divmod(t - t.min(), _NS)
-    timing = seconds * 2 + ~opener
-    if not fraction.any() and int(timing.max()) < 2**62 // max(n, 1):
-        by_time = np.argsort(timing * n + np.arange(n))
-    else:
-        by_time = np.argsort((t - t.min()) * 2 + ~opener, kind="stable")
-    rank = np.empty(n, dtype=np.int64)
-    rank[by_time] = np.arange(n)
-    return np.argsort(root.astype(np.int64) * n + rank)
 
 
 def _reopens(t, r, is_brand, reopen_after_s) -> np.ndarray:
@@ -402,8 +367,8 @@ def _table(
     msgs: Messages, conv: Conversations, settings: Settings, classifier: _Classifier
 ) -> pd.DataFrame:
     """The probe table. The work is split between this thread and the classifier's so
-    that both finish together: there the reply types, the wording of first replies, the
-    customers' follow-ups and the probes' own columns; here the brands."""
+    that both finish together: there the reply types and the wording of first replies;
+    here the brands, the customers' follow-ups and the probes' own columns."""
     probes = conv.probes
     sent = msgs.t[probes]
     in_window = conv.t <= (sent + int(settings.window_s * _NS))[conv.seg]
@@ -411,27 +376,25 @@ def _table(
     first = conv.first(counted)
     responded = first >= 0
     first_t = np.where(responded, conv.t[np.maximum(first, 0)], _NOT_A_TIME)
-    later = _follow_ups(conv, in_window, first_t, responded)
     order = np.argsort(sent, kind="stable")  # the table is in time order
     acknowledges = classifier.pool.submit(_acknowledges, msgs, conv, first, classifier)
-    resolved = classifier.pool.submit(_resolved, msgs, conv, later)
-    own = classifier.pool.submit(_probe_columns, msgs, probes[order], conv.root[conv.starts][order])
     per_probe = {
         "brand": _brands(msgs, conv, settings.brand_book),
+        "resolved": _resolved(msgs, conv, _follow_ups(conv, in_window, first_t, responded)),
         "followers": msgs.followers[probes],
         "sent_at": sent,
         "responded": responded,
         "first_response_at": first_t,
-        **_reply_types(msgs, conv, counted, classifier),
-        "ack_only": acknowledges.result(),
-        "resolved": resolved.result(),
         "brand_messages": conv.count(counted),
         "automated_messages": conv.count(conv.is_brand & conv.automated & in_window),
     }
     columns = {
-        **own.result(),
+        **_probe_columns(msgs, probes[order], conv.root[conv.starts][order]),
         **{name: _reorder(values, order) for name, values in per_probe.items()},
     }
+    types = _reply_types(msgs, conv, counted, classifier)  # waits for the classifier
+    types["ack_only"] = acknowledges.result()
+    columns.update({name: _reorder(values, order) for name, values in types.items()})
     return _frame(columns, settings)
 
 

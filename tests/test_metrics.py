@@ -180,3 +180,27 @@ def test_summary_groups_and_persona_pooling():
     assert groups["category"] == []
     for row in groups["brand"]:
         assert set(metrics.AGGREGATE_KEYS) <= set(row)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pytest.param(["30", "4", None, "30", "7", "4"], id="integers"),
+        pytest.param(["30", "x", "30"], id="text"),
+        pytest.param(["007", "7"], id="leading zero"),
+        pytest.param(["5", str(10**15)], id="sparse"),
+        pytest.param([None, None], id="missing"),
+    ],
+)
+def test_factorize_integer_ids_like_dictionary_encoding(values) -> None:
+    """Persona ids read as integers get the codes and values a dictionary encoding gives
+    (first appearance order), so ties among the largest personas break the same way."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    series = pd.Series(values, dtype="string[pyarrow]")
+    codes, distinct = metrics._factorize(series)
+    encoded = pc.dictionary_encode(pa.array(values, pa.large_string()))
+    assert codes.tolist() == pc.fill_null(encoded.indices, -1).to_pylist()
+    assert list(distinct) == encoded.dictionary.to_pylist()
+    assert [distinct[i] for i in range(len(distinct))] == list(distinct[:])

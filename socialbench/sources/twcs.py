@@ -249,7 +249,7 @@ def _convert(table: pa.Table) -> tuple[dict[str, pa.ChunkedArray], dict[str, pa.
 
 def _parse_times(text: pa.ChunkedArray) -> pa.ChunkedArray:
     """Twitter-style times (fast path), else ISO 8601; null where neither parses."""
-    fast = fasttime.parse_twitter(text, threads=2)
+    fast = fasttime.parse_twitter(text)
     if fast is not None and fast[1].all():
         return pa.chunked_array([pa.array(fast[0]).cast(pa.timestamp("s", tz="UTC"))])
     twitter = pc.strptime(text, format=TWITTER_TIME, unit="s", error_is_null=True)

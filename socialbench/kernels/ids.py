@@ -1,0 +1,136 @@
+"""Message ids: integer keys straight from the text, and the ``.0`` of float-written ids cut.
+
+``threads._keys`` defines the keys: an id is its integer value when every id of the column is
+a plain non-negative decimal integer without leading zeros ("007" and "7" must stay two ids),
+else the ids are dictionary-encoded. Arrow's cast plus the checks on first bytes and lengths
+took four passes and three column-sized arrays; here it is one pass over the bytes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from socialbench.arrowtext import TextBuffers
+from socialbench.kernels import jit
+
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+@jit
+def _integers(data, offsets, valid, out):  # pragma: no cover - compiled
+    """Fill ``out`` with each valid value's integer (-1 for a null); False as soon as one
+    is not canonical (empty, a non-digit, a leading zero, beyond int64)."""
+    limit = _INT64_MAX // 10
+    for i in range(len(out)):
+        if not valid[i]:
+            out[i] = -1
+            continue
+        a, b = offsets[i], offsets[i + 1]
+        if b == a or (data[a] == 48 and b - a > 1):
+            return False
+        value = 0
+        for k in range(a, b):
+            digit = data[k] - 48
+            if digit < 0 or digit > 9:
+                return False
+            if value > limit or (value == limit and digit > _INT64_MAX % 10):
+                return False
+            value = value * 10 + digit
+        out[i] = value
+    return True
+
+
+def integer_keys(column: pa.ChunkedArray) -> np.ndarray | None:
+    """The values as int64 (-1 for null) when each is a plain non-negative decimal integer
+    without leading zeros that fits in int64, else None."""
+    out = np.empty(len(column), dtype=np.int64)
+    at = 0
+    for chunk in column.chunks:
+        n = len(chunk)
+        if chunk.null_count == n:
+            out[at : at + n] = -1
+        else:
+            text = TextBuffers(chunk)
+            data = text.data if text.data is not None else np.zeros(1, dtype=np.uint8)
+            if not _integers(data, text.offsets, _validity(chunk), out[at : at + n]):
+                return None
+        at += n
+    return out
+
+
+def _validity(chunk: pa.Array) -> np.ndarray:
+    if chunk.null_count:
+        return chunk.is_valid().to_numpy(zero_copy_only=False)
+    return np.ones(len(chunk), dtype=np.bool_)
+
+
+@jit
+def _cut(data, offsets, valid, suffix, new_offsets):  # pragma: no cover - compiled
+    """Offsets without the suffix where a value ends with it; the bytes kept, packed."""
+    width = len(suffix)
+    kept = np.empty(len(data), dtype=np.uint8)
+    size = 0
+    new_offsets[0] = 0
+    for i in range(len(offsets) - 1):
+        a, b = offsets[i], offsets[i + 1]
+        if valid[i] and b - a >= width:
+            hit = True
+            for k in range(width):
+                if data[b - width + k] != suffix[k]:
+                    hit = False
+                    break
+            if hit:
+                b -= width
+        for k in range(a, b):
+            kept[size] = data[k]
+            size += 1
+        new_offsets[i + 1] = size
+    return kept[:size]
+
+
+@jit
+def _any_suffix(data, offsets, valid, suffix):  # pragma: no cover - compiled
+    width = len(suffix)
+    for i in range(len(offsets) - 1):
+        a, b = offsets[i], offsets[i + 1]
+        if valid[i] and b - a >= width:
+            hit = True
+            for k in range(width):
+                if data[b - width + k] != suffix[k]:
+                    hit = False
+                    break
+            if hit:
+                return True
+    return False
+
+
+def cut_suffix(chunk: pa.Array, suffix: bytes) -> pa.Array:
+    """A string array with ``suffix`` cut from every value that ends with it (the chunk
+    itself when none does): one pass that copies the kept bytes."""
+    text = TextBuffers(chunk)
+    if text.data is None:
+        return chunk
+    valid = _validity(chunk)
+    pattern = np.frombuffer(suffix, dtype=np.uint8)
+    if not _any_suffix(text.data, text.offsets, valid, pattern):
+        return chunk
+    wide = pa.types.is_large_string(chunk.type)
+    offsets = np.empty(len(chunk) + 1, dtype=np.int64 if wide else np.int32)
+    kept = _cut(text.data, text.offsets, valid, pattern, offsets)
+    validity = None
+    if chunk.null_count:
+        validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(
+        chunk.type,
+        len(chunk),
+        [validity, pa.py_buffer(offsets), pa.py_buffer(kept)],
+        null_count=chunk.null_count,
+    )
+
+
+def warm() -> None:
+    for kind in (pa.string(), pa.large_string()):
+        column = pa.chunked_array([pa.array(["12", None, "3.0"], kind)])
+        integer_keys(column)
+        cut_suffix(column.chunk(0), b".0")
