@@ -461,22 +461,34 @@ def _spread(values: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
 
 
 def _brands(msgs: Messages, conv: Conversations, brand_book: BrandBook) -> pa.Array:
-    """The brand of each probe, merged through the brand book's aliases."""
+    """The brand of each probe, merged through the brand book's aliases.
+
+    Brand accounts are few: their handles are numbered once (a dictionary encoding of the
+    brand messages' authors) and named once each, and a probe takes its brand by number."""
+    accounts = pc.dictionary_encode(_flat(msgs.author.filter(pa.array(msgs.is_brand))))
+    handles = accounts.dictionary.cast(pa.large_string())
+    known = _known_accounts(handles.to_pylist(), brand_book)
+    names = {**known, **brand_book.alias_map()}
+    account_of = np.full(len(msgs), -1)
+    account_of[msgs.is_brand] = pc.fill_null(accounts.indices, -1).to_numpy(zero_copy_only=False)
     first_brand = conv.first(conv.is_brand)
     has = first_brand >= 0
-    handle = _gather(msgs.author, conv.pos[np.maximum(first_brand, 0)], missing=~has)
-    handle = handle.cast(pa.large_string())
-    known = _known_accounts(msgs, brand_book)
-    if not has.all():
-        missing = np.flatnonzero(~has)
-        texts = _gather(msgs.text, conv.probes[missing]).cast(pa.large_string())
-        mentioned = _flat(_mentioned_brand(texts, known))
-        handle = pc.replace_with_mask(handle, pa.array(~has), mentioned)
-    names = {**known, **brand_book.alias_map()}
+    account = account_of[conv.pos[np.maximum(first_brand, 0)]]
+    brand = _named(handles, names).take(pa.array(account, mask=account < 0))
+    if has.all():
+        return brand
+    missing = np.flatnonzero(~has)
+    texts = _gather(msgs.text, conv.probes[missing]).cast(pa.large_string())
+    mentioned = _named(_flat(_mentioned_brand(texts, known)), names)
+    return pc.replace_with_mask(brand, pa.array(~has), mentioned)
+
+
+def _named(handles: pa.Array, names: dict[str, str]) -> pa.Array:
+    """Each handle's brand name (matched case-insensitively), else the handle itself."""
     keys = pa.array(list(names), pa.large_string())
     values = pa.array(list(names.values()), pa.large_string())
-    mapped = values.take(pc.index_in(pc.utf8_lower(handle), value_set=keys))
-    return pc.coalesce(mapped, handle)
+    mapped = values.take(pc.index_in(pc.utf8_lower(handles), value_set=keys))
+    return pc.coalesce(mapped, handles)
 
 
 def _gather(
@@ -498,9 +510,9 @@ def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
-def _known_accounts(msgs: Messages, brand_book: BrandBook) -> dict[str, str]:
-    """Lower-cased brand account handle -> its spelling in the data (or the brand book)."""
-    authors = pc.unique(msgs.author.filter(pa.array(msgs.is_brand))).to_pylist()
+def _known_accounts(authors: list[str], brand_book: BrandBook) -> dict[str, str]:
+    """Lower-cased brand account handle -> its spelling in the data (the first one seen)
+    or in the brand book."""
     known: dict[str, str] = {}
     for author in authors:
         known.setdefault(author.lower(), author)

@@ -23,8 +23,10 @@ imports it, never ``--help`` or commands that do not analyse archives.
 from __future__ import annotations
 
 import sys
+import threading
 
-import numba
+_loaded = False
+_loading = threading.Lock()  # kernel modules may be imported on several threads at once
 
 
 def _load_numpy_support() -> None:
@@ -42,10 +44,15 @@ def _load_numpy_support() -> None:
             sys.modules[name] = before
 
 
-_load_numpy_support()
-
-
 def jit(function):
     """A kernel: compiled without the GIL (callers may run kernels on several threads),
-    cached on disk, with bounds checks off as in C (kernels check their own inputs)."""
+    cached on disk, with bounds checks off as in C (kernels check their own inputs).
+    numba is imported by the first kernel module, not by this package (``warm`` is)."""
+    global _loaded
+    import numba
+
+    with _loading:
+        if not _loaded:
+            _load_numpy_support()
+            _loaded = True
     return numba.njit(cache=True, nogil=True, boundscheck=False)(function)
