@@ -367,8 +367,9 @@ def _table(
     msgs: Messages, conv: Conversations, settings: Settings, classifier: _Classifier
 ) -> pd.DataFrame:
     """The probe table. The work is split between this thread and the classifier's so
-    that both finish together: there the reply types and the wording of first replies;
-    here the brands, the customers' follow-ups and the probes' own columns."""
+    that both finish together: there the reply types and the wording of first replies,
+    here the brands and the customers' follow-ups; the probes' own columns on whichever
+    thread is free first."""
     probes = conv.probes
     sent = msgs.t[probes]
     in_window = conv.t <= (sent + int(settings.window_s * _NS))[conv.seg]
@@ -378,6 +379,8 @@ def _table(
     first_t = np.where(responded, conv.t[np.maximum(first, 0)], _NOT_A_TIME)
     order = np.argsort(sent, kind="stable")  # the table is in time order
     acknowledges = classifier.pool.submit(_acknowledges, msgs, conv, first, classifier)
+    own_args = (msgs, probes[order], conv.root[conv.starts][order])
+    own = classifier.pool.submit(_probe_columns, *own_args)
     per_probe = {
         "brand": _brands(msgs, conv, settings.brand_book),
         "resolved": _resolved(msgs, conv, _follow_ups(conv, in_window, first_t, responded)),
@@ -388,13 +391,12 @@ def _table(
         "brand_messages": conv.count(counted),
         "automated_messages": conv.count(conv.is_brand & conv.automated & in_window),
     }
-    columns = {
-        **_probe_columns(msgs, probes[order], conv.root[conv.starts][order]),
-        **{name: _reorder(values, order) for name, values in per_probe.items()},
-    }
+    columns = {name: _reorder(values, order) for name, values in per_probe.items()}
     types = _reply_types(msgs, conv, counted, classifier)  # waits for the classifier
     types["ack_only"] = acknowledges.result()
     columns.update({name: _reorder(values, order) for name, values in types.items()})
+    # whichever thread is free first computes the probes' own columns
+    columns.update(_probe_columns(*own_args) if own.cancel() else own.result())
     return _frame(columns, settings)
 
 
