@@ -88,14 +88,11 @@ def trim_whitespace(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """``pyarrow.compute.utf8_trim_whitespace``, without its copy when no value starts or
     ends with whitespace (an ASCII space character, or any non-ASCII byte: it may begin or
     end a Unicode space, so such a column is trimmed in full)."""
-    first, last = edge_bytes(column)
-    if not (_maybe_space(first).any() or _maybe_space(last).any()):
+    from socialbench.kernels import text  # numba: loaded only where archives are read
+
+    if not text.any_edge(column, _MAYBE_SPACE[1:]):
         return column
     return pc.utf8_trim_whitespace(column)
-
-
-def _maybe_space(byte: np.ndarray) -> np.ndarray:
-    return _MAYBE_SPACE[byte + 1]  # NONE (-1) reads entry 0: no space
 
 
 def cut_suffix(column: pa.ChunkedArray, suffix: str) -> pa.ChunkedArray:
