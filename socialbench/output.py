@@ -40,6 +40,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # rows Arrow's CSV writer formats at a time: its default (1,024) took twice as long on a
 # million probes (bench/README.md)
 _CSV_BATCH_ROWS = 1 << 16
+# rows from which write_probes_csv uses the compiled kernel: below, Arrow's path takes less
+# time than loading numba and the kernel where nothing has loaded them yet
+_KERNEL_ROWS = 100_000
 
 
 def write_run(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> Path:
@@ -69,9 +72,23 @@ def write_run(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> Path
 def write_probes_csv(probes: pd.DataFrame, path: Path) -> None:
     """The probe table as CSV: ISO 8601 UTC times, true/false, empty for unknown.
 
-    Text cells that a spreadsheet would run as a formula get a leading apostrophe.
+    Text cells that a spreadsheet would run as a formula get a leading apostrophe. A large
+    table is formatted by a compiled kernel, several times faster than the Arrow path that
+    defines the text; a table it declines, and a small one (loading numba would cost more
+    than it saves), takes the Arrow path.
     """
     table = pa.Table.from_pandas(probes, preserve_index=False)
+    if len(table) >= _KERNEL_ROWS:
+        from socialbench.kernels import csv as kernel  # numba: only for large tables
+
+        if kernel.write_table(table, path, defuse=TEXT_COLUMNS, times=TIME_COLUMNS):
+            return
+    write_probes_arrow(table, path)
+
+
+def write_probes_arrow(table: pa.Table, path: Path) -> None:
+    """``write_probes_csv`` with Arrow's compute functions and CSV writer: the definition of
+    the text, which the kernel's tests compare it with."""
     for name in TIME_COLUMNS:
         if name in table.column_names:
             table = _replace(table, name, iso_utc(table[name]))
