@@ -122,6 +122,16 @@ def _missing(bits, first, i):  # pragma: no cover - compiled
 
 
 @jit
+def _empty_cell(bits, first, row, out, p, pos, i, sep):  # pragma: no cover - compiled
+    """For a null value: its empty cell (only the separator) written; whether it was one."""
+    if not _missing(bits, first, row):
+        return False
+    _put(out, p, sep)
+    _put(pos, i, p + 1)
+    return True
+
+
+@jit
 def _risky(byte):  # pragma: no cover - compiled
     """output.defuse_formulas: a first byte a spreadsheet would start a formula with."""
     return byte == 61 or byte == 43 or byte == 45 or byte == 64 or byte == 9 or byte == 13
@@ -150,9 +160,7 @@ def _write_text(
     closing = np.uint64(_QUOTE) | (np.uint64(sep) << np.uint64(8))
     for i in range(len(pos)):
         p = _get(pos, i)
-        if _missing(bits, first, row0 + i):
-            _put(out, p, sep)
-            _put(pos, i, p + 1)
+        if _empty_cell(bits, first, row0 + i, out, p, pos, i, sep):
             continue
         a, b = _get(offsets, row0 + i), _get(offsets, row0 + i + 1)
         length = b - a
@@ -210,9 +218,7 @@ def _write_bool(
     false = _FALSE | (np.uint64(sep) << np.uint64(40))
     for i in range(len(pos)):
         p = _get(pos, i)
-        if _missing(bits, first, row0 + i):
-            _put(out, p, sep)
-            _put(pos, i, p + 1)
+        if _empty_cell(bits, first, row0 + i, out, p, pos, i, sep):
             continue
         v = _bit(values, start + row0 + i)
         size = 6 - v

@@ -66,6 +66,18 @@ def _validity(chunk: pa.Array) -> np.ndarray:
 
 
 @jit
+def _ends_with(data, a, b, suffix):  # pragma: no cover - compiled
+    """Whether data[a:b] ends with the bytes of ``suffix``."""
+    width = len(suffix)
+    if b - a < width:
+        return False
+    for k in range(width):
+        if data[b - width + k] != suffix[k]:
+            return False
+    return True
+
+
+@jit
 def _cut(data, offsets, valid, suffix, new_offsets):  # pragma: no cover - compiled
     """Offsets without the suffix where a value ends with it; the bytes kept, packed."""
     width = len(suffix)
@@ -74,14 +86,8 @@ def _cut(data, offsets, valid, suffix, new_offsets):  # pragma: no cover - compi
     new_offsets[0] = 0
     for i in range(len(offsets) - 1):
         a, b = offsets[i], offsets[i + 1]
-        if valid[i] and b - a >= width:
-            hit = True
-            for k in range(width):
-                if data[b - width + k] != suffix[k]:
-                    hit = False
-                    break
-            if hit:
-                b -= width
+        if valid[i] and _ends_with(data, a, b, suffix):
+            b -= width
         for k in range(a, b):
             kept[size] = data[k]
             size += 1
@@ -91,17 +97,10 @@ def _cut(data, offsets, valid, suffix, new_offsets):  # pragma: no cover - compi
 
 @jit
 def _any_suffix(data, offsets, valid, suffix):  # pragma: no cover - compiled
-    width = len(suffix)
     for i in range(len(offsets) - 1):
         a, b = offsets[i], offsets[i + 1]
-        if valid[i] and b - a >= width:
-            hit = True
-            for k in range(width):
-                if data[b - width + k] != suffix[k]:
-                    hit = False
-                    break
-            if hit:
-                return True
+        if valid[i] and _ends_with(data, a, b, suffix):
+            return True
     return False
 
 
