@@ -29,20 +29,16 @@ def civil_from_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return yoe + era * 400 + (month <= 2), month, day
 
 
-def parse_twitter(
-    column: pa.Array | pa.ChunkedArray, *, threads: int = 1
-) -> tuple[np.ndarray, np.ndarray] | None:
+def parse_twitter(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray] | None:
     """Epoch seconds and a validity mask for ``Tue Oct 31 22:10:47 +0000 2017`` texts.
 
     None when some value is missing or not 30 characters wide (the caller then parses
     generally). Invalid values (bad digits, month, ranges or separators) are False in the mask,
     their seconds 0. One compiled pass (``kernels.times``, loaded here: numba only where
-    archives are read) takes tens of milliseconds for millions of rows, so ``threads`` is no
-    longer needed; it stays for callers.
+    archives are read) takes tens of milliseconds for millions of rows.
     """
     from socialbench.kernels import times
 
-    del threads
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     return times.parse_twitter(chunks)
 

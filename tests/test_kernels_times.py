@@ -279,7 +279,7 @@ def test_chunks_slices_and_large_strings() -> None:
         [pa.array(texts[:100]), pa.array([], pa.string()), pa.array(texts)[100:]]
     )
     for value in (column, pa.array(texts, pa.large_string()), pa.array(["x"] + texts)[1:]):
-        seconds, ok = fasttime.parse_twitter(value, threads=2)
+        seconds, ok = fasttime.parse_twitter(value)
         np.testing.assert_array_equal(ok, expected_ok)
         np.testing.assert_array_equal(seconds, expected_seconds)
     np.testing.assert_array_equal(

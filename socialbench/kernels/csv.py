@@ -111,7 +111,7 @@ def _put(typingctx, array, at, value):  # pragma: no cover - compiled
 
 @jit
 def _bit(bits, at):  # pragma: no cover - compiled
-    return (bits[at >> 3] >> (at & 7)) & 1
+    return (_get(bits, at >> 3) >> (at & 7)) & 1
 
 
 @jit
@@ -212,8 +212,8 @@ def _copy_quoted(out, p, data, a, b):  # pragma: no cover - compiled
 def _write_bool(
     values, start, bits, first, row0, out, pos, ends, sep
 ):  # pragma: no cover - compiled
-    """"true" or "false" and the separator as one word, chosen without a branch (bytes
-    when the word would reach past the row)."""
+    """Booleans: ``true`` or ``false`` and the separator as one word, chosen without a
+    branch (bytes when the word would reach past the row)."""
     true = _TRUE | (np.uint64(sep) << np.uint64(32))
     false = _FALSE | (np.uint64(sep) << np.uint64(40))
     for i in range(len(pos)):
@@ -255,7 +255,7 @@ def _number_word(u, n, sep):  # pragma: no cover - compiled
         return (_PAIR_WORDS[u] >> (np.uint64(16) - shift)) | (np.uint64(sep) << shift)
     high, low = u // _10K, u % _10K
     padded = _PAIR_WORDS[high // _HUNDRED] | (_PAIR_WORDS[high % _HUNDRED] << np.uint64(16))
-    padded |= (_PAIR_WORDS[low // _HUNDRED] << np.uint64(32))
+    padded |= _PAIR_WORDS[low // _HUNDRED] << np.uint64(32)
     padded |= _PAIR_WORDS[low % _HUNDRED] << np.uint64(48)
     return (padded >> (np.uint64(64) - shift)) | (np.uint64(sep) << shift)
 
@@ -548,6 +548,8 @@ def _column(kind: pa.DataType, defused: bool, timed: bool) -> _Column | None:
 
 def _fits(column: _Column, chunk: pa.Array) -> bool:
     """Whether the chunk's values are written here as the Arrow path writes them."""
+    if chunk.null_count == len(chunk):  # written as EMPTY (its values may be absent)
+        return True
     if column.kind == WHOLE:
         return _whole(_values(chunk), *_validity(chunk))
     if column.kind == TIME:
@@ -563,9 +565,10 @@ def header(names: list[str]) -> bytes:
     return (",".join(quoted) + "\n").encode()
 
 
-def formatted(table: pa.Table, columns: list[_Column], batch_rows: int = BATCH_ROWS):
-    """The CSV text, header first, then a batch of rows at a time: each part is a view of
-    one reused buffer, valid until the next part is asked for."""
+def formatted(table: pa.Table, columns: list[_Column], batch_rows: int | None = None):
+    """The CSV text, header first, then a batch of rows at a time (``BATCH_ROWS``): each
+    part is a view of one reused buffer, valid until the next part is asked for."""
+    batch_rows = batch_rows or BATCH_ROWS
     yield header(table.column_names)
     slots = np.empty(batch_rows, dtype=np.int64)
     starts, pos, ends = (np.empty(batch_rows, dtype=np.int64) for _ in range(3))
