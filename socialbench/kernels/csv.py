@@ -612,9 +612,10 @@ def _validity(chunk: pa.Array) -> tuple[np.ndarray, int]:
     """The validity bitmap and the chunk's first bit in it (ones when there is none)."""
     if chunk.null_count:
         return _view(chunk.buffers()[0], np.uint8), chunk.offset
-    if 8 * len(_ALL_VALID[0]) <= len(chunk):
-        _ALL_VALID[0] = _view(b"\xff" * ((len(chunk) >> 3) + 1), np.uint8)
-    return _ALL_VALID[0], 0
+    ones = _ALL_VALID[0]  # (read once: another thread may replace it meanwhile)
+    if 8 * len(ones) <= len(chunk):
+        ones = _ALL_VALID[0] = _view(b"\xff" * ((len(chunk) >> 3) + 1), np.uint8)
+    return ones, 0
 
 
 def _values(chunk: pa.Array) -> np.ndarray:
