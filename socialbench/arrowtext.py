@@ -28,18 +28,6 @@ def edge_bytes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarr
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def byte_lengths(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Each value's length in bytes (0 for a null value)."""
-    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    parts = [_lengths(chunk) for chunk in chunks]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-
-
-def _lengths(chunk: pa.Array) -> np.ndarray:
-    view = TextBuffers(_checked(chunk))
-    return np.where(view.filled, view.end - view.start, 0)
-
-
 def _checked(chunk: pa.Array) -> pa.Array:
     if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
         raise TypeError(f"not a string column: {chunk.type}")

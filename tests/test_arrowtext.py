@@ -117,10 +117,3 @@ def test_empty_as_null_keeps_the_text_in_place(kind) -> None:
     assert got.chunk(0).buffers()[2].address == values.buffers()[2].address
     whole = pa.chunked_array([pa.array(["a", "b"], kind)])
     assert arrowtext.empty_as_null(whole).chunk(0).buffers()[0] is None  # nothing became null
-
-
-@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
-def test_byte_lengths(kind) -> None:
-    values = pa.array(["", "a", None, "é", "xyz"], kind)
-    column = pa.chunked_array([values.slice(0, 2), values.slice(2)])
-    assert arrowtext.byte_lengths(column).tolist() == [0, 1, 0, 2, 3]

@@ -21,7 +21,7 @@ def reference_keys(column: pa.ChunkedArray) -> np.ndarray | None:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
     first, _ = arrowtext.edge_bytes(column)
-    padded = (first == ord("0")) & (arrowtext.byte_lengths(column) > 1)
+    padded = (first == ord("0")) & (pc.fill_null(pc.binary_length(column), 0).to_numpy() > 1)
     if (padded | (first == ord("+")) | (first == ord("-"))).any():
         return None
     return pc.fill_null(numbers, -1).to_numpy()
