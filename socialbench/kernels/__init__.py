@@ -16,8 +16,9 @@ Rules for a kernel:
 - compiled code is cached beside the module (``cache=True``), so only the first run after
   an install compiles (``python -m socialbench.kernels`` compiles every kernel ahead).
 
-This package imports numba, which takes a tenth of a second: only the archive path
-imports it, never ``--help`` or commands that do not analyse archives.
+The first kernel module imported loads numba (about 0.2 s, and 0.3 s more for the compiled
+code): only the archive path imports one, never ``--help`` or commands that do not analyse
+archives. This package itself does not import numba, so ``warm`` can load it on a thread.
 """
 
 from __future__ import annotations

@@ -11,10 +11,10 @@ from socialbench.kernels import jit
 
 
 @jit
-def _any_edge(data, offsets, valid, wanted):  # pragma: no cover - compiled
+def _any_edge(data, offsets, filled, wanted):  # pragma: no cover - compiled
     for i in range(len(offsets) - 1):
         a, b = offsets[i], offsets[i + 1]
-        if b > a and valid[i] and (wanted[data[a]] or wanted[data[b - 1]]):
+        if filled[i] and (wanted[data[a]] or wanted[data[b - 1]]):
             return True
     return False
 
@@ -25,11 +25,7 @@ def any_edge(column: pa.ChunkedArray, wanted: np.ndarray) -> bool:
         text = TextBuffers(chunk)
         if text.data is None:
             continue
-        if chunk.null_count:
-            valid = chunk.is_valid().to_numpy(zero_copy_only=False)
-        else:
-            valid = np.ones(len(chunk), dtype=np.bool_)
-        if _any_edge(text.data, text.offsets, valid, wanted):
+        if _any_edge(text.data, text.offsets, text.filled, wanted):  # filled: not empty or null
             return True
     return False
 
