@@ -29,12 +29,13 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from llvmlite import ir
-from numba.core import types
 from numba.cpython.unsafe.numbers import leading_zeros
-from numba.extending import intrinsic
 
 from socialbench.kernels import jit
+from socialbench.kernels.memory import get as _get
+from socialbench.kernels.memory import load_word as _load_word
+from socialbench.kernels.memory import put as _put
+from socialbench.kernels.memory import store_word as _store_word
 
 # rows formatted at a time: their slots (about 340 bytes a probe) stay in the second-level
 # cache while the columns write into them in turn, and there are few calls per batch
@@ -55,58 +56,6 @@ _NS = 1_000_000_000
 _NOTHING = np.frombuffer(b"", dtype=np.uint8)
 
 TEXT, BOOL, SIGNED, UNSIGNED, WHOLE, TIME, EMPTY = range(7)
-
-
-@intrinsic
-def _load_word(typingctx, array, at):  # pragma: no cover - compiled
-    """The 8 bytes of a uint8 array from ``at`` as one little-endian uint64 (unaligned; the
-    caller keeps at + 8 within the array)."""
-
-    def codegen(context, builder, signature, args):
-        data = context.make_array(signature.args[0])(context, builder, args[0]).data
-        word = builder.bitcast(builder.gep(data, [args[1]]), ir.IntType(64).as_pointer())
-        return builder.load(word, align=1)
-
-    return types.uint64(array, at), codegen
-
-
-@intrinsic
-def _store_word(typingctx, array, at, word):  # pragma: no cover - compiled
-    """Store a uint64 as 8 bytes of a uint8 array from ``at`` (unaligned; the caller keeps
-    at + 8 within the array)."""
-
-    def codegen(context, builder, signature, args):
-        data = context.make_array(signature.args[0])(context, builder, args[0]).data
-        word = builder.bitcast(builder.gep(data, [args[1]]), ir.IntType(64).as_pointer())
-        builder.store(args[2], word, align=1)
-        return context.get_dummy_value()
-
-    return types.void(array, at, word), codegen
-
-
-@intrinsic
-def _get(typingctx, array, at):  # pragma: no cover - compiled
-    """array[at] for 0 <= at < len(array), unchecked (numba's indexing also turns a
-    negative index into one from the end: two more instructions an access)."""
-
-    def codegen(context, builder, signature, args):
-        data = context.make_array(signature.args[0])(context, builder, args[0]).data
-        return builder.load(builder.gep(data, [args[1]]))
-
-    return array.dtype(array, at), codegen
-
-
-@intrinsic
-def _put(typingctx, array, at, value):  # pragma: no cover - compiled
-    """array[at] = value for 0 <= at < len(array), unchecked (see ``_get``)."""
-
-    def codegen(context, builder, signature, args):
-        data = context.make_array(signature.args[0])(context, builder, args[0]).data
-        item = context.cast(builder, args[2], signature.args[2], signature.args[0].dtype)
-        builder.store(item, builder.gep(data, [args[1]]))
-        return context.get_dummy_value()
-
-    return types.void(array, at, value), codegen
 
 
 @jit

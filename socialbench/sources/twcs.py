@@ -23,8 +23,10 @@ from __future__ import annotations
 import io
 import mmap
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -50,6 +52,9 @@ def sniff(head: str, path: Path) -> bool:
 
 def read(path: Path, options: ReadOptions):
     source = _Source(path)
+    plain = _read_plain(source)
+    if plain is not None:
+        return _to_messages(plain, {}, restore_cr=False, options=options)
     table = _parse(source, options)
     table = _drop_index_column(table)
     _check_columns(table, path)
@@ -73,24 +78,37 @@ class _Source:
         self.start = 3 if self.map[:3] == b"\xef\xbb\xbf" else 0
         if self._blank():
             raise InputError(path, "the file is empty")
-        self.restore_cr = self.map.find(b"\r") >= 0 and self._count(b"\r") > self._count(b"\r\n")
         self._raw: bytes | None = None
-        # quotes are counted on another thread while Arrow parses; see check_quoting
+        self._quotes = None
+        end = self.map.find(b"\n", self.start)
+        self.header = bytes(self.map[self.start : end if end >= 0 else len(self.map)])
+
+    @cached_property
+    def restore_cr(self) -> bool:
+        """Whether the file has bare carriage returns (more of them than CRLF pairs)."""
+        return self.map.find(b"\r") >= 0 and self._count(b"\r") > self._count(b"\r\n")
+
+    def count_quotes(self) -> None:
+        """Count quotes on another thread (numpy releases the GIL) while Arrow parses."""
         counter = ThreadPoolExecutor(max_workers=1)
         self._quotes = counter.submit(self._count, b'"')
         counter.shutdown(wait=False)
-        end = self.map.find(b"\n", self.start)
-        self.header = bytes(self.map[self.start : end if end >= 0 else len(self.map)])
 
     def check_quoting(self) -> None:
         """Refuse a file whose last quoted field is never closed (an odd number of quotes),
         which Arrow would read as one long field."""
-        if self._quotes.result() % 2:
+        quotes = self._quotes.result() if self._quotes is not None else self._count(b'"')
+        if quotes % 2:
             raw = self.bytes()
             line = raw.count(b"\n", 0, raw.rfind(b'"')) + 1
             raise InputError(self.path, "truncated: a quoted field is never closed", line=line)
 
     def _blank(self) -> bool:
+        """Whether the file holds only whitespace (a first small block settles most files
+        without copying much)."""
+        first = self.map[self.start : self.start + 4096]
+        if first.strip():
+            return False
         return not any(
             self.map[a : a + self._BLOCK].strip()
             for a in range(self.start, len(self.map), self._BLOCK)
@@ -135,6 +153,38 @@ class _Source:
         return self._raw
 
 
+def _read_plain(source: _Source) -> dict[str, pa.ChunkedArray] | None:
+    """The typed columns of a file in the plain form of the layout, read by the compiled
+    reader (``kernels.twcs``); None for any other file, which ``_parse`` reads."""
+    line = source.header[:-1] if source.header.endswith(b"\r") else source.header
+    if b'"' in line or b"\r" in line or len(source.map) <= source.start + len(source.header):
+        return None
+    try:
+        header = line.decode("utf-8").split(",")
+    except UnicodeDecodeError:
+        return None
+    from socialbench.kernels import twcs  # numba: loaded only where archives are read
+
+    data = np.frombuffer(source.map, dtype=np.uint8)
+    why, _, read = twcs.parse(data, source.start + len(source.header) + 1, header)
+    if read is None:
+        return None
+    return {
+        "id": read.id,
+        "parent": read.parent,
+        "author": read.author,
+        "inbound": pa.chunked_array([pa.array(read.inbound)]),
+        "created": pa.chunked_array([_timestamps(read.seconds)]),
+        "text": read.text,
+    }
+
+
+def _timestamps(seconds: np.ndarray) -> pa.Array:
+    """Epoch seconds as Arrow UTC timestamps, without a copy."""
+    kind = pa.timestamp("s", tz="UTC")
+    return pa.Array.from_buffers(kind, len(seconds), [None, pa.py_buffer(seconds)])
+
+
 def _parse(source: _Source, options: ReadOptions) -> pa.Table:
     invalid: list[str] = []
 
@@ -143,6 +193,7 @@ def _parse(source: _Source, options: ReadOptions) -> pa.Table:
         return "skip"
 
     header = _header(source.header)
+    source.count_quotes()
     try:
         table = pcsv.read_csv(
             pa.BufferReader(source.buffer()),
