@@ -96,13 +96,17 @@ def cut_suffix(column: pa.ChunkedArray, suffix: str) -> pa.ChunkedArray:
 
 
 def empty_as_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Empty values as nulls, the text left in place (only the validity bitmap is new)."""
-    return pa.chunked_array([_empty_as_null(chunk) for chunk in column.chunks], column.type)
+    """Empty values as nulls, the text left in place (only the validity bitmap is new); the
+    column itself when it has no empty value."""
+    chunks = [_empty_as_null(chunk) for chunk in column.chunks]
+    if all(new is old for new, old in zip(chunks, column.chunks, strict=True)):
+        return column
+    return pa.chunked_array(chunks, column.type)
 
 
 def _empty_as_null(chunk: pa.Array) -> pa.Array:
     view = TextBuffers(chunk)
-    if view.filled.all():
+    if view.filled.sum() == len(chunk) - chunk.null_count:  # filled: valid and not empty
         return chunk
     buffers = chunk.buffers()
     validity = pa.py_buffer(np.packbits(view.filled, bitorder="little"))

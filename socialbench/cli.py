@@ -6,6 +6,7 @@ pyarrow, rich) are imported inside commands, so ``--help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from datetime import UTC, datetime
@@ -416,14 +417,18 @@ def run(ctx, paths, fixtures, **options):
       socialbench run scenarios/demo.yaml --check --junit junit.xml \\
         --threshold "ttfr{channel:x}: p(90) < 4h"
     """
-    from socialbench import scenarios
-
-    if options["resume_dir"] is not None or (paths and scenarios.is_suite(paths[0])):
+    if options["resume_dir"] is not None or (paths and _is_suite(paths[0])):
         _refuse_archive_options(ctx, paths)
         _run_suite(paths, fixtures, options)
     else:
         _refuse_suite_options(ctx)
         _run_archive(list(fixtures) + list(paths), options)
+
+
+def _is_suite(path: Path) -> bool:
+    from socialbench import scenarios  # pydantic and pandas: not imported for archives alone
+
+    return scenarios.is_suite(path)
 
 
 _ARCHIVE_ONLY = ("fmt", "mapping", "brands_file", "window", "reopen_after", "skip_bad_rows")
@@ -577,6 +582,29 @@ def _run_archive(paths: list[Path], options) -> None:
     from socialbench.kernels import warm
 
     warm.start()  # on the other core, while this one imports pandas and reads
+    with _reading_early(paths, options):
+        _analyse_archive(paths, options)
+
+
+def _reading_early(paths: list[Path], options):
+    """Start reading the twcs archives among ``paths`` at once, on other threads (see
+    ``sources.twcs.reading_early``), unless the options ask for another format."""
+    if options["fmt"] not in (None, "twcs") or options["mapping"]:
+        return contextlib.nullcontext()
+    from socialbench import sources
+    from socialbench.sources import twcs
+
+    chosen = []
+    for path in paths:
+        try:
+            if options["fmt"] == "twcs" or twcs.sniff(sources.read_head(path), path):
+                chosen.append(path)
+        except (InputError, OSError):
+            continue  # read() names the problem
+    return twcs.reading_early(chosen)
+
+
+def _analyse_archive(paths: list[Path], options) -> None:
     from socialbench import analyse, metrics, output, threads
 
     request, _ = _preflight(options)

@@ -77,37 +77,40 @@ def normalize(frame: pd.DataFrame) -> pd.DataFrame:
 
     Missing optional columns are filled with their "unknown" value. `created_at` must already
     be parsed or parseable without ambiguity; sources are responsible for naming bad
-    timestamps (file and line) before they get here.
+    timestamps (file and line) before they get here. Columns already of their dtype (Arrow
+    strings, UTC nanosecond times) are kept without a copy.
     """
     import pandas as pd
 
     frame = frame.reset_index(drop=True)
     n = len(frame)
     created = pd.to_datetime(frame[CREATED_AT], utc=True).dt.as_unit("ns")
+    nulls = _Nulls(n)
     return pd.DataFrame(
         {
             ID: _strings(frame[ID]),
-            PARENT_ID: _optional_str(frame.get(PARENT_ID), n),
-            CONVERSATION_ID: _optional_str(frame.get(CONVERSATION_ID), n),
+            PARENT_ID: _optional_str(frame.get(PARENT_ID), nulls),
+            CONVERSATION_ID: _optional_str(frame.get(CONVERSATION_ID), nulls),
             AUTHOR: _strings(frame[AUTHOR]),
             AUTHOR_IS_BRAND: _booleans(frame.get(AUTHOR_IS_BRAND), n),
             CREATED_AT: created,
-            TEXT: _strings(frame[TEXT].fillna("")) if TEXT in frame else _constant("", n),
-            CHANNEL: _strings(frame[CHANNEL]) if CHANNEL in frame else _constant("unknown", n),
-            SURFACE: _strings(frame[SURFACE]) if SURFACE in frame else _constant(PUBLIC, n),
+            TEXT: _strings(frame[TEXT].fillna("")) if TEXT in frame else constant("", n),
+            CHANNEL: _strings(frame[CHANNEL]) if CHANNEL in frame else constant("unknown", n),
+            SURFACE: _strings(frame[SURFACE]) if SURFACE in frame else constant(PUBLIC, n),
             FOLLOWERS: (
                 pd.to_numeric(frame[FOLLOWERS], errors="coerce").astype("float64")
                 if FOLLOWERS in frame
-                else pd.Series(np.full(n, np.nan))
+                else pd.Series(np.full(n, np.nan), copy=False)
             ),
             AUTOMATED: (
                 frame[AUTOMATED].fillna(False).astype(bool)
                 if AUTOMATED in frame
-                else pd.Series(np.zeros(n, dtype=bool))
+                else pd.Series(np.zeros(n, dtype=bool), copy=False)
             ),
-            SCENARIO: _optional_str(frame.get(SCENARIO), n),
-            CATEGORY: _optional_str(frame.get(CATEGORY), n),
-        }
+            SCENARIO: _optional_str(frame.get(SCENARIO), nulls),
+            CATEGORY: _optional_str(frame.get(CATEGORY), nulls),
+        },
+        copy=False,  # columns are new or the caller's (copy-on-write keeps theirs intact)
     )
 
 
@@ -121,21 +124,41 @@ def _strings(series: pd.Series) -> pd.Series:
     return series.astype(STRING)
 
 
-def _constant(value: str, n: int) -> pd.Series:
+def constant(value: str, n: int) -> pd.Series:
+    """A string column of one value (Arrow repeats it without a Python object per row)."""
     import pandas as pd
 
     return pd.Series(pd.arrays.ArrowStringArray(pa.repeat(pa.scalar(value, pa.large_string()), n)))
 
 
-def _optional_str(series: pd.Series | None, n: int) -> pd.Series:
+class _Nulls:
+    """An all-missing string column, made once per table (Arrow arrays are immutable)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._column = None
+
+    def column(self) -> pd.Series:
+        import pandas as pd
+
+        if self._column is None:
+            nothing = pa.nulls(self.n, pa.large_string())
+            self._column = pd.arrays.ArrowStringArray(nothing)
+        return pd.Series(self._column)
+
+
+def _optional_str(series: pd.Series | None, nulls: _Nulls) -> pd.Series:
     """Strings where empty text means missing; all missing when the column is absent."""
     import pandas as pd
 
+    from socialbench import arrowtext
+
     if series is None:
-        return pd.Series(pd.arrays.ArrowStringArray(pa.nulls(n, pa.large_string())))
+        return nulls.column()
     out = _strings(series)
-    empty = (out == "").fillna(False)
-    return out.mask(empty, pd.NA) if empty.any() else out
+    arrow = out.array._pa_array
+    kept = arrowtext.empty_as_null(arrow)
+    return out if kept is arrow else pd.Series(pd.arrays.ArrowStringArray(kept))
 
 
 def _booleans(series: pd.Series | None, n: int) -> pd.Series:

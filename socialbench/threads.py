@@ -568,7 +568,8 @@ def _reorder(values, order: np.ndarray):
 
 def _frame(columns: dict, settings: Settings) -> pd.DataFrame:
     """The probe table as a DataFrame, with clocks and local weekday/hour."""
-    frame = pd.DataFrame({name: _series(values) for name, values in columns.items()})
+    series = {name: _series(values) for name, values in columns.items()}
+    frame = pd.DataFrame(series, copy=False)  # the columns are this table's own
     frame["sent_at"] = _times(frame["sent_at"])
     frame["first_response_at"] = _times(frame["first_response_at"])
     frame["ttfr_s"] = (frame["first_response_at"] - frame["sent_at"]).dt.total_seconds()
@@ -578,14 +579,15 @@ def _frame(columns: dict, settings: Settings) -> pd.DataFrame:
 
 
 def _series(values) -> pd.Series:
+    """A column of the probe table, without a copy (pandas copies numpy arrays unless told)."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return pd.Series(pd.arrays.ArrowStringArray(values))
-    return pd.Series(values)
+    return pd.Series(values, copy=False)
 
 
 def _times(ns: pd.Series) -> pd.Series:
     """Nanoseconds since the epoch as UTC times; _NOT_A_TIME becomes NaT (its very bits)."""
-    return pd.Series(ns.to_numpy().view("M8[ns]")).dt.tz_localize("UTC")
+    return pd.Series(ns.to_numpy().view("M8[ns]"), copy=False).dt.tz_localize("UTC")
 
 
 def with_clocks(probes: pd.DataFrame, settings: Settings) -> pd.DataFrame:

@@ -88,6 +88,15 @@ def test_sniff_recognises_twcs_only(tmp_path):
             "empty tweet_id",
             id="line-after-multiline-text",
         ),
+        pytest.param(
+            "1,115,True,Tue Sep 21 00:12:43 +0000 1677,hi,,\n",
+            2,
+            "created_at outside the supported range",
+            id="before-the-nanosecond-range",
+        ),
+        pytest.param(
+            "1,115,True,2262-04-11T23:47:17Z,hi,,\n", 2, "outside the supported", id="after-it"
+        ),
     ],
 )
 def test_bad_rows_name_file_and_line(tmp_path, body, line, problem):
@@ -121,6 +130,19 @@ def test_missing_columns_are_named(tmp_path):
         read(path)
 
 
+def test_a_column_named_twice_is_refused(tmp_path):
+    path = write(tmp_path, HEADER.replace("response_tweet_id,", "text,", 1) + "\n1,a,True,x,y,z,\n")
+    with pytest.raises(InputError, match=r"t\.csv:1: column\(s\) text appear more than once"):
+        read(path)
+
+
+def test_bare_carriage_return_line_ends_are_refused(tmp_path):
+    path = tmp_path / "mac.csv"
+    path.write_bytes((HEADER + "\r1,a,True,2017-10-31T22:10:47Z,hi,,\r").encode())
+    with pytest.raises(InputError, match=r"mac\.csv:1: the header row is not readable CSV"):
+        read(path)
+
+
 def test_text_that_is_not_utf8_names_the_line(tmp_path):
     path = tmp_path / "latin1.csv"
     path.write_bytes(
@@ -148,3 +170,25 @@ def test_checks_across_scan_blocks(tmp_path, monkeypatch, block):
     assert (source._count(b"\r\n"), source._count(b'"'), source.restore_cr) == (4, 2, False)
     lone = twcs._Source(write(tmp_path, body.replace("a\r\nb", "a\rb"), name="v.csv"))
     assert lone.restore_cr
+
+
+def test_reading_early_gives_the_same_table(tmp_path, monkeypatch):
+    """``reading_early`` (the CLI starts it before importing pandas) hands ``read`` the
+    compiled reader's columns; a file changed meanwhile is read again; nothing is left."""
+    from pandas.testing import assert_frame_equal
+
+    path = write(tmp_path, QUIRKY)
+    later = write(tmp_path, QUIRKY, name="later.csv")
+    expected = read(path)
+    with twcs.reading_early([path, later]):
+        assert len(twcs._early) == 2
+        assert_frame_equal(read(path), expected)
+        later.write_bytes(later.read_bytes().replace(b"me too", b"me three"))
+        monkeypatch.setattr(twcs, "_read_plain", lambda source: None)  # seen: not early
+        assert list(read(later)["text"])[-1] == "@AcmeHelp me three"
+    assert not twcs._early
+
+
+def test_reading_early_skips_files_that_are_not_there(tmp_path):
+    with twcs.reading_early([tmp_path / "missing.csv"]):
+        assert not twcs._early

@@ -3,26 +3,27 @@
 ``sources.twcs`` defines what a file means: Arrow's CSV reader (quoted fields, doubled
 quotes, newlines inside quotes, CRLF or LF line ends, empty lines skipped, every value a
 string), then trimming, the ``.0`` of float-written ids cut, ``inbound`` as true/false in any
-case and Twitter timestamps. With newlines allowed inside values Arrow reads on one core:
-1.25 s for 275 MB. Here each part of the file is read by one kernel that finds the fields,
-checks them, converts them and copies the strings out, all in one pass over its bytes.
+case and Twitter timestamps. With newlines allowed inside values Arrow reads on one core
+(1.25 s for 275 MB), and each conversion after it is another pass making another column.
+Here each part of the file is read by one kernel that finds the fields, checks them,
+converts them and copies the strings out, in one pass over its bytes, eight at a time.
 
-The kernel reads only the plain form of the layout and declines (``read`` returns None,
-having changed nothing) any file where its answer could differ from the definition's, so
-that the general reader, which also names every problem, handles it: a field that needs
-trimming, an id that is not a canonical integer (digits, no leading zero, int64, an optional
-``.0``), an empty id or author, ``inbound`` other than true/false, a timestamp not in the
-Twitter layout, text that is not UTF-8, a quote inside an unquoted field or text after a
-closing quote, a wrong number of fields, a carriage return not followed by a line feed
-(which the general reader rewrites).
+The kernel reads only the plain form of the layout and declines (``parse`` gives a reason
+and no columns) any file where its answer could differ from the definition's, which the
+general reader then reads and where it names every problem: a field that needs trimming;
+an id that is not a canonical integer (digits, no leading zero, int64, an optional ``.0``);
+an empty id or author; ``inbound`` other than true/false; a time not in the Twitter layout
+or outside pandas' nanosecond range (1677 to 2262); a field that is not UTF-8; a quote
+inside an unquoted field or text after a closing quote; a wrong number of fields; a
+carriage return not followed by a line feed (which the general reader rewrites).
 
 Parts: the file is cut after a line end outside quotes. Quotes counted from the first data
 byte to a cut say whether it falls inside a quoted field, and the part before the cut must
 end exactly there when read (it checks every quote's place), so a wrong cut is never used.
 
 The time of a row is ``kernels.times``' parse, compiled into this kernel: numba's cache
-does not notice when that module changes, so after editing it run
-``python -m socialbench.kernels --fresh``.
+does not notice when that module changes, so after editing it, delete
+``socialbench/kernels/__pycache__`` (``python -m socialbench.kernels`` compiles them again).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from socialbench.kernels import jit
@@ -53,7 +53,10 @@ ROLES = {
 }
 # the shortest row the kernel accepts: id, author, inbound, a Twitter time and five commas
 _SHORTEST_ROW = 1 + 1 + 4 + WIDTH + 5
-_PART_BYTES = 1 << 30  # int32 offsets: a part's strings stay well under 2 GiB
+_NS = 1_000_000_000
+# times are nanoseconds in int64 (as in pandas): 1677-09-21 to 2262-04-11; others decline
+_LAST_SECOND = (2**63 - 1) // _NS
+_FIRST_SECOND = -_LAST_SECOND  # whole seconds only: 1677-09-21 00:12:43 is out
 
 _QUOTE, _COMMA, _LF, _CR, _DOT, _ZERO = (ord(c) for c in '",\n\r.0')
 _INT64_MAX = np.iinfo(np.int64).max
@@ -273,10 +276,12 @@ def _flag(data, a, b):  # pragma: no cover - compiled
 
 
 @jit
-def _scan(data, begin, end, roles, seconds, inbound, offsets, buffers, used):  # pragma: no cover
+def _scan(
+    data, begin, end, roles, nanoseconds, inbound, offsets, buffers, used
+):  # pragma: no cover
     """Read the rows of data[begin:end] (``end`` must be a row boundary or the file's end).
 
-    ``seconds``: each row's time; ``offsets``/``buffers`` rows: ids, parents (empty where
+    ``nanoseconds``: each row's time; ``offsets``/``buffers`` rows: ids, parents (empty where
     none), authors, texts (``used``: bytes written to each buffer). Returns (why, rows,
     position): why is OK, or the reason the kernel declines at ``position``."""
     fields = len(roles)
@@ -360,6 +365,8 @@ def _scan(data, begin, end, roles, seconds, inbound, offsets, buffers, used):  #
             elif role == AUTHOR:
                 if b == a:
                     return EMPTY, row, start
+                if not _ascii(data, a, b) and not _utf8(data, a, b):
+                    return UTF8, row, start
                 size_author = _copy(data, a, b, False, buffers[2], size_author)
                 offsets[2, row + 1] = size_author
             elif role == INBOUND:
@@ -368,12 +375,12 @@ def _scan(data, begin, end, roles, seconds, inbound, offsets, buffers, used):  #
                     return FLAG, row, start
                 inbound[row] = flag == 1
             elif role == CREATED:
-                if b - a != WIDTH:
+                if b - a != WIDTH or not _ascii(data, a, b):  # the weekday is not read
                     return TIME, row, start
                 value, valid = _row(data, np.uint64(a))
-                if not valid:
+                if not valid or not (_FIRST_SECOND <= value <= _LAST_SECOND):
                     return TIME, row, start
-                seconds[row] = value
+                nanoseconds[row] = value * _NS
         row += 1
     used[0], used[1], used[2], used[3] = size_id, size_parent, size_author, size_text
     return OK, row, pos
@@ -382,15 +389,15 @@ def _scan(data, begin, end, roles, seconds, inbound, offsets, buffers, used):  #
 @dataclass
 class Columns:
     """What the general reader's conversion gives, for a file the kernel read: strings as
-    Arrow (ids and parents cleaned, "" where there is no parent), ``inbound`` and the
-    epoch seconds as numpy."""
+    Arrow large strings, pandas' own type (ids and parents cleaned, "" where none);
+    ``inbound`` and the times (epoch nanoseconds) as numpy."""
 
     id: pa.ChunkedArray
     parent: pa.ChunkedArray
     author: pa.ChunkedArray
     text: pa.ChunkedArray
     inbound: np.ndarray
-    seconds: np.ndarray
+    nanoseconds: np.ndarray
 
 
 class _Part:
@@ -399,9 +406,9 @@ class _Part:
     def __init__(self, data: np.ndarray, begin: int, end: int, roles: np.ndarray) -> None:
         self.args = (data, begin, end, roles)
         capacity = (end - begin) // _SHORTEST_ROW + 1
-        self.seconds = np.empty(capacity, dtype=np.int64)
+        self.nanoseconds = np.empty(capacity, dtype=np.int64)
         self.inbound = np.empty(capacity, dtype=np.bool_)
-        self.offsets = np.empty((4, capacity + 1), dtype=np.int32)
+        self.offsets = np.empty((4, capacity + 1), dtype=np.int64)
         # pages are only touched as bytes are written, so four part-sized buffers cost
         # address space, not memory
         self.buffers = np.empty((4, max(end - begin, 1)), dtype=np.uint8)
@@ -410,13 +417,13 @@ class _Part:
 
     def __call__(self) -> None:
         self.result = _scan(
-            *self.args, self.seconds, self.inbound, self.offsets, self.buffers, self.used
+            *self.args, self.nanoseconds, self.inbound, self.offsets, self.buffers, self.used
         )
 
     def strings(self, j: int, rows: int) -> pa.Array:
         offsets = pa.py_buffer(self.offsets[j, : rows + 1])
         return pa.Array.from_buffers(
-            pa.string(), rows, [None, offsets, pa.py_buffer(self.buffers[j, : self.used[j]])]
+            pa.large_string(), rows, [None, offsets, pa.py_buffer(self.buffers[j, : self.used[j]])]
         )
 
 
@@ -434,7 +441,7 @@ def parse(
     end = len(data)
     if parts is None:
         parts = os.cpu_count() or 1
-    parts = max(1, parts, -(-(end - begin) // _PART_BYTES))
+    parts = max(1, parts)
     cuts = _boundaries(data, begin, end, parts)
     work = [_Part(data, int(a), int(b), roles) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
     helpers = [threading.Thread(target=part) for part in work[1:]]
@@ -464,7 +471,7 @@ def _columns(work: list[_Part]) -> Columns:
 
     def strings(j: int) -> pa.ChunkedArray:
         return pa.chunked_array(
-            [part.strings(j, n) for part, n in zip(work, counts, strict=True)], pa.string()
+            [part.strings(j, n) for part, n in zip(work, counts, strict=True)], pa.large_string()
         )
 
     return Columns(
@@ -473,14 +480,14 @@ def _columns(work: list[_Part]) -> Columns:
         author=strings(2),
         text=strings(3),
         inbound=numbers("inbound"),
-        seconds=numbers("seconds"),
+        nanoseconds=numbers("nanoseconds"),
     )
 
 
 def warm() -> None:
     """Compile (or load) the kernels on a two-row file, read in two parts."""
     text = (
-        'tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n'
+        "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
         '1,a,True,Tue Oct 31 22:10:47 +0000 2017,"hi ""x""\n\xc3\xa9",2,\n'
         "2,b,false,Tue Oct 31 22:11:47 +0000 2017,ok,,1.0\r\n"
     ).encode()

@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import io
 import mmap
-from concurrent.futures import ThreadPoolExecutor
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -41,6 +44,9 @@ DESCRIPTION = 'twcs CSV ("Customer Support on Twitter" layout)'
 
 REQUIRED = ("tweet_id", "author_id", "inbound", "created_at", "text", "in_response_to_tweet_id")
 TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
+# times are held as int64 nanoseconds (pandas): whole seconds within that range
+_LATEST = pa.scalar((2**63 - 1) // 1_000_000_000, pa.timestamp("s", tz="UTC"))
+_EARLIEST = pa.scalar(-((2**63 - 1) // 1_000_000_000), pa.timestamp("s", tz="UTC"))
 _LONE_CR = b"\x1f"  # stands in for a bare \r while parsing; restored afterwards
 
 
@@ -51,10 +57,15 @@ def sniff(head: str, path: Path) -> bool:
 
 
 def read(path: Path, options: ReadOptions):
-    source = _Source(path)
-    plain = _read_plain(source)
+    early = _early.pop(_identity(path), None) if _early else None
+    if early is not None:
+        source, plain = None, early.result()
+    else:
+        source = _Source(path)
+        plain = _read_plain(source)
     if plain is not None:
         return _to_messages(plain, {}, restore_cr=False, options=options)
+    source = source or _Source(path)
     table = _parse(source, options)
     table = _drop_index_column(table)
     _check_columns(table, path)
@@ -62,6 +73,59 @@ def read(path: Path, options: ReadOptions):
     if bad:
         _report_bad(source, table, bad, options)
     return _to_messages(table, bad, restore_cr=source.restore_cr, options=options)
+
+
+# files whose reading started early (``reading_early``): identity -> its plain columns, or
+# None when the compiled reader declined it or the file could not be read (``read`` then
+# reads it again in full, and names any problem)
+_early: dict[tuple, Future] = {}
+
+
+@contextmanager
+def reading_early(paths: list[Path]):
+    """Start reading these twcs files with the compiled reader on another thread, at once
+    (before pandas is even imported: the reader needs neither it nor the GIL); ``read``
+    takes each result. Results not taken are dropped when the block ends."""
+    wanted: dict[tuple, Future] = {}
+    for path in paths:
+        try:
+            wanted[_identity(path)] = Future()
+        except OSError:
+            continue
+    _early.update(wanted)
+
+    ready = threading.Event()
+
+    def work() -> None:
+        try:
+            from socialbench.kernels import twcs
+
+            twcs.warm()
+        finally:
+            ready.set()
+        for key, future in wanted.items():
+            try:
+                future.set_result(_read_plain(_Source(Path(key[0]))))
+            except Exception:  # noqa: BLE001 - read() reads the file again and says what is wrong
+                future.set_result(None)
+
+    if wanted:
+        threading.Thread(target=work, name="early-read", daemon=True).start()
+        # numba and the reader load faster alone: the caller's imports wait till then (the
+        # reading itself runs beside them, without the GIL)
+        ready.wait()
+    try:
+        yield
+    finally:
+        for key in wanted:
+            _early.pop(key, None)
+
+
+def _identity(path: Path) -> tuple:
+    """A file as the same file: its path and its size and change time (so that a file
+    rewritten meanwhile is read again)."""
+    stat = os.stat(path)
+    return (os.fspath(path), stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
 class _Source:
@@ -174,15 +238,15 @@ def _read_plain(source: _Source) -> dict[str, pa.ChunkedArray] | None:
         "parent": read.parent,
         "author": read.author,
         "inbound": pa.chunked_array([pa.array(read.inbound)]),
-        "created": pa.chunked_array([_timestamps(read.seconds)]),
+        "created": pa.chunked_array([_timestamps(read.nanoseconds)]),
         "text": read.text,
     }
 
 
-def _timestamps(seconds: np.ndarray) -> pa.Array:
-    """Epoch seconds as Arrow UTC timestamps, without a copy."""
-    kind = pa.timestamp("s", tz="UTC")
-    return pa.Array.from_buffers(kind, len(seconds), [None, pa.py_buffer(seconds)])
+def _timestamps(ns: np.ndarray) -> pa.Array:
+    """Epoch nanoseconds as Arrow UTC timestamps, without a copy."""
+    kind = pa.timestamp("ns", tz="UTC")
+    return pa.Array.from_buffers(kind, len(ns), [None, pa.py_buffer(ns)])
 
 
 def _parse(source: _Source, options: ReadOptions) -> pa.Table:
@@ -192,7 +256,7 @@ def _parse(source: _Source, options: ReadOptions) -> pa.Table:
         invalid.append(row.text)
         return "skip"
 
-    header = _header(source.header)
+    header = _header(source)
     source.count_quotes()
     try:
         table = pcsv.read_csv(
@@ -227,10 +291,16 @@ def _block_size(source: _Source) -> int:
     return max(1 << 20, min(64 << 20, len(source.map) // 8))
 
 
-def _header(first: bytes) -> list[str]:
+def _header(source: _Source) -> list[str]:
     import csv
 
-    return next(csv.reader([first.decode("utf-8", "replace").rstrip("\r")]))
+    try:
+        return next(csv.reader([source.header.decode("utf-8", "replace").rstrip("\r")]))
+    except csv.Error as exc:  # e.g. a file whose lines end in bare carriage returns
+        problem = str(exc).split(" - ")[0]
+        raise InputError(
+            source.path, f"the header row is not readable CSV ({problem})", line=1
+        ) from None
 
 
 def _arrow_error(source: _Source, exc: Exception) -> InputError:
@@ -253,7 +323,11 @@ def _drop_index_column(table: pa.Table) -> pa.Table:
 
 
 def _check_columns(table: pa.Table, path: Path) -> None:
-    missing = [c for c in REQUIRED if c not in table.column_names]
+    names = table.column_names
+    twice = sorted({c for c in names if names.count(c) > 1})
+    if twice:
+        raise InputError(path, f"column(s) {', '.join(twice)} appear more than once", line=1)
+    missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise InputError(
             path, f"missing column(s) {', '.join(missing)} for the twcs layout", line=1
@@ -293,6 +367,9 @@ def _convert(table: pa.Table) -> tuple[dict[str, pa.ChunkedArray], dict[str, pa.
             pc.is_in(inbound_text, pa.array(["true", "false"]))
         ),
         "unparseable created_at timestamp": pc.is_null(created),
+        "created_at outside the supported range (1677-09-22 to 2262-04-11)": pc.or_(
+            pc.less(created, _EARLIEST), pc.greater(created, _LATEST)
+        ),
         "empty author_id": pc.equal(cols["author"], ""),
     }
     return cols, {k: v for k, v in bad.items() if pc.any(v).as_py()}
@@ -356,14 +433,15 @@ def _to_messages(table, bad, *, restore_cr: bool, options: ReadOptions):
     frame = pd.DataFrame(
         {
             m.ID: _strings(cols["id"]),
-            m.PARENT_ID: _strings(arrowtext.empty_as_null(cols["parent"])),  # no copy
+            m.PARENT_ID: _strings(cols["parent"]),  # normalize makes empty ones missing
             m.AUTHOR: _strings(author),
             m.AUTHOR_IS_BRAND: is_brand.to_pandas(),
             m.CREATED_AT: cols["created"].to_pandas(),
             m.TEXT: _strings(text),
-            m.CHANNEL: "x",
-            m.SURFACE: m.PUBLIC,
-        }
+            m.CHANNEL: m.constant("x", len(author)),
+            m.SURFACE: m.constant(m.PUBLIC, len(author)),
+        },
+        copy=False,  # the columns are this table's own
     )
     return m.normalize(frame)
 
