@@ -61,7 +61,9 @@ class TextBuffers:
         self.data = None
         if buffers[2] is not None and top > base:
             self.data = np.frombuffer(buffers[2], dtype=np.uint8)[base:top]
-        self.offsets = offsets - base
+        if base:
+            offsets -= base  # a copy already (astype): writable, as kernels are compiled for
+        self.offsets = offsets
         self.start, self.end = self.offsets[:-1], self.offsets[1:]
         self.filled = self.end > self.start
         if chunk.null_count:

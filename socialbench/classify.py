@@ -631,6 +631,13 @@ def prepare_arrow(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.binary_join_element_wise(pad[0], array, pad[1], pad[2])
 
 
+def prepare_rows(column: pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
+    """``prepare_arrow(column.take(rows))``, each text copied once (``kernels.text``)."""
+    from socialbench.kernels import text  # numba: loaded only where archives are analysed
+
+    return text.gather(column, rows, b" ", (" " + _END).encode())
+
+
 def _contains(s: pa.Array, pattern: str) -> np.ndarray:
     """Row-wise "pattern occurs" as a numpy bool array (RE2, in Arrow)."""
     return pc.match_substring_regex(s, pattern).to_numpy(zero_copy_only=False)
@@ -795,6 +802,11 @@ def acknowledges(texts: pa.Array) -> np.ndarray:
     """Per text prepared by ``prepare_arrow``: ack_only's wording test alone. ``ack_only``
     is this and none of ``reply_types``, so a caller holding those combines the two."""
     return _acknowledges(texts)
+
+
+def resolutions(texts: pa.Array) -> np.ndarray:
+    """Per text prepared by ``prepare_arrow``: whether it confirms the problem solved."""
+    return _confirms_resolution(texts)
 
 
 def classify_text(text: str) -> dict[str, bool]:

@@ -92,6 +92,7 @@ class Messages:
     """The messages table as arrays: numpy for numbers and flags, Arrow for text."""
 
     ids: pa.ChunkedArray
+    id_numbers: np.ndarray | None  # each id as its integer, when every id is one (as text)
     parent: np.ndarray  # position of the parent message, -1 when none or missing
     has_parent: np.ndarray
     opener: np.ndarray  # position of the conversation_id's message, -1 when none
@@ -153,7 +154,7 @@ class _Classifier:
     def __init__(self, text: pa.ChunkedArray, chosen: np.ndarray, pool: Executor) -> None:
         self.pool = pool
         self.index = np.cumsum(chosen) - 1  # message position -> its place among the texts
-        self.texts = pool.submit(lambda: classify.prepare_arrow(text.filter(pa.array(chosen))))
+        self.texts = pool.submit(lambda: classify.prepare_rows(text, np.flatnonzero(chosen)))
         self.types = pool.submit(lambda: classify.reply_types(self.texts.result()))
 
     def keep(self, kept: np.ndarray | None) -> None:
@@ -183,9 +184,10 @@ def prepare(messages: pd.DataFrame, brand_book: BrandBook) -> Messages:
     refs = [_arrow(messages[m.PARENT_ID]), _arrow(messages[m.CONVERSATION_ID])]
     channel = _arrow(messages[m.CHANNEL])
     if pc.count_distinct(channel).as_py() > 1:
-        keys, (parent_key, conv_key) = _keys(*_scoped(channel, ids, refs))
+        keys, (parent_key, conv_key), numbers = _keys(*_scoped(channel, ids, refs))
+        numbers = False  # the keys number channel + id
     else:
-        keys, (parent_key, conv_key) = _keys(ids, refs)
+        keys, (parent_key, conv_key), numbers = _keys(ids, refs)
     index = KeyIndex(keys)
     keep = index.first_occurrences()
     frame = messages
@@ -201,6 +203,7 @@ def prepare(messages: pd.DataFrame, brand_book: BrandBook) -> Messages:
     surface = _arrow(frame[m.SURFACE])
     return Messages(
         ids=ids,
+        id_numbers=keys if numbers else None,
         parent=index.lookup(parent_key),
         has_parent=parent_key >= 0,
         opener=index.lookup(conv_key),
@@ -258,20 +261,24 @@ def _scoped(
     return scope(ids), [scope(r) for r in refs]
 
 
-def _keys(ids: pa.ChunkedArray, refs: list[pa.ChunkedArray]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Integer keys for ids and for references to them (same key = same id; -1 = none).
+def _keys(
+    ids: pa.ChunkedArray, refs: list[pa.ChunkedArray]
+) -> tuple[np.ndarray, list[np.ndarray], bool]:
+    """Integer keys for ids and for references to them (same key = same id; -1 = none), and
+    whether they are the ids' own values (``str(key)`` is the id).
 
     Canonical integer ids (as on X and twcs) are cast; other ids are dictionary-encoded.
     """
     numbers = [_canonical_integers(c) for c in (ids, *refs)]
     if all(n is not None for n in numbers):
-        return numbers[0], numbers[1:]
+        return numbers[0], numbers[1:], ids.null_count == 0
     columns = [c.cast(pa.large_string()) for c in (ids, *refs)]
     both = pa.chunked_array([chunk for c in columns for chunk in c.chunks], pa.large_string())
     encoded = pc.dictionary_encode(both.combine_chunks())
     codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     bounds = np.cumsum([0] + [len(c) for c in columns])
-    return codes[: len(ids)], [codes[a:b] for a, b in zip(bounds[1:-1], bounds[2:], strict=True)]
+    refs_codes = [codes[a:b] for a, b in zip(bounds[1:-1], bounds[2:], strict=True)]
+    return codes[: len(ids)], refs_codes, False
 
 
 def _canonical_integers(column: pa.ChunkedArray) -> np.ndarray | None:
@@ -367,9 +374,9 @@ def _table(
     msgs: Messages, conv: Conversations, settings: Settings, classifier: _Classifier
 ) -> pd.DataFrame:
     """The probe table. The work is split between this thread and the classifier's so
-    that both finish together: there the reply types and the wording of first replies,
-    here the brands and the customers' follow-ups; the probes' own columns on whichever
-    thread is free first."""
+    that both finish together: there the reply types, here the brands and the customers'
+    follow-ups; then the wording of first replies and the probes' own columns, queued
+    there, on whichever thread is free (``_Shared``)."""
     probes = conv.probes
     sent = msgs.t[probes]
     in_window = conv.t <= (sent + int(settings.window_s * _NS))[conv.seg]
@@ -378,9 +385,12 @@ def _table(
     responded = first >= 0
     first_t = np.where(responded, conv.t[np.maximum(first, 0)], _NOT_A_TIME)
     order = np.argsort(sent, kind="stable")  # the table is in time order
-    acknowledges = classifier.pool.submit(_acknowledges, msgs, conv, first, classifier)
-    own_args = (msgs, probes[order], conv.root[conv.starts][order])
-    own = classifier.pool.submit(_probe_columns, *own_args)
+    answered = np.flatnonzero(responded)
+    at = classifier.index[conv.pos[first[answered]]]  # first replies among the texts
+    shared = _Shared(classifier.pool)
+    for part in np.array_split(at, _ACK_PARTS):
+        shared.add(_acknowledges, part, classifier)
+    shared.add(_probe_columns, msgs, probes[order], conv.root[conv.starts][order])
     per_probe = {
         "brand": _brands(msgs, conv, settings.brand_book),
         "resolved": _resolved(msgs, conv, _follow_ups(conv, in_window, first_t, responded)),
@@ -393,24 +403,65 @@ def _table(
     }
     columns = {name: _reorder(values, order) for name, values in per_probe.items()}
     types = _reply_types(msgs, conv, counted, classifier)  # waits for the classifier
-    types["ack_only"] = acknowledges.result()
+    *acks, own = shared.results()
+    types["ack_only"] = _spread(np.concatenate(acks), answered, len(first))
     columns.update({name: _reorder(values, order) for name, values in types.items()})
-    # whichever thread is free first computes the probes' own columns
-    columns.update(_probe_columns(*own_args) if own.cancel() else own.result())
+    columns.update(own)
     return _frame(columns, settings)
+
+
+_ACK_PARTS = 4  # the first replies' wording is tested in parts, shared by both threads
+
+
+class _Shared:
+    """Jobs queued on the classifier's thread that this thread also takes up once it has
+    done its own work, from the last one queued back: both threads finish together."""
+
+    def __init__(self, pool: Executor) -> None:
+        self.pool = pool
+        self.jobs: list[tuple] = []
+
+    def add(self, function, *args) -> None:
+        self.jobs.append((function, args, self.pool.submit(function, *args)))
+
+    def results(self) -> list:
+        done: dict[int, object] = {}
+        for i in reversed(range(len(self.jobs))):
+            function, args, future = self.jobs[i]
+            if future.cancel():  # not started there: run it here
+                done[i] = function(*args)
+        return [done[i] if i in done else job[2].result() for i, job in enumerate(self.jobs)]
 
 
 def _probe_columns(msgs: Messages, at: np.ndarray, thread: np.ndarray) -> dict[str, pa.Array]:
     """The probes' own text columns (``at``: their positions, ``thread``: their threads')."""
     return {
-        "probe_id": msgs.ids.take(at),
-        "channel": msgs.channel.take(at),
-        "surface": msgs.surface.take(at),
-        "persona": msgs.author.take(at),
-        "category": msgs.category.take(at),
-        "scenario": msgs.scenario.take(at),
-        "conversation_id": msgs.ids.take(thread),
+        "probe_id": _ids(msgs, at),
+        "channel": _label(msgs.channel, at),
+        "surface": _label(msgs.surface, at),
+        "persona": _take(msgs.author, at),
+        "category": _label(msgs.category, at),
+        "scenario": _label(msgs.scenario, at),
+        "conversation_id": _ids(msgs, thread),
     }
+
+
+def _ids(msgs: Messages, rows: np.ndarray) -> pa.Array:
+    """The ids of ``rows``: written from their integers when they are integers (eight bytes
+    read a row, not a scattered string)."""
+    if msgs.id_numbers is None:
+        return _take(msgs.ids, rows)
+    return pc.cast(pa.array(msgs.id_numbers[rows]), pa.large_string())
+
+
+def _label(column: pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
+    """``_take`` for a column of few values (channel, surface, category, scenario), which
+    is often one value, or none, throughout."""
+    if column.null_count == 0 and len(column):
+        low, high = pc.min_max(column).values()
+        if low == high:
+            return pa.repeat(low.cast(pa.large_string()), len(rows))
+    return _take(column, rows)
 
 
 def _follow_ups(conv, in_window, first_t, responded) -> np.ndarray:
@@ -418,22 +469,14 @@ def _follow_ups(conv, in_window, first_t, responded) -> np.ndarray:
     return ~conv.is_brand & in_window & responded[conv.seg] & (conv.t > first_t[conv.seg])
 
 
-def _texts(msgs: Messages, conv: Conversations, rows: np.ndarray) -> pd.Series:
-    return pd.Series(pd.arrays.ArrowStringArray(_gather(msgs.text, conv.pos[rows])))
-
-
-def _acknowledges(msgs, conv, first, classifier: _Classifier) -> np.ndarray:
-    """Per probe: whether its first counted brand message only acknowledges (ack_only): its
-    wording says so and it has none of the reply types (known already)."""
-    answered = np.flatnonzero(first >= 0)
-    at = classifier.index[conv.pos[first[answered]]]
-    only = classify.acknowledges(classifier.texts.result().take(at))
+def _acknowledges(at: np.ndarray, classifier: _Classifier) -> np.ndarray:
+    """Per first reply (``at``: its place among the classifier's texts): whether it only
+    acknowledges (ack_only): its wording says so and it has none of the reply types."""
+    only = classify.acknowledges(_take(pa.chunked_array([classifier.texts.result()]), at))
     types = classifier.types.result()
     for name in REPLY_TYPES:
         only &= ~types[name][at]
-    out = np.zeros(len(first), dtype=bool)
-    out[answered] = only
-    return out
+    return only
 
 
 def _reply_types(msgs, conv, counted, classifier: _Classifier) -> dict[str, np.ndarray]:
@@ -452,7 +495,7 @@ def _reply_types(msgs, conv, counted, classifier: _Classifier) -> dict[str, np.n
 def _resolved(msgs, conv, later: np.ndarray) -> np.ndarray:
     """Per probe: whether a customer's follow-up confirms the problem solved."""
     follow_ups = np.flatnonzero(later)
-    hit = classify.confirms_resolution(_texts(msgs, conv, follow_ups)).to_numpy(dtype=bool)
+    hit = classify.resolutions(classify.prepare_rows(msgs.text, conv.pos[follow_ups]))
     return conv.count(_spread(hit, follow_ups, len(later))) > 0
 
 
@@ -467,7 +510,7 @@ def _brands(msgs: Messages, conv: Conversations, brand_book: BrandBook) -> pa.Ar
 
     Brand accounts are few: their handles are numbered once (a dictionary encoding of the
     brand messages' authors) and named once each, and a probe takes its brand by number."""
-    accounts = pc.dictionary_encode(_flat(msgs.author.filter(pa.array(msgs.is_brand))))
+    accounts = pc.dictionary_encode(_take(msgs.author, np.flatnonzero(msgs.is_brand)))
     handles = accounts.dictionary.cast(pa.large_string())
     known = _known_accounts(handles.to_pylist(), brand_book)
     names = {**known, **brand_book.alias_map()}
@@ -475,14 +518,15 @@ def _brands(msgs: Messages, conv: Conversations, brand_book: BrandBook) -> pa.Ar
     account_of[msgs.is_brand] = pc.fill_null(accounts.indices, -1).to_numpy(zero_copy_only=False)
     first_brand = conv.first(conv.is_brand)
     has = first_brand >= 0
-    account = account_of[conv.pos[np.maximum(first_brand, 0)]]
-    brand = _named(handles, names).take(pa.array(account, mask=account < 0))
-    if has.all():
-        return brand
-    missing = np.flatnonzero(~has)
-    texts = _gather(msgs.text, conv.probes[missing]).cast(pa.large_string())
-    mentioned = _named(_flat(_mentioned_brand(texts, known)), names)
-    return pc.replace_with_mask(brand, pa.array(~has), mentioned)
+    account = account_of[conv.pos[np.maximum(first_brand, 0)]]  # -1: an author left empty
+    dictionary = _named(handles, names)
+    if not has.all():  # the others are named by their first mentions, numbered after
+        missing = np.flatnonzero(~has)
+        texts = _take(msgs.text, conv.probes[missing])
+        mentioned = pc.dictionary_encode(_named(_flat(_mentioned_brand(texts, known)), names))
+        account[missing] = len(dictionary) + mentioned.indices.to_numpy(zero_copy_only=False)
+        dictionary = pa.concat_arrays([dictionary, mentioned.dictionary.cast(pa.large_string())])
+    return dictionary.take(pa.array(account, mask=account < 0))
 
 
 def _named(handles: pa.Array, names: dict[str, str]) -> pa.Array:
@@ -493,19 +537,16 @@ def _named(handles: pa.Array, names: dict[str, str]) -> pa.Array:
     return pc.coalesce(mapped, handles)
 
 
-def _gather(
-    column: pa.ChunkedArray, positions: np.ndarray, *, missing: np.ndarray | None = None
-) -> pa.Array:
-    """``column[positions]`` (null where ``missing``): a sequential filter of the wanted rows,
-    then a take from that small contiguous part (a scattered take across chunks is slow).
-    For selections of a small part of the column; a plain take is better for most of it."""
-    wanted = np.zeros(len(column), dtype=bool)
-    wanted[positions if missing is None else positions[~missing]] = True
-    rank = np.cumsum(wanted) - 1  # row -> its place among the wanted rows
-    count = int(rank[-1]) + 1 if len(rank) else 0
-    part = _flat(column.filter(pa.array(wanted))) if count else pa.array([], column.type)
-    index = np.maximum(rank[positions], 0)  # a missing row's index is masked anyway
-    return part.take(pa.array(index, mask=missing)) if len(positions) else part
+def _take(column: pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
+    """``column[rows]`` of a text column as one large_string array, each text copied once
+    (Arrow's take across chunks is slow, and its filter then take copies twice)."""
+    from socialbench.kernels import text
+
+    if column.null_count == len(column):
+        return pa.nulls(len(rows), pa.large_string())
+    if column.null_count:  # the compiled copy reads nulls as ""
+        return _flat(column.take(rows)).cast(pa.large_string())
+    return text.gather(column, rows)
 
 
 def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -527,8 +568,13 @@ def _mentioned_brand(texts: pa.Array, known: dict[str, str]) -> pa.Array:
     """The first @mention naming a known brand account, else the first @mention, else unknown.
 
     Usually the first mention is the brand; only the other texts are searched again, with one
-    case-insensitive alternation of the known handles (RE2 matches it in linear time).
+    case-insensitive alternation of the known handles (RE2 matches it in linear time). When
+    every known handle is made of handle characters, the same answer comes from listing every
+    mention once (``kernels.text.mentions``) and looking the handles up.
     """
+    listed = _mentioned_brand_listed(texts, known)
+    if listed is not None:
+        return listed
     first_any = _first_any_mention(texts)
     if not known:
         return pc.fill_null(first_any, UNKNOWN_BRAND)
@@ -545,6 +591,31 @@ def _mentioned_brand(texts: pa.Array, known: dict[str, str]) -> pa.Array:
         found = later.filter(pc.is_valid(later))
         chosen = pc.replace_with_mask(first_any, pa.array(mask), found.cast(first_any.type))
     return pc.fill_null(chosen, UNKNOWN_BRAND)
+
+
+_HANDLE = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _mentioned_brand_listed(texts: pa.Array, known: dict[str, str]) -> pa.Array | None:
+    """``_mentioned_brand`` from every mention listed in order: per text, its first mention
+    whose handle is known (any case), else its first mention. None where the two could
+    differ: a known handle with other characters, or a non-ASCII character next to a
+    mention (RE2's case-insensitive match folds LATIN SMALL LONG S onto s and KELVIN SIGN
+    onto k)."""
+    from socialbench.kernels import text
+
+    if not all(_HANDLE.fullmatch(h) for h in known):
+        return None
+    tokens, owner, beside = text.mentions(texts)
+    if beside:
+        return None
+    is_known = pc.is_in(pc.utf8_lower(tokens), value_set=pa.array(list(known), pa.large_string()))
+    chosen = np.full(len(texts), -1)
+    for pick in (np.ones(len(tokens), dtype=bool), is_known.to_numpy(zero_copy_only=False)):
+        rows, first = np.unique(owner[pick], return_index=True)  # each text's first such
+        chosen[rows] = np.flatnonzero(pick)[first]  # known ones, taken second, win
+    found = tokens.take(pa.array(chosen, mask=chosen < 0))
+    return pc.fill_null(found, UNKNOWN_BRAND)
 
 
 def _first_mention(texts: pa.Array, pattern: str) -> pa.Array:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pandas as pd
@@ -348,3 +349,45 @@ def test_first_mention_fast_path_equals_the_general_pattern() -> None:
     general = threads._first_mention(texts, threads._MENTION).to_pylist()
     assert threads._first_any_mention(texts).to_pylist() == general
     assert general[:3] == ["a", "b", "c"]
+
+
+def _regex_mentioned_brand(texts: pa.Array, known: dict[str, str]) -> list:
+    """``_mentioned_brand`` by its definition: the regular expressions alone."""
+    listed = threads._mentioned_brand_listed
+    try:
+        threads._mentioned_brand_listed = lambda texts, known: None
+        return threads._mentioned_brand(texts, known).to_pylist()
+    finally:
+        threads._mentioned_brand_listed = listed
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_listed_mentions_equal_the_regular_expressions(seed) -> None:
+    """The compiled listing of every mention (``kernels.text.mentions``) names the same
+    brand as the regular expressions, or declines (non-ASCII beside a mention)."""
+    rng = random.Random(seed)
+    handles = ["Acme", "acme_help", "Zed9", "ZedCare", "b"]
+    pieces = ["@", "@Acme", "@ACME", "@acme_help", "@acme_helpdesk", "@zed9", "@ZEDCARE", "@b",
+              "@bob", "x@b.com", " ", ",", ".", "hi", "é", "_", "9", "\n", "@@", "@ſ",
+              "K"]  # fmt: skip
+    values = ["".join(rng.choices(pieces, k=rng.randint(0, 6))) for _ in range(400)]
+    texts = pa.array(values, pa.large_string())
+    known = {h.lower(): h for h in handles[: rng.randint(0, len(handles))]}
+    listed = threads._mentioned_brand_listed(texts, known)
+    expected = _regex_mentioned_brand(texts, known)
+    if listed is None:  # declined: a non-ASCII character beside a mention
+        assert any("@ſ" in v or ("@" in v and "é" in v) or "K" in v for v in values)
+        plain = [v for v in values if not any(c in v for c in "éſK")]
+        texts = pa.array(plain, pa.large_string())
+        listed = threads._mentioned_brand_listed(texts, known)
+        expected = _regex_mentioned_brand(texts, known)
+    assert listed is not None
+    assert listed.to_pylist() == expected
+
+
+def test_listed_mentions_decline_handles_the_kernel_cannot_match() -> None:
+    texts = pa.array(["@Café Support hi"], pa.large_string())
+    assert threads._mentioned_brand_listed(texts, {"café support": "Café Support"}) is None
+    assert threads._mentioned_brand(texts, {"café support": "Café Support"}).to_pylist() == [
+        "Café Support"
+    ]

@@ -45,15 +45,24 @@ def _load_numpy_support() -> None:
             sys.modules[name] = before
 
 
+def load_numba() -> None:
+    """Import numba, once, whichever thread comes first; the others wait. Kernel modules
+    may be imported on several threads at once, and numba imported on two threads at once
+    can hand one of them a module it has not finished (``partially initialized module``)."""
+    global _loaded
+    with _loading:
+        if not _loaded:
+            import numba  # noqa: F401
+
+            _load_numpy_support()
+            _loaded = True
+
+
 def jit(function):
     """A kernel: compiled without the GIL (callers may run kernels on several threads),
     cached on disk, with bounds checks off as in C (kernels check their own inputs).
     numba is imported by the first kernel module, not by this package (``warm`` is)."""
-    global _loaded
+    load_numba()
     import numba
 
-    with _loading:
-        if not _loaded:
-            _load_numpy_support()
-            _loaded = True
     return numba.njit(cache=True, nogil=True, boundscheck=False)(function)

@@ -29,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from numba.cpython.unsafe.numbers import leading_zeros
 
 from socialbench.kernels import jit
 from socialbench.kernels.memory import get as _get
+from socialbench.kernels.memory import leading_zeros
 from socialbench.kernels.memory import load_word as _load_word
 from socialbench.kernels.memory import put as _put
 from socialbench.kernels.memory import store_word as _store_word

@@ -3,13 +3,20 @@
 numba's indexing turns a negative index into one from the end (two more instructions an
 access, and a loop LLVM will not vectorise), and it has no unaligned 8-byte load; these
 compile to a single load or store. The caller keeps every access within the array.
+Every kernel module takes numba's names from here, so that numba is imported by
+``load_numba`` first.
 """
 
 from __future__ import annotations
 
-from llvmlite import ir
-from numba.core import types
-from numba.extending import intrinsic
+from socialbench.kernels import load_numba
+
+load_numba()  # before any import from numba (see load_numba)
+
+from llvmlite import ir  # noqa: E402
+from numba.core import types  # noqa: E402
+from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros  # noqa: E402, F401
+from numba.extending import intrinsic  # noqa: E402
 
 
 @intrinsic

@@ -34,10 +34,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from numba.cpython.unsafe.numbers import trailing_zeros
 
 from socialbench.kernels import jit
-from socialbench.kernels.memory import get, load_word, popcount, put, store_word
+from socialbench.kernels.memory import get, load_word, popcount, put, store_word, trailing_zeros
 from socialbench.kernels.times import WIDTH, _row
 
 # what the kernel does with each field of a row
