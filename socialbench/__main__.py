@@ -1,3 +1,3 @@
-from socialbench.cli import main
+from socialbench.cli import entry
 
-main()
+entry()

@@ -133,16 +133,21 @@ class Conversations:
 
     def first(self, mask: np.ndarray) -> np.ndarray:
         """Per segment, the first row where ``mask`` holds, or -1."""
-        big = len(mask)
-        rows = np.where(mask, np.arange(len(mask)), big)
-        found = np.minimum.reduceat(rows, self.starts) if len(self.starts) else rows[:0]
-        return np.where(found == big, -1, found)
+        from socialbench.kernels import segments
+
+        return segments.first(mask, self.starts)
 
     def count(self, mask: np.ndarray) -> np.ndarray:
         """Per segment, how many rows ``mask`` holds for."""
-        if not len(self.starts):
-            return np.zeros(0, dtype=np.int64)
-        return np.add.reduceat(mask.astype(np.int64), self.starts)
+        from socialbench.kernels import segments
+
+        return segments.count(mask, self.starts)
+
+    def any_of(self, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Per segment, whether ``values`` (one per row of ``rows``) holds for one of them."""
+        from socialbench.kernels import segments
+
+        return segments.any_of(self.seg, rows, values, len(self.starts))
 
 
 class _Classifier:
@@ -375,8 +380,8 @@ def _table(
 ) -> pd.DataFrame:
     """The probe table. The work is split between this thread and the classifier's so
     that both finish together: there the reply types, here the brands and the customers'
-    follow-ups; then the wording of first replies and the probes' own columns, queued
-    there, on whichever thread is free (``_Shared``)."""
+    follow-ups; then the wording of first replies and each of the probes' own columns,
+    queued there, on whichever thread is free (``_Shared``)."""
     probes = conv.probes
     sent = msgs.t[probes]
     in_window = conv.t <= (sent + int(settings.window_s * _NS))[conv.seg]
@@ -390,9 +395,11 @@ def _table(
     shared = _Shared(classifier.pool)
     for part in np.array_split(at, _ACK_PARTS):
         shared.add(_acknowledges, part, classifier)
-    shared.add(_probe_columns, msgs, probes[order], conv.root[conv.starts][order])
+    at, thread = probes[order], conv.root[conv.starts][order]
+    for name in _OWN_COLUMNS:
+        shared.add(_probe_column, name, msgs, thread if name == "conversation_id" else at)
+    brand = _brands(msgs, conv, settings.brand_book, order)
     per_probe = {
-        "brand": _brands(msgs, conv, settings.brand_book),
         "resolved": _resolved(msgs, conv, _follow_ups(conv, in_window, first_t, responded)),
         "followers": msgs.followers[probes],
         "sent_at": sent,
@@ -402,11 +409,13 @@ def _table(
         "automated_messages": conv.count(conv.is_brand & conv.automated & in_window),
     }
     columns = {name: _reorder(values, order) for name, values in per_probe.items()}
+    columns["brand"] = brand
     types = _reply_types(msgs, conv, counted, classifier)  # waits for the classifier
-    *acks, own = shared.results()
+    done = shared.results()
+    acks, own = done[:_ACK_PARTS], done[_ACK_PARTS:]
     types["ack_only"] = _spread(np.concatenate(acks), answered, len(first))
     columns.update({name: _reorder(values, order) for name, values in types.items()})
-    columns.update(own)
+    columns.update(zip(_OWN_COLUMNS, own, strict=True))
     return _frame(columns, settings)
 
 
@@ -433,17 +442,18 @@ class _Shared:
         return [done[i] if i in done else job[2].result() for i, job in enumerate(self.jobs)]
 
 
-def _probe_columns(msgs: Messages, at: np.ndarray, thread: np.ndarray) -> dict[str, pa.Array]:
-    """The probes' own text columns (``at``: their positions, ``thread``: their threads')."""
-    return {
-        "probe_id": _ids(msgs, at),
-        "channel": _label(msgs.channel, at),
-        "surface": _label(msgs.surface, at),
-        "persona": _take(msgs.author, at),
-        "category": _label(msgs.category, at),
-        "scenario": _label(msgs.scenario, at),
-        "conversation_id": _ids(msgs, thread),
-    }
+# the probes' own text columns: persona is the author; conversation_id is the thread's id
+_OWN_COLUMNS = ("probe_id", "channel", "surface", "persona", "category", "scenario",
+                "conversation_id")  # fmt: skip
+
+
+def _probe_column(name: str, msgs: Messages, rows: np.ndarray) -> pa.Array:
+    """One of the probes' own columns (``rows``: the probes', or their threads', positions)."""
+    if name in ("probe_id", "conversation_id"):
+        return _ids(msgs, rows)
+    if name == "persona":
+        return _take(msgs.author, rows)
+    return _label(getattr(msgs, name), rows)
 
 
 def _ids(msgs: Messages, rows: np.ndarray) -> pa.Array:
@@ -489,14 +499,14 @@ def _reply_types(msgs, conv, counted, classifier: _Classifier) -> dict[str, np.n
     found["dm"] = found["dm"] | (
         msgs.private[conv.pos[replies]] & ~msgs.private[conv.probes[conv.seg[replies]]]
     )
-    return {name: conv.count(_spread(found[name], replies, len(counted))) > 0 for name in found}
+    return {name: conv.any_of(replies, found[name]) for name in found}
 
 
 def _resolved(msgs, conv, later: np.ndarray) -> np.ndarray:
     """Per probe: whether a customer's follow-up confirms the problem solved."""
     follow_ups = np.flatnonzero(later)
     hit = classify.resolutions(classify.prepare_rows(msgs.text, conv.pos[follow_ups]))
-    return conv.count(_spread(hit, follow_ups, len(later))) > 0
+    return conv.any_of(follow_ups, hit)
 
 
 def _spread(values: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
@@ -505,11 +515,14 @@ def _spread(values: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
     return full
 
 
-def _brands(msgs: Messages, conv: Conversations, brand_book: BrandBook) -> pa.Array:
-    """The brand of each probe, merged through the brand book's aliases.
+def _brands(
+    msgs: Messages, conv: Conversations, brand_book: BrandBook, order: np.ndarray
+) -> pa.Array:
+    """The brand of each probe, merged through the brand book's aliases, in ``order``.
 
     Brand accounts are few: their handles are numbered once (a dictionary encoding of the
-    brand messages' authors) and named once each, and a probe takes its brand by number."""
+    brand messages' authors) and named once each, and a probe takes its brand by number
+    (the numbers put in order, then the names taken once)."""
     accounts = pc.dictionary_encode(_take(msgs.author, np.flatnonzero(msgs.is_brand)))
     handles = accounts.dictionary.cast(pa.large_string())
     known = _known_accounts(handles.to_pylist(), brand_book)
@@ -526,6 +539,7 @@ def _brands(msgs: Messages, conv: Conversations, brand_book: BrandBook) -> pa.Ar
         mentioned = pc.dictionary_encode(_named(_flat(_mentioned_brand(texts, known)), names))
         account[missing] = len(dictionary) + mentioned.indices.to_numpy(zero_copy_only=False)
         dictionary = pa.concat_arrays([dictionary, mentioned.dictionary.cast(pa.large_string())])
+    account = account[order]
     return dictionary.take(pa.array(account, mask=account < 0))
 
 

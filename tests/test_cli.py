@@ -206,3 +206,23 @@ def test_help_does_not_import_pandas():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("False False")
+
+
+def test_the_console_entry_exits_with_the_run_s_code_and_its_output_flushed(tmp_path):
+    """``python -m socialbench`` ends an archive run without the interpreter's teardown
+    (``cli.entry``): what it printed must still arrive, and the exit code be the run's."""
+    archive = tmp_path / "t.csv"
+    archive.write_text(
+        HEADER + "\n1,115,True,Tue Oct 31 22:10:47 +0000 2017,@Acme hi,,\n"
+        "2,Acme,False,Tue Oct 31 22:11:47 +0000 2017,@115 DM us,,1\n",
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "socialbench", "run", "--fixtures"]
+    done = subprocess.run([*command, archive, "--out", tmp_path / "out"], capture_output=True,
+                          text=True, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Acme" in done.stdout and "written to" in done.stdout
+    assert (tmp_path / "out" / "probes.csv").read_text().count("\n") == 2
+    bad = subprocess.run([*command, tmp_path / "missing.csv"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "missing.csv: no such file" in bad.stderr

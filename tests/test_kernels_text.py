@@ -52,9 +52,7 @@ def test_gather_equals_take_and_join(seed) -> None:
     column = pa.chunked_array(chunks, kind)
     rows = rng.integers(0, 120, int(rng.integers(0, 200)))
     before, after = [(b"", b""), (b" ", b" \x1f"), (b"<<", b"")][seed % 3]
-    expected = [
-        before.decode() + (v or "") + after.decode() for v in column.take(rows).to_pylist()
-    ]
+    expected = [before.decode() + (v or "") + after.decode() for v in column.take(rows).to_pylist()]
     got = text.gather(column, rows, before, after)
     assert got.type == pa.large_string()
     got.validate(full=True)

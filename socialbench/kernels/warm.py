@@ -11,8 +11,9 @@ import importlib
 import threading
 import time
 
-# each module's warm() calls its kernels once with every argument type the code uses
-MODULES = ("twcs", "trees", "ids", "text", "times", "csv")  # in the order runs need them
+# each module's warm() calls its kernels once with every argument type the code uses; in
+# the order a run needs them
+MODULES = ("twcs", "trees", "ids", "segments", "text", "times", "csv")
 
 
 def warm() -> None:
