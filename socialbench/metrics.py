@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -229,30 +230,57 @@ _COMBINATIONS = _Combinations()
 class Groups:
     """Probes cut into groups by integer codes (-1 = left out), with grouped reductions.
 
-    Everything is computed for all groups at once (``numpy.bincount`` and one radix sort), so
-    the cost does not grow with the number of groups.
+    Everything is computed for all groups at once, so the cost does not grow with the
+    number of groups: the counts, the sum of response times and the horizon buckets in one
+    compiled pass (``measure``, ``kernels.groups``), quantiles from one counting sort.
     """
 
     def __init__(self, table: ProbeArrays, codes: np.ndarray, count: int) -> None:
         self.table = table
         self.count = count
-        self.all_codes = codes
-        keep = codes >= 0
-        if keep.all():
-            keep = slice(None)  # a view of every column, not a copy
-        self.codes = codes[keep]
-        self.responded = table.responded[keep]
-        self.ttfr = table.ttfr[keep]
-        self.watched = table.watched[keep]
-        self.flags = {f: v[keep] for f, v in table.flags.items()}
-        self.automated = table.automated[keep]
-        self.rule = table.rule[keep]
-        self.resolved = table.resolved[keep]
-        self.bits = table.bits[keep]
+        self.all_codes = np.asarray(codes, dtype=np.int64)
         self._sorted_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._joint: np.ndarray | None = None
+        self._measured = None
+        self._limits: tuple[float, ...] = ()
+        self._horizons: tuple[float, ...] = ()
+
+    def measure(self, horizons: tuple[float, ...] = ()) -> None:
+        """Count everything in one pass, the buckets of ``horizons`` included (``within``)."""
+        from socialbench.kernels import groups
+
+        self._horizons = tuple(horizons)
+        self._limits = tuple(sorted(set(horizons)))
+        joint = self.count * _PATTERNS <= max(len(self.all_codes), 1 << 16)
+        t = self.table
+        self._measured = groups.Measured(
+            self.all_codes, self.count, t.responded, t.bits, _PATTERNS if joint else 0,
+            t.ttfr, t.watched, self._limits, self._horizons,
+        )  # fmt: skip
+
+    @property
+    def measured(self):
+        if self._measured is None:
+            self.measure()
+        return self._measured
+
+    @cached_property
+    def _keep(self):
+        keep = self.all_codes >= 0
+        return slice(None) if keep.all() else keep  # a view of every column, not a copy
+
+    # the probes of the groups, column by column (for conditions and the rare slow paths)
+    codes = cached_property(lambda self: self.all_codes[self._keep])
+    responded = cached_property(lambda self: self.table.responded[self._keep])
+    ttfr = cached_property(lambda self: self.table.ttfr[self._keep])
+    watched = cached_property(lambda self: self.table.watched[self._keep])
+    automated = cached_property(lambda self: self.table.automated[self._keep])
+    rule = cached_property(lambda self: self.table.rule[self._keep])
+    resolved = cached_property(lambda self: self.table.resolved[self._keep])
+    flags = cached_property(lambda self: {f: v[self._keep] for f, v in self.table.flags.items()})
 
     def total(self, mask: np.ndarray | None = None, weights=None) -> np.ndarray:
+        if mask is None and weights is None:
+            return self.measured.n.astype(float)
         codes = self.codes if mask is None else self.codes[mask]
         w = None if weights is None else (weights if mask is None else weights[mask])
         return np.bincount(codes, weights=w, minlength=self.count).astype(float)
@@ -262,14 +290,14 @@ class Groups:
         attributes responded, automated, rule, resolved and flags of what it is given.
         With few groups that is every combination of them, counted per group by one
         ``bincount`` shared by all tallies; otherwise these probes themselves."""
-        if self._joint is None and self.count * _PATTERNS <= max(len(self.codes), 1 << 16):
-            cells = np.bincount(
-                self.codes * _PATTERNS + self.bits, minlength=self.count * _PATTERNS
-            )
-            self._joint = cells.reshape(self.count, _PATTERNS)
-        if self._joint is None:
+        joint = self.measured.joint
+        if not joint.shape[1]:
             return self.total(condition(self))
-        return self._joint[:, condition(_COMBINATIONS)].sum(axis=1).astype(float)
+        return joint[:, condition(_COMBINATIONS)].sum(axis=1).astype(float)
+
+    def ttfr_sum(self) -> np.ndarray:
+        """Per group, the sum of response times over responded probes (in row order)."""
+        return self.measured.sums
 
     def quantile(self, name: str, q: float) -> np.ndarray:
         """Per-group quantile of response times (``ttfr`` or ``business``) over responded
@@ -286,26 +314,22 @@ class Groups:
         return self._sorted_cache[name]
 
     def _sort(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        by_value = self.table.by_value[name]
-        by_value = by_value[self.all_codes[by_value] >= 0]
-        codes = self.all_codes[by_value]
-        small = codes.astype(np.int16 if self.count < 2**15 else np.int64)
-        order = by_value[np.argsort(small, kind="stable")]  # a radix sort for int16 codes
-        return self.table.times[name][order], self.all_codes[order]
+        from socialbench.kernels import groups
+
+        values = self.table.times[name]
+        return groups.sort_by_group(self.table.by_value[name], self.all_codes, values, self.count)
 
     def within(self, horizons: dict[str, float], n: np.ndarray) -> dict[str, np.ndarray]:
         """Share of all probes answered by each horizon; Kaplan–Meier for censored groups."""
-        limits = np.array(sorted(set(horizons.values())))
-        answered = self.responded
-        bucket = np.searchsorted(limits, self.ttfr[answered], side="left")  # first limit >= t
-        width = len(limits) + 1  # the last bucket: later than every horizon
-        cells = np.bincount(self.codes[answered] * width + bucket, minlength=self.count * width)
-        upto = np.cumsum(cells.reshape(self.count, width), axis=1)
+        if self._horizons != tuple(horizons.values()):
+            self.measure(tuple(horizons.values()))
+        limits = np.array(self._limits)
+        # per group, answered by the first limit >= t; the last bucket: later than every one
+        upto = np.cumsum(self.measured.cells, axis=1)
         out = {}
-        for key, horizon in horizons.items():
+        for h, (key, horizon) in enumerate(horizons.items()):
             shares = upto[:, int(np.searchsorted(limits, horizon))] / np.maximum(n, 1)
-            censored = ~self.responded & (self.watched < horizon)
-            for group in np.unique(self.codes[censored]):
+            for group in np.flatnonzero(self.measured.censored[:, h]):
                 mine = self.codes == group
                 events = self.ttfr[mine & self.responded]
                 shares[group] = kaplan_meier_share(
@@ -344,26 +368,26 @@ def quantile(values: np.ndarray, q: float) -> float:
 
 def _rows(groups: Groups, settings: MetricSettings) -> list[dict]:
     """The aggregates of every group, as dicts in code order."""
+    horizons = {**WITHIN, "window": float(settings.window_s)}
+    groups.measure(tuple(horizons.values()))  # every count below in one pass
     n, r = groups.total(), groups.tally(lambda g: g.responded)
     automated = groups.tally(lambda g: g.automated)
     rule = groups.tally(lambda g: g.rule)
     rates_ok, times_ok, rule_ok = (x >= settings.min_group for x in (n, r, rule))
     safe_n, safe_r = np.maximum(n, 1), np.maximum(r, 1)
-    resp = groups.responded
     flag_rates = {
         f: groups.tally(lambda g, f=f: g.responded & g.flags[f]) / safe_r for f in TYPE_FLAGS
     }
     deflected = groups.tally(
         lambda g: g.responded & (g.flags["dm"] | g.flags["phone"] | g.flags["email"])
     )
-    horizons = {**WITHIN, "window": float(settings.window_s)}
     within_all = groups.within(horizons, n)
     low, high = wilson_arrays(r, n)
     columns = {
         "response_rate": (r / safe_n, rates_ok),
         "ttfr_median_s": (groups.quantile("ttfr", 0.5), times_ok),
         "ttfr_p90_s": (groups.quantile("ttfr", 0.9), times_ok),
-        "ttfr_mean_s": (groups.total(resp, groups.ttfr) / safe_r, times_ok),
+        "ttfr_mean_s": (groups.ttfr_sum() / safe_r, times_ok),
         "ttfr_business_median_s": (groups.quantile("business", 0.5), times_ok),
         "ttfr_business_p90_s": (groups.quantile("business", 0.9), times_ok),
         **{f"{f}_rate": (v, times_ok) for f, v in flag_rates.items()},
