@@ -22,20 +22,13 @@ import pandas as pd
 import pytest
 from conftest import EXTERNAL
 
+from socialbench import synth
 from socialbench.errors import InputError
 from socialbench.kernels import twcs as kernel
 from socialbench.sources import ReadOptions
 from socialbench.sources import twcs as twcs_source
 
-FIELDS = (
-    "tweet_id",
-    "author_id",
-    "inbound",
-    "created_at",
-    "text",
-    "response_tweet_id",
-    "in_response_to_tweet_id",
-)
+FIELDS = synth.COLUMNS  # the layout's columns, in the dataset's order
 TIME = b"Tue Oct 31 22:10:47 +0000 2017"
 BOM = b"\xef\xbb\xbf"
 REASONS = ("OK", "SHAPE", "QUOTING", "NUMBER", "EMPTY", "FLAG", "TIME", "UTF8", "SPACE", "FULL",
