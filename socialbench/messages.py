@@ -156,7 +156,9 @@ def _optional_str(series: pd.Series | None, nulls: _Nulls) -> pd.Series:
     if series is None:
         return nulls.column()
     out = _strings(series)
-    arrow = out.array._pa_array
+    arrow = pa.array(out.array)  # the Arrow data itself (pandas' __arrow_array__)
+    if not isinstance(arrow, pa.ChunkedArray):  # one chunk comes as that chunk
+        arrow = pa.chunked_array([arrow])
     kept = arrowtext.empty_as_null(arrow)
     return out if kept is arrow else pd.Series(pd.arrays.ArrowStringArray(kept))
 

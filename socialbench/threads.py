@@ -189,8 +189,8 @@ def prepare(messages: pd.DataFrame, brand_book: BrandBook) -> Messages:
     refs = [_arrow(messages[m.PARENT_ID]), _arrow(messages[m.CONVERSATION_ID])]
     channel = _arrow(messages[m.CHANNEL])
     if pc.count_distinct(channel).as_py() > 1:
-        keys, (parent_key, conv_key), numbers = _keys(*_scoped(channel, ids, refs))
-        numbers = False  # the keys number channel + id
+        keys, (parent_key, conv_key), _ = _keys(*_scoped(channel, ids, refs))
+        numbers = False  # the keys number channel + id, not the id
     else:
         keys, (parent_key, conv_key), numbers = _keys(ids, refs)
     index = KeyIndex(keys)
@@ -391,9 +391,9 @@ def _table(
     first_t = np.where(responded, conv.t[np.maximum(first, 0)], _NOT_A_TIME)
     order = np.argsort(sent, kind="stable")  # the table is in time order
     answered = np.flatnonzero(responded)
-    at = classifier.index[conv.pos[first[answered]]]  # first replies among the texts
+    replies_at = classifier.index[conv.pos[first[answered]]]  # first replies among the texts
     shared = _Shared(classifier.pool)
-    for part in np.array_split(at, _ACK_PARTS):
+    for part in np.array_split(replies_at, _ACK_PARTS):
         shared.add(_acknowledges, part, classifier)
     at, thread = probes[order], conv.root[conv.starts][order]
     for name in _OWN_COLUMNS:

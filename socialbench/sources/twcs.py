@@ -230,7 +230,7 @@ def _read_plain(source: _Source) -> dict[str, pa.ChunkedArray] | None:
     from socialbench.kernels import twcs  # numba: loaded only where archives are read
 
     data = np.frombuffer(source.map, dtype=np.uint8)
-    why, _, read = twcs.parse(data, source.start + len(source.header) + 1, header)
+    _, _, read = twcs.parse(data, source.start + len(source.header) + 1, header)
     if read is None:
         return None
     return {
