@@ -481,11 +481,16 @@ def _follow_ups(conv, in_window, first_t, responded) -> np.ndarray:
 
 def _acknowledges(at: np.ndarray, classifier: _Classifier) -> np.ndarray:
     """Per first reply (``at``: its place among the classifier's texts): whether it only
-    acknowledges (ack_only): its wording says so and it has none of the reply types."""
-    only = classify.acknowledges(_take(pa.chunked_array([classifier.texts.result()]), at))
+    acknowledges (ack_only): it has none of the reply types (known already) and its wording
+    says so, which is tested only where the first holds."""
     types = classifier.types.result()
+    plain = np.ones(len(at), dtype=bool)
     for name in REPLY_TYPES:
-        only &= ~types[name][at]
+        plain &= ~types[name][at]
+    rows = np.flatnonzero(plain)
+    texts = _take(pa.chunked_array([classifier.texts.result()]), at[rows])
+    only = np.zeros(len(at), dtype=bool)
+    only[rows] = classify.acknowledges(texts)
     return only
 
 
