@@ -398,25 +398,24 @@ def _table(
     at, thread = probes[order], conv.root[conv.starts][order]
     for name in _OWN_COLUMNS:
         shared.add(_probe_column, name, msgs, thread if name == "conversation_id" else at)
+    shared.add(_clocks, sent[order], first_t[order])
     brand = _brands(msgs, conv, settings.brand_book, order)
     per_probe = {
         "resolved": _resolved(msgs, conv, _follow_ups(conv, in_window, first_t, responded)),
         "followers": msgs.followers[probes],
-        "sent_at": sent,
         "responded": responded,
-        "first_response_at": first_t,
         "brand_messages": conv.count(counted),
         "automated_messages": conv.count(conv.is_brand & conv.automated & in_window),
     }
     columns = {name: _reorder(values, order) for name, values in per_probe.items()}
     columns["brand"] = brand
     types = _reply_types(msgs, conv, counted, classifier)  # waits for the classifier
-    done = shared.results()
+    *done, clocks = shared.results()
     acks, own = done[:_ACK_PARTS], done[_ACK_PARTS:]
     types["ack_only"] = _spread(np.concatenate(acks), answered, len(first))
     columns.update({name: _reorder(values, order) for name, values in types.items()})
     columns.update(zip(_OWN_COLUMNS, own, strict=True))
-    return _frame(columns, settings)
+    return _frame(columns, clocks, settings)
 
 
 _ACK_PARTS = 4  # the first replies' wording is tested in parts, shared by both threads
@@ -656,15 +655,29 @@ def _reorder(values, order: np.ndarray):
     return values.take(order) if isinstance(values, (pa.Array, pa.ChunkedArray)) else values[order]
 
 
-def _frame(columns: dict, settings: Settings) -> pd.DataFrame:
+def _clocks(sent: np.ndarray, first: np.ndarray) -> dict:
+    """The probe table's times from nanoseconds (``first``: _NOT_A_TIME where none): both
+    as UTC times, the plain clock (``ttfr_s``: the difference in seconds, as pandas' total
+    seconds divide it) and the UTC weekday and hour (``with_clocks`` changes those of
+    brands with support hours)."""
+    responded = first != _NOT_A_TIME
+    ttfr = np.where(responded, (np.where(responded, first, sent) - sent) / _NS, np.nan)
+    return {
+        "sent_at": _times(sent),
+        "first_response_at": _times(first),
+        "ttfr_s": ttfr,
+        "clock": _utc_clock(sent),
+    }
+
+
+def _frame(columns: dict, clocks: dict, settings: Settings) -> pd.DataFrame:
     """The probe table as a DataFrame, with clocks and local weekday/hour."""
     series = {name: _series(values) for name, values in columns.items()}
+    series.update({name: _series(clocks[name]) for name in ("sent_at", "first_response_at")})
+    series["ttfr_s"] = _series(clocks["ttfr_s"])
+    series["watched_s"] = _series(np.full(len(clocks["ttfr_s"]), float(settings.window_s)))
     frame = pd.DataFrame(series, copy=False)  # the columns are this table's own
-    frame["sent_at"] = _times(frame["sent_at"])
-    frame["first_response_at"] = _times(frame["first_response_at"])
-    frame["ttfr_s"] = (frame["first_response_at"] - frame["sent_at"]).dt.total_seconds()
-    frame["watched_s"] = float(settings.window_s)
-    frame = with_clocks(frame, settings)
+    frame = with_clocks(frame, settings, utc=clocks["clock"])
     return frame[list(PROBE_COLUMNS + EXTRA_COLUMNS)]
 
 
@@ -675,20 +688,24 @@ def _series(values) -> pd.Series:
     return pd.Series(values, copy=False)
 
 
-def _times(ns: pd.Series) -> pd.Series:
+def _times(ns: np.ndarray) -> pd.Series:
     """Nanoseconds since the epoch as UTC times; _NOT_A_TIME becomes NaT (its very bits)."""
-    return pd.Series(ns.to_numpy().view("M8[ns]"), copy=False).dt.tz_localize("UTC")
+    return pd.Series(ns.view("M8[ns]"), copy=False).dt.tz_localize("UTC")
 
 
-def with_clocks(probes: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """The business clock and local weekday/hour, from each brand's support hours."""
+def _utc_clock(ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weekday (0 = Monday) and hour in UTC of times in nanoseconds."""
+    return (ns // (86400 * _NS) + 3) % 7, ns // (3600 * _NS) % 24  # 1970-01-01: a Thursday
+
+
+def with_clocks(probes: pd.DataFrame, settings: Settings, *, utc=None) -> pd.DataFrame:
+    """The business clock and local weekday/hour, from each brand's support hours (``utc``:
+    the UTC weekday and hour of every probe, when known already)."""
     from socialbench import calendar
 
     sent = probes["sent_at"]
     business = probes["ttfr_s"].to_numpy(copy=True)
-    ns = sent.array.asi8
-    day = (ns // (86400 * _NS) + 3) % 7  # 1970-01-01 was a Thursday
-    hour = ns // (3600 * _NS) % 24
+    day, hour = utc if utc is not None else _utc_clock(sent.array.asi8)
     for brand, hours in settings.brand_book.hours().items():
         rows = np.flatnonzero((probes["brand"] == brand).to_numpy(dtype=bool))
         if not len(rows):
