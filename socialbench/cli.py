@@ -628,11 +628,11 @@ def _run_archive(paths: list[Path], options) -> None:
 
 def _reading_early(paths: list[Path], options):
     """Start reading the twcs archives among ``paths`` at once, on other threads (see
-    ``sources.twcs.reading_early``), unless the options ask for another format."""
+    ``sources.twcs_file.reading_early``), unless the options ask for another format."""
     if options["fmt"] not in (None, "twcs") or options["mapping"]:
         return contextlib.nullcontext()
     from socialbench import sources
-    from socialbench.sources import twcs
+    from socialbench.sources import twcs_file as twcs  # not the general reader's imports
 
     chosen = []
     for path in paths:
