@@ -104,6 +104,8 @@ def group_rows(
     when given, is reused rather than computed again).
     """
     codes, values = _group_codes(probes, name, settings)
+    if not values:  # nothing to group (a column missing throughout)
+        return []
     if overall is not None and len(values) == 1 and bool((codes == 0).all()):
         rows = [overall]
     else:
@@ -120,6 +122,12 @@ def _factorize(key: pd.Series) -> tuple[np.ndarray, list]:
         import pyarrow.compute as pc
 
         column = pa.chunked_array(pa.array(key.array))
+        if column.null_count == len(column):  # missing throughout: no group
+            return np.full(len(column), -1, dtype=np.int64), []
+        if column.null_count == 0:
+            low, high = pc.min_max(column).values()
+            if low == high:  # one value throughout (a channel, a surface): one group
+                return np.zeros(len(column), dtype=np.int64), [low.as_py()]
         numbered = _factorize_integers(column)
         if numbered is not None:
             return numbered
