@@ -202,9 +202,11 @@ class ProbeArrays:
         self.bits = np.zeros(len(frame), dtype=np.int64)
         for i, name in enumerate(_JOINT):
             self.bits |= self._flag(name).astype(np.int64) << i
+        from socialbench.kernels import sort
+
         answered = np.flatnonzero(self.responded)
         self.by_value = {
-            name: answered[np.argsort(values[answered], kind="stable")]
+            name: answered[sort.argsort(values[answered])]
             for name, values in self.times.items()
             if name not in self.same
         }

@@ -382,6 +382,8 @@ def _table(
     that both finish together: there the reply types, here the brands and the customers'
     follow-ups; then the wording of first replies and each of the probes' own columns,
     queued there, on whichever thread is free (``_Shared``)."""
+    from socialbench.kernels import sort
+
     probes = conv.probes
     sent = msgs.t[probes]
     in_window = conv.t <= (sent + int(settings.window_s * _NS))[conv.seg]
@@ -389,7 +391,7 @@ def _table(
     first = conv.first(counted)
     responded = first >= 0
     first_t = np.where(responded, conv.t[np.maximum(first, 0)], _NOT_A_TIME)
-    order = np.argsort(sent, kind="stable")  # the table is in time order
+    order = sort.argsort(sent)  # the table is in time order (a stable sort)
     answered = np.flatnonzero(responded)
     replies_at = classifier.index[conv.pos[first[answered]]]  # first replies among the texts
     shared = _Shared(classifier.pool)

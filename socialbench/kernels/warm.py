@@ -13,7 +13,7 @@ import time
 
 # each module's warm() calls its kernels once with every argument type the code uses; in
 # the order a run needs them
-MODULES = ("twcs", "trees", "ids", "segments", "text", "times", "csv", "groups")
+MODULES = ("twcs", "trees", "ids", "segments", "sort", "text", "times", "csv", "groups")
 
 
 def warm() -> None:
