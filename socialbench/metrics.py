@@ -210,6 +210,8 @@ class ProbeArrays:
             for name, values in self.times.items()
             if name not in self.same
         }
+        # the answered probes' times in that order, read in order by every grouping
+        self.sorted_times = {name: self.times[name][rows] for name, rows in self.by_value.items()}
 
     def _flag(self, name: str) -> np.ndarray:
         return self.flags[name] if name in self.flags else getattr(self, name)
@@ -326,8 +328,8 @@ class Groups:
     def _sort(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         from socialbench.kernels import groups
 
-        values = self.table.times[name]
-        return groups.sort_by_group(self.table.by_value[name], self.all_codes, values, self.count)
+        codes = self.all_codes[self.table.by_value[name]]
+        return groups.sort_by_group(codes, self.table.sorted_times[name], self.count)
 
     def within(self, horizons: dict[str, float], n: np.ndarray) -> dict[str, np.ndarray]:
         """Share of all probes answered by each horizon; Kaplan–Meier for censored groups."""

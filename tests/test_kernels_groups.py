@@ -44,6 +44,6 @@ def test_sort_by_group_equals_a_stable_sort(seed) -> None:
     by_value = np.argsort(values, kind="stable")
     kept = by_value[codes[by_value] >= 0]
     order = kept[np.argsort(codes[kept], kind="stable")]
-    got_values, got_codes = groups.sort_by_group(by_value, codes, values, count)
+    got_values, got_codes = groups.sort_by_group(codes[by_value], values[by_value], count)
     assert got_values.tolist() == values[order].tolist()
     assert got_codes.tolist() == codes[order].tolist()

@@ -5,7 +5,8 @@ of the flags, a bucket count for the response-time horizons, a stable sort of th
 probes by group for quantiles. Each of those read every probe again, a dozen passes per
 grouping; here one pass gives the counts, the sum of response times (added in row order,
 as ``bincount`` adds them, so the sums are the same to the last bit), the horizon buckets
-and which groups have probes still being watched, and a second one the counting sort.
+and which groups have probes still being watched, and a second one, over the answered
+probes already in order of response time, the counting sort by group.
 """
 
 from __future__ import annotations
@@ -44,20 +45,19 @@ def _measure(codes, responded, bits, ttfr, watched, limits, horizons, n, joint, 
 
 
 @jit
-def _sort(by_value, codes, values, count, out_values, out_codes):  # pragma: no cover - compiled
+def _sort(codes, values, count, out_values, out_codes):  # pragma: no cover - compiled
     starts = np.zeros(count + 1, dtype=np.int64)
-    for j in range(len(by_value)):
-        g = codes[by_value[j]]
+    for j in range(len(codes)):
+        g = codes[j]
         if g >= 0:
             starts[g + 1] += 1
     for g in range(count):
         starts[g + 1] += starts[g]
-    for j in range(len(by_value)):
-        i = by_value[j]
-        g = codes[i]
+    for j in range(len(codes)):
+        g = codes[j]
         if g >= 0:
             at = starts[g]
-            out_values[at] = values[i]
+            out_values[at] = values[j]
             out_codes[at] = g
             starts[g] = at + 1
     return starts[count - 1] if count else 0
@@ -90,13 +90,13 @@ class Measured:
         )
 
 
-def sort_by_group(by_value, codes, values, count) -> tuple[np.ndarray, np.ndarray]:
-    """``values`` of the rows ``by_value`` (sorted by value) sorted by (group, value): a
-    stable counting sort by ``codes`` (rows coded -1 left out); and their codes."""
-    out_values = np.empty(len(by_value), dtype=np.float64)
-    out_codes = np.empty(len(by_value), dtype=np.int64)
-    by_value, codes, values = (_readonly(a) for a in (by_value, codes, values))
-    kept = _sort(by_value, codes, values, count, out_values, out_codes)
+def sort_by_group(codes, values, count) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` (sorted by value) sorted by (group, value): a stable counting sort by
+    ``codes``, one per value (-1: left out); and their codes. Both are read in order."""
+    out_values = np.empty(len(values), dtype=np.float64)
+    out_codes = np.empty(len(values), dtype=np.int64)
+    codes, values = (_readonly(a) for a in (codes, values))
+    kept = _sort(codes, values, count, out_values, out_codes)
     return out_values[:kept], out_codes[:kept]
 
 
@@ -106,4 +106,4 @@ def warm() -> None:
     times = np.array([5.0, np.nan, 1.0, 900.0])
     Measured(codes, 2, flags, np.array([1, 0, 1, 3]), 4, times, times, [900.0], [900.0])
     Measured(codes, 2, flags, np.array([1, 0, 1, 3]), 0, times, times, [], [])
-    sort_by_group(np.array([2, 0, 3]), codes, times, 2)
+    sort_by_group(codes[[2, 0, 3]], times[[2, 0, 3]], 2)
