@@ -150,14 +150,8 @@ def _factorize_integers(column) -> tuple[np.ndarray, list] | None:
     top = int(keys.max())
     if top < 0 or top >= 4 * len(keys) + 1024:
         return None
-    rows = np.flatnonzero(keys >= 0)
-    first = np.full(top + 1, len(keys))
-    first[keys[rows][::-1]] = rows[::-1]  # the first occurrence is written last
-    at = keys[rows]
-    distinct = at[first[at] == rows]  # in order of first appearance
-    code_of = np.full(top + 2, -1)
-    code_of[distinct] = np.arange(len(distinct))
-    return code_of[keys], _Numbers(distinct)
+    codes, distinct = ids.first_appearance(keys, top)  # as dictionary encoding numbers them
+    return codes, _Numbers(distinct)
 
 
 class _Numbers(Sequence):

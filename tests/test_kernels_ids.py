@@ -90,3 +90,13 @@ def test_cut_suffix_random(seed) -> None:
     chunk = pa.array(values, pa.large_string() if seed % 2 else pa.string()).slice(3)
     expected = [v[:-2] if v is not None and v.endswith(".0") else v for v in values[3:]]
     assert ids.cut_suffix(chunk, b".0").to_pylist() == expected
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_first_appearance_numbers_keys_in_order_of_first_appearance(seed) -> None:
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(-1, 30, int(rng.integers(0, 200))).astype(np.int64)
+    codes, distinct = ids.first_appearance(keys, 30)
+    seen = list(dict.fromkeys(int(k) for k in keys if k >= 0))
+    assert distinct.tolist() == seen
+    assert codes.tolist() == [seen.index(int(k)) if k >= 0 else -1 for k in keys]

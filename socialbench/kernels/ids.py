@@ -128,7 +128,35 @@ def cut_suffix(chunk: pa.Array, suffix: bytes) -> pa.Array:
     )
 
 
+@jit
+def _first_appearance(keys, top, codes):  # pragma: no cover - compiled
+    code_of = np.full(top + 1, -1, dtype=np.int64)
+    distinct = np.empty(len(keys), dtype=np.int64)
+    n = 0
+    for i in range(len(keys)):
+        k = keys[i]
+        if k < 0:
+            codes[i] = -1
+            continue
+        c = code_of[k]
+        if c < 0:
+            c = n
+            code_of[k] = n
+            distinct[n] = k
+            n += 1
+        codes[i] = c
+    return distinct[:n]
+
+
+def first_appearance(keys: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes numbering the distinct keys (0..``top``; -1: none) in order of first appearance,
+    and those keys in that order: one pass, a table indexed by key."""
+    codes = np.empty(len(keys), dtype=np.int64)
+    return codes, _first_appearance(keys, top, codes)
+
+
 def warm() -> None:
+    first_appearance(np.array([3, -1, 3, 0], dtype=np.int64), 3)
     for kind in (pa.string(), pa.large_string()):
         column = pa.chunked_array([pa.array(["12", None, "3.0"], kind)])
         integer_keys(column)
