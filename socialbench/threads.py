@@ -295,15 +295,17 @@ def _canonical_integers(column: pa.ChunkedArray) -> np.ndarray | None:
 
 
 class KeyIndex:
-    """Finds messages by integer key: a direct-address table for dense keys, else a sort."""
+    """Finds messages by integer key: a direct-address table for dense keys (compiled,
+    ``kernels.ids.DenseIndex``), else a sort."""
 
     def __init__(self, keys: np.ndarray) -> None:
         self.keys = keys
         top = int(keys.max()) if len(keys) else -1
         self.dense = len(keys) > 0 and int(keys.min()) >= 0 and top < 4 * len(keys) + 1024
         if self.dense:
-            self.table = np.full(top + 2, -1)
-            self.table[keys[::-1]] = np.arange(len(keys))[::-1]  # the first occurrence wins
+            from socialbench.kernels import ids
+
+            self.table = ids.DenseIndex(keys, top)
         else:
             self.order = np.argsort(keys, kind="stable")
             self.ordered = keys[self.order]
@@ -311,8 +313,7 @@ class KeyIndex:
     def first_occurrences(self) -> np.ndarray | None:
         """A mask keeping the first occurrence of each key, or None when keys are unique."""
         if self.dense:
-            keep = self.table[self.keys] == np.arange(len(self.keys))
-            return None if keep.all() else keep
+            return self.table.first_occurrences()
         repeat = self.ordered[1:] == self.ordered[:-1]
         if not repeat.any():
             return None
@@ -325,8 +326,7 @@ class KeyIndex:
         if not len(self.keys):
             return np.full(len(refs), -1)
         if self.dense:
-            top = len(self.table) - 2
-            return self.table[np.where((refs >= 0) & (refs <= top), refs, top + 1)]
+            return self.table.lookup(refs)
         at = np.minimum(np.searchsorted(self.ordered, refs), len(self.keys) - 1)
         found = (refs >= 0) & (self.ordered[at] == refs)
         return np.where(found, self.order[at], -1)

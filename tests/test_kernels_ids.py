@@ -100,3 +100,21 @@ def test_first_appearance_numbers_keys_in_order_of_first_appearance(seed) -> Non
     seen = list(dict.fromkeys(int(k) for k in keys if k >= 0))
     assert distinct.tolist() == seen
     assert codes.tolist() == [seen.index(int(k)) if k >= 0 else -1 for k in keys]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_dense_index_finds_each_key_s_first_row(seed) -> None:
+    rng = np.random.default_rng(seed)
+    top = int(rng.integers(0, 40))
+    keys = rng.integers(0, top + 1, int(rng.integers(1, 60))).astype(np.int64)
+    index = ids.DenseIndex(keys, top)
+    first = {}
+    for row, key in enumerate(keys.tolist()):
+        first.setdefault(key, row)
+    keep = index.first_occurrences()
+    expected = [first[k] == row for row, k in enumerate(keys.tolist())]
+    assert (keep is None) == all(expected)
+    if keep is not None:
+        assert keep.tolist() == expected
+    refs = rng.integers(-2, top + 3, 50).astype(np.int64)
+    assert index.lookup(refs).tolist() == [first.get(int(r), -1) for r in refs]

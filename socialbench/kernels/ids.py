@@ -155,8 +155,63 @@ def first_appearance(keys: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray
     return codes, _first_appearance(keys, top, codes)
 
 
+@jit
+def _positions(keys, table):  # pragma: no cover - compiled
+    """table[key] = the first row holding each key (the table holds -1); whether a key
+    repeats."""
+    repeated = False
+    for i in range(len(keys)):
+        k = keys[i]
+        if table[k] < 0:
+            table[k] = i
+        else:
+            repeated = True
+    return repeated
+
+
+@jit
+def _firsts(keys, table, keep):  # pragma: no cover - compiled
+    for i in range(len(keys)):
+        keep[i] = table[keys[i]] == i
+
+
+@jit
+def _lookup(table, refs, out):  # pragma: no cover - compiled
+    top = len(table)
+    for j in range(len(refs)):
+        r = refs[j]
+        out[j] = table[r] if 0 <= r < top else -1
+
+
+class DenseIndex:
+    """Rows by integer key for keys 0..top (``threads.KeyIndex`` when keys are dense): a
+    table of each key's first row, built in one pass; lookups one pass each."""
+
+    def __init__(self, keys: np.ndarray, top: int) -> None:
+        self.keys = keys
+        self.table = np.full(top + 1, -1, dtype=np.int64)
+        self.repeated = _positions(keys, self.table)
+
+    def first_occurrences(self) -> np.ndarray | None:
+        """A mask keeping each key's first row, or None when no key repeats."""
+        if not self.repeated:
+            return None
+        keep = np.empty(len(self.keys), dtype=np.bool_)
+        _firsts(self.keys, self.table, keep)
+        return keep
+
+    def lookup(self, refs: np.ndarray) -> np.ndarray:
+        """The row each reference names, -1 when none or not a key."""
+        out = np.empty(len(refs), dtype=np.int64)
+        _lookup(self.table, refs, out)
+        return out
+
+
 def warm() -> None:
     first_appearance(np.array([3, -1, 3, 0], dtype=np.int64), 3)
+    index = DenseIndex(np.array([2, 0, 2], dtype=np.int64), 2)
+    index.first_occurrences()
+    index.lookup(np.array([-1, 0, 2, 5], dtype=np.int64))
     for kind in (pa.string(), pa.large_string()):
         column = pa.chunked_array([pa.array(["12", None, "3.0"], kind)])
         integer_keys(column)
