@@ -1,8 +1,9 @@
 """Compile, or load from the cache, every kernel, on tiny inputs.
 
-Loading numba and the compiled code takes about 0.3 s of one core. An archive run starts it
-on a second thread (``start``) while the main one imports pandas and reads the file, where
-the second core would otherwise wait; the kernels are ready when the run reaches them.
+Loading numba and the compiled code takes about 0.5 s of one core. An archive run starts it
+on a second thread (``start``) at once: the twcs reader's kernel first (a twcs file's
+reading waits for it, ``sources.twcs_file``), then the others while the file is read and
+the main thread imports pandas; they are ready when the run reaches them.
 """
 
 from __future__ import annotations
