@@ -54,6 +54,18 @@ def test_bare_carriage_returns_in_text_are_kept(tmp_path):
     assert msgs.loc["1", "text"] == "@AcmeHelp a\r\rb" and msgs.loc["2", "text"] == "q\rr"
 
 
+def test_times_read_by_strptime_keep_their_written_day(tmp_path):
+    """Rows the compiled time parse leaves to Arrow's strptime (a day written with one digit)
+    keep their day at their own offset, also where the UTC date is another."""
+    path = write(
+        tmp_path,
+        HEADER + "\n1,115,True,Tue Feb 28 23:30:00 -0100 2017,late,,\n"
+        "2,115,True,Wed Mar 1 09:00:00 +0000 2017,one digit,,\n",
+    )
+    times = read(path)["created_at"].astype(str).tolist()
+    assert times == ["2017-03-01 00:30:00+00:00", "2017-03-01 09:00:00+00:00"]
+
+
 def test_iso_timestamps_are_accepted(tmp_path):
     path = write(tmp_path, HEADER + "\n1,115,True,2017-10-31T22:10:47Z,hi,,\n")
     assert read(path)["created_at"].iloc[0].isoformat() == "2017-10-31T22:10:47+00:00"
@@ -96,6 +108,13 @@ def test_sniff_recognises_twcs_only(tmp_path):
         ),
         pytest.param(
             "1,115,True,2262-04-11T23:47:17Z,hi,,\n", 2, "outside the supported", id="after-it"
+        ),
+        pytest.param(  # Arrow's strptime read it as 2 March
+            "1,115,True,Tue Oct 31 22:10:47 +0000 2017,ok,,\n"
+            "2,115,True,Thu Feb 30 10:00:00 +0000 2017,hi,,\n",
+            3,
+            "unparseable created_at",
+            id="february-30",
         ),
     ],
 )

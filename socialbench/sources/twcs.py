@@ -202,7 +202,9 @@ def _parse_times(text: pa.ChunkedArray) -> pa.ChunkedArray:
     fast = fasttime.parse_twitter(text)
     if fast is not None and fast[1].all():
         return pa.chunked_array([pa.array(fast[0]).cast(pa.timestamp("s", tz="UTC"))])
-    twitter = pc.strptime(text, format=TWITTER_TIME, unit="s", error_is_null=True)
+    twitter = _written_day_kept(
+        text, pc.strptime(text, format=TWITTER_TIME, unit="s", error_is_null=True)
+    )
     if twitter.null_count == 0:
         return twitter
     import pandas as pd
@@ -210,6 +212,31 @@ def _parse_times(text: pa.ChunkedArray) -> pa.ChunkedArray:
     iso = pd.to_datetime(pd.Series(text.to_pandas()), format="ISO8601", utc=True, errors="coerce")
     fallback = pa.chunked_array([pa.array(iso.dt.as_unit("s"), type=pa.timestamp("s", tz="UTC"))])
     return pc.coalesce(pc.cast(twitter, pa.timestamp("s", tz="UTC")), fallback)
+
+
+# a Twitter-style time's day of the month and its offset from UTC
+_DAY_AND_OFFSET = (
+    r"^\S+ +\S+ +(?P<day>[0-9]+) .*(?P<sign>[+-])(?P<hh>[0-9]{2})(?P<mm>[0-9]{2}) +[0-9]+$"
+)
+
+
+def _written_day_kept(text: pa.ChunkedArray, parsed: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Arrow's strptime moves an impossible date into the next month (Feb 30 becomes
+    2 March): a time whose day of the month, at its own offset, is not the day written is
+    made null, so the row is reported as unparseable."""
+    parts = pc.extract_regex(text, _DAY_AND_OFFSET)
+
+    def number(name: str):
+        return pc.cast(pc.struct_field(parts, [name]), pa.int64())
+
+    sign = pc.if_else(pc.equal(pc.struct_field(parts, ["sign"]), "-"), -1, 1)
+    offset = pc.multiply(
+        sign, pc.add(pc.multiply(number("hh"), 3600), pc.multiply(number("mm"), 60))
+    )
+    local = pc.add(pc.cast(parsed.cast(pa.timestamp("s", tz="UTC")), pa.int64()), offset)
+    day = pc.day(pc.cast(local, pa.timestamp("s")))
+    moved = pc.fill_null(pc.not_equal(day, number("day")), False)
+    return pc.if_else(moved, pa.scalar(None, parsed.type), parsed)
 
 
 def _report_bad(source: _Source, table, bad, options) -> None:
