@@ -97,6 +97,15 @@ def cut_suffix(column: pa.ChunkedArray, suffix: str) -> pa.ChunkedArray:
     return pa.chunked_array(cut, column.type)
 
 
+def only_value(column: pa.ChunkedArray) -> pa.Scalar | None:
+    """The one value a column holds throughout (no nulls, every value equal: its least is
+    its greatest), else None."""
+    if column.null_count or not len(column):
+        return None
+    low, high = pc.min_max(column).values()
+    return low if low == high else None
+
+
 def empty_as_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """Empty values as nulls, the text left in place (only the validity bitmap is new); the
     column itself when it has no empty value."""

@@ -121,13 +121,14 @@ def _factorize(key: pd.Series) -> tuple[np.ndarray, list]:
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        from socialbench import arrowtext
+
         column = pa.chunked_array(pa.array(key.array))
         if column.null_count == len(column):  # missing throughout: no group
             return np.full(len(column), -1, dtype=np.int64), []
-        if column.null_count == 0:
-            low, high = pc.min_max(column).values()
-            if low == high:  # one value throughout (a channel, a surface): one group
-                return np.zeros(len(column), dtype=np.int64), [low.as_py()]
+        value = arrowtext.only_value(column)
+        if value is not None:  # one value throughout (a channel, a surface): one group
+            return np.zeros(len(column), dtype=np.int64), [value.as_py()]
         numbered = _factorize_integers(column)
         if numbered is not None:
             return numbered

@@ -35,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from socialbench import classify
+from socialbench import arrowtext, classify
 from socialbench import messages as m
 from socialbench.brands import BrandBook
 
@@ -468,10 +468,9 @@ def _ids(msgs: Messages, rows: np.ndarray) -> pa.Array:
 def _label(column: pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
     """``_take`` for a column of few values (channel, surface, category, scenario), which
     is often one value, or none, throughout."""
-    if column.null_count == 0 and len(column):
-        low, high = pc.min_max(column).values()
-        if low == high:
-            return pa.repeat(low.cast(pa.large_string()), len(rows))
+    value = arrowtext.only_value(column)
+    if value is not None:
+        return pa.repeat(value.cast(pa.large_string()), len(rows))
     return _take(column, rows)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from socialbench import sources
 from socialbench.errors import InputError
-from socialbench.sources import twcs
+from socialbench.sources import twcs, twcs_file
 
 HEADER = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id"
 
@@ -199,15 +199,15 @@ def test_reading_early_gives_the_same_table(tmp_path, monkeypatch):
     path = write(tmp_path, QUIRKY)
     later = write(tmp_path, QUIRKY, name="later.csv")
     expected = read(path)
-    with twcs.reading_early([path, later]):
-        assert len(twcs._early) == 2
+    with twcs_file.reading_early([path, later]):
+        assert len(twcs_file.early) == 2
         assert_frame_equal(read(path), expected)
         later.write_bytes(later.read_bytes().replace(b"me too", b"me three"))
         monkeypatch.setattr(twcs, "_read_plain", lambda source: None)  # seen: not early
         assert list(read(later)["text"])[-1] == "@AcmeHelp me three"
-    assert not twcs._early
+    assert not twcs_file.early
 
 
 def test_reading_early_skips_files_that_are_not_there(tmp_path):
-    with twcs.reading_early([tmp_path / "missing.csv"]):
-        assert not twcs._early
+    with twcs_file.reading_early([tmp_path / "missing.csv"]):
+        assert not twcs_file.early

@@ -45,6 +45,17 @@ def _load_numpy_support() -> None:
             sys.modules[name] = before
 
 
+def readonly(values):
+    """An array argument as a read-only view (no copy): arrays from pandas and Arrow may be
+    read-only, computed ones are not, and numba compiles a kernel once for each kind, so
+    kernels take every input as one kind (the one ``warm`` compiles)."""
+    import numpy as np
+
+    view = np.asarray(values).view()
+    view.flags.writeable = False
+    return view
+
+
 def load_numba() -> None:
     """Import numba, once, whichever thread comes first; the others wait. Kernel modules
     may be imported on several threads at once, and numba imported on two threads at once

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from socialbench.kernels import jit
+from socialbench.kernels import jit, readonly
 from socialbench.kernels.memory import get as _get
 from socialbench.kernels.memory import leading_zeros
 from socialbench.kernels.memory import load_word as _load_word
@@ -573,8 +573,7 @@ def _values(chunk: pa.Array) -> np.ndarray:
     dtype = np.dtype(np.int64) if pa.types.is_timestamp(kind) else np.dtype(kind.to_pandas_dtype())
     values = _view(chunk.buffers()[1], dtype, chunk.offset + len(chunk))[chunk.offset :]
     if dtype.kind in "iu" and dtype.itemsize < 8:
-        values = values.astype(np.int64)
-        values.flags.writeable = False
+        values = readonly(values.astype(np.int64))
     return values
 
 
@@ -594,9 +593,7 @@ def _view(buffer, dtype, count: int = -1) -> np.ndarray:
     """An Arrow buffer as a read-only numpy array. Arrow's own buffers are writable, those
     from numpy (a pandas column) may not be: numba compiles each kernel once for each, so
     every view is made read-only to be one type (the one ``warm`` compiles)."""
-    view = np.frombuffer(buffer, dtype=dtype, count=count)
-    view.flags.writeable = False
-    return view
+    return readonly(np.frombuffer(buffer, dtype=dtype, count=count))
 
 
 _ALL_VALID = [_view(b"\xff", np.uint8)]  # the validity of the longest column yet without nulls

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from socialbench.kernels import jit
+from socialbench.kernels import jit, readonly
 
 
 @jit
@@ -63,14 +63,6 @@ def _sort(codes, values, count, out_values, out_codes):  # pragma: no cover - co
     return starts[count - 1] if count else 0
 
 
-def _readonly(values) -> np.ndarray:
-    """An input as a read-only view: columns read from pandas are read-only, computed ones
-    are not, and each kind would be a kernel compiled of its own."""
-    view = np.asarray(values).view()
-    view.flags.writeable = False
-    return view
-
-
 class Measured:
     """One grouping's counts: ``n`` per group, ``joint`` (per group and bit pattern of the
     flags; empty when not asked for), ``sums`` of response times, ``cells`` (per group, how
@@ -83,8 +75,8 @@ class Measured:
         self.sums = np.zeros(count, dtype=np.float64)
         self.cells = np.zeros((count, len(limits) + 1), dtype=np.int64)
         self.censored = np.zeros((count, len(horizons)), dtype=np.bool_)
-        inputs = [_readonly(a) for a in (codes, responded, bits, ttfr, watched)]
-        limits, horizons = (_readonly(np.asarray(h, dtype=np.float64)) for h in (limits, horizons))
+        inputs = [readonly(a) for a in (codes, responded, bits, ttfr, watched)]
+        limits, horizons = (readonly(np.asarray(h, dtype=np.float64)) for h in (limits, horizons))
         _measure(
             *inputs, limits, horizons, self.n, self.joint, self.sums, self.cells, self.censored
         )
@@ -95,7 +87,7 @@ def sort_by_group(codes, values, count) -> tuple[np.ndarray, np.ndarray]:
     ``codes``, one per value (-1: left out); and their codes. Both are read in order."""
     out_values = np.empty(len(values), dtype=np.float64)
     out_codes = np.empty(len(values), dtype=np.int64)
-    codes, values = (_readonly(a) for a in (codes, values))
+    codes, values = (readonly(a) for a in (codes, values))
     kept = _sort(codes, values, count, out_values, out_codes)
     return out_values[:kept], out_codes[:kept]
 

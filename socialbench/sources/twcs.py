@@ -32,11 +32,7 @@ from socialbench import arrowtext, fasttime
 from socialbench import messages as m
 from socialbench.errors import InputError
 from socialbench.sources import ReadOptions
-from socialbench.sources.twcs_file import (  # noqa: F401 - the source's sniff
-    _LONE_CR,
-    reading_early,  # noqa: F401 - for the CLI
-    sniff,
-)
+from socialbench.sources.twcs_file import _LONE_CR, sniff  # noqa: F401 - the source's sniff
 from socialbench.sources.twcs_file import Source as _Source
 from socialbench.sources.twcs_file import early as _early
 from socialbench.sources.twcs_file import identity as _identity
