@@ -6,12 +6,12 @@ Writes the figures in the shape of the synthetic archive's truth file
 (``{"window_s": ..., "brands": {"AcmeHelp": {...}}}``), following socialbench's definitions
 (README, Methodology):
 
-- probe: inbound tweet without ``in_response_to_tweet_id``; conversation: the probe and every
-  tweet replying to it directly or through other replies (recursive CTE), from the probe's
-  time on;
+- probe: inbound tweet without ``in_response_to_tweet_id``; its exchange: the probe and every
+  tweet replying to it directly or through other replies, each written by the probe's
+  customer or a brand account (recursive CTE), from the probe's time on;
 - brand messages: non-inbound tweets of the conversation sent within [probe, probe + 7 days];
   the first one is the first response (equal times: the earlier row of the file);
-- brand: author of the first non-inbound tweet of the conversation at any time (not only in
+- brand: author of the first non-inbound tweet of the exchange at any time (not only in
   the window), else the first @mention naming a known brand account (any inbound=False
   author, case-insensitive), else the first @mention, else ``(unknown)``;
 - link / dm / phone / email: some brand message has that reply type; ack_only: the first brand
@@ -291,13 +291,15 @@ def per_brand(con: duckdb.DuckDBPyConnection, rules: FullRules | TemplateRules) 
         """
         CREATE OR REPLACE TEMP TABLE conv AS
         WITH RECURSIVE probes AS (
-            SELECT id FROM tweets WHERE inbound AND parent IS NULL
+            SELECT id, author FROM tweets WHERE inbound AND parent IS NULL
         ), replies AS (
-            SELECT id, parent FROM tweets WHERE parent IS NOT NULL
-        ), tree(pid, id) AS (
-            SELECT id, id FROM probes
+            SELECT id, parent, author, inbound FROM tweets WHERE parent IS NOT NULL
+        ), tree(pid, customer, id) AS (
+            SELECT id, author, id FROM probes
             UNION ALL
-            SELECT tree.pid, r.id FROM tree JOIN replies r ON r.parent = tree.id
+            -- the probe's exchange: replies by the probe's customer or by a brand account
+            SELECT tree.pid, tree.customer, r.id FROM tree JOIN replies r ON r.parent = tree.id
+            WHERE NOT r.inbound OR r.author = tree.customer
         )
         SELECT pid, id FROM tree
         """

@@ -6,13 +6,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from socialbench import conversations, metrics, sources
 from socialbench import messages as m
-from socialbench import metrics, sources, threads
 from socialbench.errors import InputError
 
 
@@ -66,12 +63,14 @@ def analyse(
     *,
     fmt: str | None,
     options: sources.ReadOptions,
-    settings: threads.Settings,
+    settings: conversations.Settings,
     metric_settings: metrics.MetricSettings,
+    engine: conversations.EngineOptions | None = None,
 ) -> Analysis:
     """Read, thread, classify and aggregate recorded conversations."""
     msgs, infos = load_messages(paths, fmt=fmt, options=options)
-    probes = threads.probe_table(msgs, settings)
+    source = ", ".join(str(p) for p in paths)
+    probes = conversations.probe_table(msgs, settings, engine=engine, source=source)
     del msgs
     return Analysis(
         probes,
@@ -82,20 +81,12 @@ def analyse(
     )
 
 
-def describe(msgs: pd.DataFrame, settings: threads.Settings) -> dict:
+def describe(
+    msgs: pd.DataFrame,
+    settings: conversations.Settings,
+    engine: conversations.EngineOptions | None = None,
+) -> dict:
     """What ``validate`` prints: counts and time span, no metrics."""
-    prepared = threads.prepare(msgs, settings.brand_book)
-    root = threads.roots(prepared)
-    conv = threads.conversations(prepared, root, settings)
-    brand_authors = prepared.author.filter(pa.array(prepared.is_brand))
+    found = conversations.describe(msgs, settings, engine=engine)
     times = msgs[m.CREATED_AT]
-    return {
-        "messages": len(prepared),
-        "duplicates": prepared.duplicates,
-        "conversations": int(len(np.unique(root[root >= 0]))),
-        "orphans": int((root < 0).sum()),
-        "probes": len(conv.starts),
-        "brand_accounts": len(pc.unique(pc.utf8_lower(brand_authors))),
-        "first": times.min(),
-        "last": times.max(),
-    }
+    return {**found, "first": times.min(), "last": times.max()}

@@ -8,8 +8,14 @@ same index (NA counts as ""):
 - ``dm``: the text asks the customer to continue in private messages, or points them to a
   private message already sent or received: DM, PM, direct/private message, inbox, "send us
   a message", "message us", "privately", Twitter DM deep links. A writer's own past action
-  ("I sent you a DM", "I DMed you yesterday"), "my DMs/inbox", e-mail inboxes and "no need
-  to DM" do not count.
+  ("I sent you a DM", "I DMed you yesterday"), "my DMs/inbox" and "no need to DM" do not
+  count, nor does an e-mail inbox: when the text talks about e-mail anywhere (e-mail, mail,
+  Gmail, spam, junk, newsletter, an address, or a reset, verification, confirmation,
+  activation or sign-in link or code, which are sent by e-mail), "inbox" ("check your
+  inbox", "in your inbox") does not count, so "Check your inbox for the reset link" is not
+  ``dm`` while "We've sent you a link, check your inbox" is (a bare link may come by DM).
+  The verb ("inbox us your order number", "we've inboxed you") and "send us an inbox" still
+  count there, as does any other DM wording ("check your inbox ... or DM us").
 - ``phone``: the text contains a telephone number: international (``+44 20 7946 0018``),
   North American (``1-800-275-2273``, ``(800) 555-0199``, ``800.555.0199``, toll-free
   ``18002752273``, vanity ``1-800-MY-APPLE``), national numbers with a leading 0 (UK
@@ -35,8 +41,9 @@ lookaround or backreferences, and none of ``\\b``, ``\\w``, ``\\d``, ``\\s``, ``
 for which pandas falls back to Python's much slower ``re`` (non-ASCII text, newlines) or which
 RE2 spells differently. Word boundaries are explicit character classes on texts padded with
 a space at each end; "X but not Y" deletes the excluded phrases with ``str.replace`` (only
-on the rows that matched X) before matching again. On a 2-core machine the six rules take
-about 3-4 s together for a million tweets.
+on the rows that matched X) before matching again, and "X but not Y when Z is said anywhere"
+(``dm``'s e-mail inboxes) deletes Y only on the rows where Z matches. On a 2-core machine
+the six rules take about 3-4 s together for a million tweets.
 """
 
 from __future__ import annotations
@@ -69,7 +76,8 @@ RULES: dict[str, str] = {
         "A message moves the conversation to private messages when it asks the customer to "
         "DM, PM, direct or private message, inbox or 'send us a message', or points to a "
         "private message sent or received, not counting a writer's own past 'I sent you a "
-        "DM', 'my DMs' or e-mail inboxes."
+        "DM', 'my DMs' or an e-mail inbox ('inbox' in a text about e-mail, spam or a reset "
+        "or verification link, which come by e-mail; 'inbox us' still counts)."
     ),
     "phone": (
         "A message gives a phone number when it contains an international (+44 20 7946 "
@@ -250,12 +258,38 @@ _DM_EXCLUDED = _rx(
             _NW + "(?:without|no need to|don't need to|do not need to|needn't|instead of|"
             "rather than) (?:(?:having|needing|to|a|any) )*(?:dm|pm|direct message|"
             "private message|message us)",
-            # e-mail inboxes
-            _NW + "e-?mail inbox",
-            _NW + "your inbox[^.!?\n]*(?:e-?mail|spam|junk)",
-            "(?:e-?mail|spam|junk)[^.!?\n]*your inbox",
         ]
     )
+)
+# E-mail inboxes. A text that talks about e-mail anywhere (the words e-mail, mail, Gmail,
+# spam, junk, newsletter, an address, or a link or code that is sent by e-mail: reset,
+# verification, confirmation, activation, sign-in) has its "inbox" nouns ("check your
+# inbox", "in your inbox", "inbox/spam folders") blanked out by _DM_MAIL_INBOX. A bare
+# "link" is no such cue: brands send links by DM as well.
+_DM_MAIL_CONTEXT = _rx(
+    "[^A-Za-z0-9_@/.]"  # not inside a handle (@EmailSupport), URL or domain
+    + _words(
+        "e-?mail",
+        "(?:g|hot|y)mail",
+        "mail(?:s|box|boxes)?" + _NW,
+        "spam",
+        "junk",
+        "newsletter",
+        "correo",
+        "courriel",
+        "(?:verification|confirmation|activation|reset|password|log-?in|sign-?in|magic|"
+        "invitation) links?",
+        "(?:verification|activation|reset|log-?in|sign-?in) codes?",
+        "password reset",
+        "reset (?:your |the )?password",
+    )
+    + "|[A-Za-z0-9._%+-]@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}|__email__"
+)
+# In those texts: "inbox" as a noun goes, while "inbox us/me/them", "inboxed", "inboxing"
+# and "send us an inbox" (the verb, and the noun meaning a message) are kept by group 1:
+# "Inbox us your e-mail address" still asks for a DM.
+_DM_MAIL_INBOX = _rx(
+    "(" + _NW + "(?:an inbox|inbox (?:us|me|them)" + _NW + "|inbox(?:ed|ing)))|inbox"
 )
 
 # ----------------------------------------------------------------------------------- ack_only
@@ -589,6 +623,8 @@ PATTERNS: dict[str, str] = {
     "phone_id": _PHONE_ID,
     "dm": _DM,
     "dm_excluded": _DM_EXCLUDED,
+    "dm_mail_context": _DM_MAIL_CONTEXT,
+    "dm_mail_inbox": _DM_MAIL_INBOX,
     "ack_text": _ACK_TEXT,
     "ack_head": _ACK_HEAD,
     "ack_strip": _ACK_STRIP,
@@ -629,13 +665,6 @@ def prepare_arrow(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     array = pc.fill_null(array.cast(pa.large_string()), "")
     pad = [pa.scalar(v, pa.large_string()) for v in (" ", " " + _END, "")]
     return pc.binary_join_element_wise(pad[0], array, pad[1], pad[2])
-
-
-def prepare_rows(column: pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
-    """``prepare_arrow(column.take(rows))``, each text copied once (``kernels.text``)."""
-    from socialbench.kernels import text  # numba: loaded only where archives are analysed
-
-    return text.gather(column, rows, b" ", (" " + _END).encode())
 
 
 def _contains(s: pa.Array, pattern: str) -> np.ndarray:
@@ -679,7 +708,24 @@ def _phone(s: pa.Array) -> np.ndarray:
 
 
 def _dm(s: pa.Array) -> np.ndarray:
-    return _contains_after_removing(s, _DM, _DM_EXCLUDED)
+    """``_contains_after_removing(s, _DM, _DM_EXCLUDED)``, and an e-mail inbox removed too
+    (see _DM_MAIL_CONTEXT): only the rows still saying "inbox" are checked for e-mail cues."""
+    hit = _contains(s, _DM)
+    if hit.any():
+        rows = np.flatnonzero(hit)
+        original = s.take(rows)
+        cleaned = _replace(original, _DM_EXCLUDED, " ")
+        still = _contains(cleaned, _DM)
+        inbox = np.flatnonzero(
+            still & pc.match_substring(cleaned, "inbox", ignore_case=True).to_numpy(False)
+        )
+        if len(inbox):
+            mail = inbox[_contains(original.take(inbox), _DM_MAIL_CONTEXT)]
+            if len(mail):
+                blanked = _replace(cleaned.take(mail), _DM_MAIL_INBOX, r"\1")
+                still[mail] = _contains(blanked, _DM)
+        hit[rows] = still
+    return hit
 
 
 def _ack_only(s: pa.Array) -> np.ndarray:

@@ -6,9 +6,8 @@ pyarrow, rich) are imported inside commands, so ``--help`` stays fast.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,41 +18,6 @@ from socialbench import __version__, durations
 from socialbench.errors import InputError, SocialbenchError, UsageError
 from socialbench.summaries import GROUPS
 
-
-def _tune_allocators() -> None:
-    """Keep freed memory for reuse instead of handing it back to the system at once.
-
-    A run allocates and frees many column-sized arrays; returned memory must be faulted in
-    again page by page, which on virtual machines costs seconds per million rows. Arrow's
-    allocator (mimalloc) gets a one-second purge delay (it reads the variable when pyarrow
-    loads; a user's own setting wins), and glibc's malloc (numpy) keeps large blocks in one
-    heap shared by all threads. Time in page faults shrinks.
-    """
-    os.environ.setdefault("MIMALLOC_PURGE_DELAY", "1000")
-    # numpy asks for transparent huge pages for large arrays; on virtual machines the kernel
-    # then compacts memory to find them at first touch, which cost a 1M-conversation run
-    # 1-2 s of system time (bench/README.md). numpy reads the variable when it loads.
-    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
-    # no linear algebra here: OpenBLAS's idle worker threads would only compete for the cores
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8
-    libc.mallopt(m_mmap_threshold, 1 << 30)
-    libc.mallopt(m_trim_threshold, (1 << 31) - 1)
-    # one heap for every thread: memory freed by one (a worker's numpy arrays) is reused by
-    # the others instead of each thread faulting in an arena of its own (150 MB less at the
-    # peak of a 1M-conversation run)
-    libc.mallopt(m_arena_max, 1)
-
-
-_tune_allocators()
 
 EXIT_OK = 0
 EXIT_INPUT = 2
@@ -70,6 +34,7 @@ MAP_TARGETS = (
     "conversation",
     "followers",
     "surface",
+    "account",
 )
 MAP_REQUIRED = ("id", "author", "time", "text")
 
@@ -88,31 +53,9 @@ class Group(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
 
 
-_quick_exit = False  # set by a command whose process may skip the interpreter's teardown
-
-
 def entry() -> None:
-    """The console script and ``python -m socialbench``: ``main``, then, after an archive
-    run, an exit without the interpreter's teardown. With pandas, pyarrow and numba loaded
-    and a million-row run's objects alive, that teardown took 0.3 s, after everything was
-    written; the system frees the memory at once anyway."""
-    try:
-        main()
-    except SystemExit as exc:
-        if not _quick_exit:
-            raise
-        code = exc.code
-    else:  # pragma: no cover - click's standalone mode always exits
-        code = EXIT_OK
-    if code is not None and not isinstance(code, int):
-        click.echo(str(code), err=True)
-        code = 1
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe: nothing more can be said there
-            pass
-    os._exit(code or EXIT_OK)
+    """The console script and ``python -m socialbench``."""
+    main()
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -185,7 +128,7 @@ def source_options(func):
             metavar="TARGET=COL,...",
             help="Column mapping for a generic CSV/JSON Lines export: "
             "id, author, time, text required; parent, brand, channel, "
-            "conversation, followers, surface optional.",
+            "conversation, followers, surface, account optional.",
         ),
         click.option(
             "--brands",
@@ -211,8 +154,63 @@ def source_options(func):
             is_flag=True,
             help="Skip malformed rows (and say how many and where) instead of stopping.",
         ),
+        click.option(
+            "--engine",
+            type=click.Choice(ENGINES),
+            default="duckdb",
+            show_default=True,
+            help="What runs the analysis: DuckDB on this machine, or Apache Spark.",
+        ),
+        click.option(
+            "--threads",
+            type=click.IntRange(min=1),
+            help="DuckDB: how many cores to use [default: all].",
+        ),
+        click.option(
+            "--memory-limit",
+            metavar="SIZE",
+            help="DuckDB: memory to use before spilling to disk, e.g. 1GB [default: DuckDB's, "
+            "80%% of RAM].",
+        ),
+        click.option(
+            "--temp-dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="DuckDB: where to spill past the memory limit [default: DuckDB's].",
+        ),
+        click.option(
+            "--spark-master",
+            metavar="URL",
+            help="--engine spark: the cluster's master URL [default: local[*]; SPARK_REMOTE "
+            "selects Spark Connect].",
+        ),
     ]
     return _stacked(options, func)
+
+
+ENGINES = ("duckdb", "spark")
+_ENGINE_OPTIONS = ("engine", "threads", "memory_limit", "temp_dir", "spark_master")
+
+
+def engine_options(options: dict):
+    """The ``conversations.EngineOptions`` of a command's options."""
+    from socialbench.conversations import EngineOptions
+
+    if options.get("spark_master") and options.get("engine") != "spark":
+        raise UsageError("--spark-master needs --engine spark")
+    limit = options.get("memory_limit")
+    if limit is not None and not _SIZE.fullmatch(limit.strip()):
+        raise UsageError(f"--memory-limit: {limit!r} is not a size such as 512MB, 1GB or 2GiB")
+    temp = options.get("temp_dir")
+    return EngineOptions(
+        kind=options.get("engine") or "duckdb",
+        threads=options.get("threads"),
+        memory_limit=limit,
+        temp_dir=None if temp is None else str(temp),
+        spark_master=options.get("spark_master"),
+    )
+
+
+_SIZE = re.compile(r"[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
 
 
 def check_options(func):
@@ -459,7 +457,10 @@ def _is_suite(path: Path) -> bool:
     return scenarios.is_suite(path)
 
 
-_ARCHIVE_ONLY = ("fmt", "mapping", "brands_file", "window", "reopen_after", "skip_bad_rows")
+_ARCHIVE_ONLY = (
+    "fmt", "mapping", "brands_file", "window", "reopen_after", "skip_bad_rows",
+    *_ENGINE_OPTIONS,
+)  # fmt: skip
 _SUITE_ONLY = ("target", "endpoint", "speed", "profile", "resume_dir", "once", "record", "seed")
 
 
@@ -607,45 +608,11 @@ def _run_archive(paths: list[Path], options) -> None:
         raise UsageError(
             "run: give a suite (run SUITE) or recorded conversations (--fixtures PATH ...)"
         )
-    from socialbench.kernels import warm
-
-    global _quick_exit
-    _quick_exit = True  # files are closed, output flushed: nothing is left for a teardown
-    warm.start()  # on the other core, while this one imports pandas and reads
-    # The run makes few Python objects but imports many modules, whose objects the cyclic
-    # collector would walk again and again (0.1 s, holding the GIL): it waits till the end.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        with _reading_early(paths, options):
-            _analyse_archive(paths, options)
-    finally:
-        if collecting:
-            gc.freeze()  # what the run made moves to the oldest generation unwalked (a
-            gc.unfreeze()  # collection of it all on the next allocation took 0.07 s)
-            gc.enable()
-
-
-def _reading_early(paths: list[Path], options):
-    """Start reading the twcs archives among ``paths`` at once, on other threads (see
-    ``sources.twcs_file.reading_early``), unless the options ask for another format."""
-    if options["fmt"] not in (None, "twcs") or options["mapping"]:
-        return contextlib.nullcontext()
-    from socialbench import sources
-    from socialbench.sources import twcs_file as twcs  # not the general reader's imports
-
-    chosen = []
-    for path in paths:
-        try:
-            if options["fmt"] == "twcs" or twcs.sniff(sources.read_head(path), path):
-                chosen.append(path)
-        except (InputError, OSError):
-            continue  # read() names the problem
-    return twcs.reading_early(chosen)
+    _analyse_archive(paths, options)
 
 
 def _analyse_archive(paths: list[Path], options) -> None:
-    from socialbench import analyse, metrics, output, threads
+    from socialbench import analyse, conversations, metrics, output
 
     request, _ = _preflight(options)
     window = options["window"]
@@ -654,7 +621,8 @@ def _analyse_archive(paths: list[Path], options) -> None:
         brands_file=options["brands_file"],
         skip_bad_rows=options["skip_bad_rows"],
     )
-    settings = threads.Settings(
+    engine = engine_options(options)
+    settings = conversations.Settings(
         window_s=window, reopen_after_s=options["reopen_after"], brand_book=book
     )
     metric_settings = metrics.MetricSettings(
@@ -666,6 +634,7 @@ def _analyse_archive(paths: list[Path], options) -> None:
         options=read_options,
         settings=settings,
         metric_settings=metric_settings,
+        engine=engine,
     )
     target = options["out_dir"] or _default_out(options["name"] or paths[0].stem)
     if request is not None:  # scopes checked against the data before anything is written
@@ -720,7 +689,8 @@ def _report_skipped(skipped) -> None:
 )
 @source_options
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
-def validate(paths, fmt, mapping, brands_file, window, reopen_after, skip_bad_rows, as_json):
+def validate(paths, fmt, mapping, brands_file, window, reopen_after, skip_bad_rows, as_json,
+             **engine):  # fmt: skip
     """Check a suite or recorded conversations and say what they hold, sending nothing.
 
     A suite prints its expanded probe count per brand and channel; recorded conversations
@@ -732,7 +702,7 @@ def validate(paths, fmt, mapping, brands_file, window, reopen_after, skip_bad_ro
       socialbench validate twcs.csv
       socialbench validate page_comments.json --format graph --brands brands.yaml
     """
-    from socialbench import analyse, scenarios, threads
+    from socialbench import analyse, conversations, scenarios
 
     if all(scenarios.is_suite(path) for path in paths):
         for path in paths:
@@ -742,9 +712,11 @@ def validate(paths, fmt, mapping, brands_file, window, reopen_after, skip_bad_ro
     book, options = _read_options(
         mapping=mapping, brands_file=brands_file, skip_bad_rows=skip_bad_rows
     )
-    settings = threads.Settings(window_s=window, reopen_after_s=reopen_after, brand_book=book)
+    settings = conversations.Settings(
+        window_s=window, reopen_after_s=reopen_after, brand_book=book
+    )
     msgs, infos = analyse.load_messages(list(paths), fmt=fmt, options=options)
-    found = analyse.describe(msgs, settings)
+    found = analyse.describe(msgs, settings, engine_options(engine))
     found["sources"] = [info.__dict__ for info in infos]
     found["skipped_rows"] = [str(row) for row in options.skipped]
     _print_findings(found, as_json=as_json)

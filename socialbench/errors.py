@@ -50,3 +50,10 @@ class InputError(SocialbenchError):
 
 class ConfigError(SocialbenchError):
     """Raised when a configuration file (brands, support hours) is invalid."""
+
+
+class EngineUnavailable(SocialbenchError):
+    """Raised when the engine asked for cannot run: its library or runtime is missing (pyspark,
+    Java) or its cluster cannot be reached (a Spark master, a Spark Connect server)."""
+
+    exit_code = 3

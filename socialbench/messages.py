@@ -16,7 +16,11 @@ so that sources, threading and tests agree on them.
 - ``surface`` (str): "public" or "private";
 - ``followers`` (float64): the author's follower count, NaN when unknown;
 - ``automated`` (bool): an auto-reply, away message or bot, when the source knows;
-- ``scenario``, ``category`` (str or <NA>): probe runs: a probe's scenario id and category.
+- ``scenario``, ``category`` (str or <NA>): probe runs: a probe's scenario id and category;
+- ``account`` (str or <NA>): the business account the platform itself names for the
+  conversation (the Page of a Messenger or Instagram thread, the business number of a
+  WhatsApp chat, the brand side of an X DM, the Page owning a commented post); it is the
+  brand of a probe before anything else (METRICS.md).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ FOLLOWERS = "followers"
 AUTOMATED = "automated"
 SCENARIO = "scenario"
 CATEGORY = "category"
+ACCOUNT = "account"
 
 COLUMNS = (
     ID,
@@ -57,6 +62,7 @@ COLUMNS = (
     AUTOMATED,
     SCENARIO,
     CATEGORY,
+    ACCOUNT,
 )
 
 PUBLIC = "public"
@@ -109,6 +115,7 @@ def normalize(frame: pd.DataFrame) -> pd.DataFrame:
             ),
             SCENARIO: _optional_str(frame.get(SCENARIO), nulls),
             CATEGORY: _optional_str(frame.get(CATEGORY), nulls),
+            ACCOUNT: _optional_str(frame.get(ACCOUNT), nulls),
         },
         copy=False,  # columns are new or the caller's (copy-on-write keeps theirs intact)
     )
@@ -150,17 +157,17 @@ class _Nulls:
 def _optional_str(series: pd.Series | None, nulls: _Nulls) -> pd.Series:
     """Strings where empty text means missing; all missing when the column is absent."""
     import pandas as pd
-
-    from socialbench import arrowtext
+    import pyarrow.compute as pc
 
     if series is None:
         return nulls.column()
     out = _strings(series)
     arrow = pa.array(out.array)  # the Arrow data itself (pandas' __arrow_array__)
-    if not isinstance(arrow, pa.ChunkedArray):  # one chunk comes as that chunk
-        arrow = pa.chunked_array([arrow])
-    kept = arrowtext.empty_as_null(arrow)
-    return out if kept is arrow else pd.Series(pd.arrays.ArrowStringArray(kept))
+    empty = pc.equal(arrow, "")
+    if not pc.any(empty).as_py():
+        return out
+    kept = pc.if_else(empty, pa.scalar(None, arrow.type), arrow)
+    return pd.Series(pd.arrays.ArrowStringArray(kept))
 
 
 def _booleans(series: pd.Series | None, n: int) -> pd.Series:

@@ -9,7 +9,7 @@ nothing, and the report says so instead of printing it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -121,17 +121,13 @@ def _factorize(key: pd.Series) -> tuple[np.ndarray, list]:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from socialbench import arrowtext
-
         column = pa.chunked_array(pa.array(key.array))
         if column.null_count == len(column):  # missing throughout: no group
             return np.full(len(column), -1, dtype=np.int64), []
-        value = arrowtext.only_value(column)
-        if value is not None:  # one value throughout (a channel, a surface): one group
-            return np.zeros(len(column), dtype=np.int64), [value.as_py()]
-        numbered = _factorize_integers(column)
-        if numbered is not None:
-            return numbered
+        if not column.null_count:
+            low, high = pc.min_max(column).values()
+            if low == high:  # one value throughout (a channel, a surface): one group
+                return np.zeros(len(column), dtype=np.int64), [low.as_py()]
         encoded = pc.dictionary_encode(column).combine_chunks()
         codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
         return codes.astype(np.int64), encoded.dictionary.to_pylist()
@@ -139,43 +135,11 @@ def _factorize(key: pd.Series) -> tuple[np.ndarray, list]:
     return codes.astype(np.int64), list(values)
 
 
-def _factorize_integers(column) -> tuple[np.ndarray, list] | None:
-    """``_factorize`` for text that is all plain decimal integers (user ids: personas), with
-    integer arithmetic instead of hashing a million strings; None for other text or when the
-    numbers are too sparse for a table indexed by them."""
-    from socialbench.kernels import ids
-
-    keys = ids.integer_keys(column)
-    if keys is None or not len(keys):
-        return None
-    top = int(keys.max())
-    if top < 0 or top >= 4 * len(keys) + 1024:
-        return None
-    codes, distinct = ids.first_appearance(keys, top)  # as dictionary encoding numbers them
-    return codes, _Numbers(distinct)
-
-
-class _Numbers(Sequence):
-    """Integers read as their decimal text, made only for the values asked for (a grouping
-    of personas shows 50 of maybe a million)."""
-
-    def __init__(self, values: np.ndarray) -> None:
-        self.values = values
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [str(v) for v in self.values[i].tolist()]
-        return str(int(self.values[i]))
-
-
 class ProbeArrays:
     """The columns of a probe table that metrics read, as numpy arrays, read once.
 
     Response times are also kept sorted (among responded probes), so that every grouping's
-    quantiles need only a radix sort of small group codes.
+    quantiles need only a stable sort of the group codes.
     """
 
     def __init__(self, frame: pd.DataFrame) -> None:
@@ -197,11 +161,9 @@ class ProbeArrays:
         self.bits = np.zeros(len(frame), dtype=np.int64)
         for i, name in enumerate(_JOINT):
             self.bits |= self._flag(name).astype(np.int64) << i
-        from socialbench.kernels import sort
-
         answered = np.flatnonzero(self.responded)
         self.by_value = {
-            name: answered[sort.argsort(values[answered])]
+            name: answered[np.argsort(values[answered], kind="stable")]
             for name, values in self.times.items()
             if name not in self.same
         }
@@ -238,8 +200,8 @@ class Groups:
     """Probes cut into groups by integer codes (-1 = left out), with grouped reductions.
 
     Everything is computed for all groups at once, so the cost does not grow with the
-    number of groups: the counts, the sum of response times and the horizon buckets in one
-    compiled pass (``measure``, ``kernels.groups``), quantiles from one counting sort.
+    number of groups: the counts, the sum of response times and the horizon buckets by
+    ``bincount`` (``measure``, ``Measured``), quantiles from one stable sort by group.
     """
 
     def __init__(self, table: ProbeArrays, codes: np.ndarray, count: int) -> None:
@@ -252,17 +214,14 @@ class Groups:
         self._horizons: tuple[float, ...] = ()
 
     def measure(self, horizons: tuple[float, ...] = ()) -> None:
-        """Count everything in one pass, the buckets of ``horizons`` included (``within``)."""
-        from socialbench.kernels import groups
-
+        """Count everything, the buckets of ``horizons`` included (``within``)."""
         self._horizons = tuple(horizons)
         self._limits = tuple(sorted(set(horizons)))
         joint = self.count * _PATTERNS <= max(len(self.all_codes), 1 << 16)
         t = self.table
-        self._measured = groups.Measured(
-            self.all_codes, self.count, t.responded, t.bits, _PATTERNS if joint else 0,
-            t.ttfr, t.watched, self._limits, self._horizons,
-        )  # fmt: skip
+        self._measured = Measured(
+            self.all_codes, self.count, t, _PATTERNS if joint else 0, self._limits, self._horizons
+        )
 
     @property
     def measured(self):
@@ -321,10 +280,8 @@ class Groups:
         return self._sorted_cache[name]
 
     def _sort(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        from socialbench.kernels import groups
-
         codes = self.all_codes[self.table.by_value[name]]
-        return groups.sort_by_group(codes, self.table.sorted_times[name], self.count)
+        return sort_by_group(codes, self.table.sorted_times[name])
 
     def within(self, horizons: dict[str, float], n: np.ndarray) -> dict[str, np.ndarray]:
         """Share of all probes answered by each horizon; Kaplan–Meier for censored groups."""
@@ -344,6 +301,46 @@ class Groups:
                 )
             out[key] = shares
         return out
+
+
+class Measured:
+    """One grouping's counts: ``n`` per group, ``joint`` (per group and bit pattern of the
+    flags; no columns when ``patterns`` is 0), ``sums`` of response times over responded
+    probes (added in row order, as ``bincount`` adds them), ``cells`` (per group, how many
+    answered within each of ``limits``' buckets: the first limit >= the time, NaN after
+    every one), ``censored`` (per group and horizon, whether a probe without an answer was
+    watched for less than the horizon). Codes of -1 are left out."""
+
+    def __init__(self, codes, count, table: ProbeArrays, patterns, limits, horizons) -> None:
+        keep = codes >= 0
+        answered, waiting = keep & table.responded, keep & ~table.responded
+        self.n = np.bincount(codes[keep], minlength=count)
+        self.joint = _counts(codes[keep], table.bits[keep], count, patterns)
+        self.sums = np.bincount(codes[answered], weights=table.ttfr[answered], minlength=count)
+        buckets = np.searchsorted(np.asarray(limits, dtype=np.float64), table.ttfr[answered])
+        self.cells = _counts(codes[answered], buckets, count, len(limits) + 1)
+        watched, waiting_codes = table.watched[waiting], codes[waiting]
+        self.censored = np.zeros((count, len(horizons)), dtype=np.bool_)
+        for h, horizon in enumerate(horizons):
+            self.censored[:, h] = np.bincount(
+                waiting_codes[watched < horizon], minlength=count
+            ).astype(bool)
+
+
+def _counts(codes: np.ndarray, cells: np.ndarray, count: int, width: int) -> np.ndarray:
+    """Per group (``codes``, all >= 0) and cell (0..``width`` - 1), how many probes."""
+    if not width:
+        return np.zeros((count, 0), dtype=np.int64)
+    return np.bincount(codes * width + cells, minlength=count * width).reshape(count, width)
+
+
+def sort_by_group(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` (sorted by value) sorted by (group, value): a stable sort by ``codes``,
+    one per value (-1: left out); and their codes."""
+    keep = codes >= 0
+    codes, values = codes[keep], values[keep]
+    order = np.argsort(codes, kind="stable")
+    return values[order], codes[order]
 
 
 QUANTILE_DENOMINATOR = 1_000_000

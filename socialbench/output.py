@@ -20,8 +20,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from socialbench import arrowtext
-
 TEXT_COLUMNS = (
     "probe_id",
     "brand",
@@ -36,13 +34,11 @@ TEXT_COLUMNS = (
     "expectations_missed",
 )
 TIME_COLUMNS = ("sent_at", "first_response_at", "resolved_at")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# a text cell a spreadsheet would run as a formula: one starting with = + - @ tab or CR
+_FORMULA_START = r"^[=+\-@\t\r]"
 # rows Arrow's CSV writer formats at a time: its default (1,024) took twice as long on a
 # million probes (bench/README.md)
 _CSV_BATCH_ROWS = 1 << 16
-# rows from which write_probes_csv uses the compiled kernel: below, Arrow's path takes less
-# time than loading numba and the kernel where nothing has loaded them yet
-_KERNEL_ROWS = 100_000
 
 
 def write_run(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> Path:
@@ -72,23 +68,10 @@ def write_run(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> Path
 def write_probes_csv(probes: pd.DataFrame, path: Path) -> None:
     """The probe table as CSV: ISO 8601 UTC times, true/false, empty for unknown.
 
-    Text cells that a spreadsheet would run as a formula get a leading apostrophe. A large
-    table is formatted by a compiled kernel, several times faster than the Arrow path that
-    defines the text; a table it declines, and a small one (loading numba would cost more
-    than it saves), takes the Arrow path.
+    Text cells that a spreadsheet would run as a formula get a leading apostrophe; float
+    columns holding only whole numbers are written without a fraction ("2867").
     """
     table = pa.Table.from_pandas(probes, preserve_index=False)
-    if len(table) >= _KERNEL_ROWS:
-        from socialbench.kernels import csv as kernel  # numba: only for large tables
-
-        if kernel.write_table(table, path, defuse=TEXT_COLUMNS, times=TIME_COLUMNS):
-            return
-    write_probes_arrow(table, path)
-
-
-def write_probes_arrow(table: pa.Table, path: Path) -> None:
-    """``write_probes_csv`` with Arrow's compute functions and CSV writer: the definition of
-    the text, which the kernel's tests compare it with."""
     for name in TIME_COLUMNS:
         if name in table.column_names:
             table = _replace(table, name, iso_utc(table[name]))
@@ -129,17 +112,13 @@ def write_csv(table: pa.Table, path: Path) -> None:
 
 
 def iso_utc(column):
-    """ISO 8601 UTC text, with a fraction only when some value has sub-second precision."""
-    from socialbench import fasttime
-
+    """ISO 8601 UTC text, with a fraction (milliseconds) only when some value has sub-second
+    precision."""
     nanos = pc.cast(pc.cast(column, pa.timestamp("ns", tz="UTC")), pa.int64())
-    valid = pc.is_valid(nanos).to_numpy(zero_copy_only=False)
-    ns = pc.fill_null(nanos, 0).to_numpy(zero_copy_only=False)
-    seconds, fraction = np.divmod(ns, 1_000_000_000)
-    if not fraction.any():
-        return fasttime.format_iso(seconds, valid)
-    millis = pc.cast(column, pa.timestamp("ms", tz="UTC"), safe=False)
-    return pc.strftime(millis, format="%Y-%m-%dT%H:%M:%SZ")
+    fraction = pc.fill_null(nanos, 0).to_numpy(zero_copy_only=False) % 1_000_000_000
+    unit = "ms" if fraction.any() else "s"
+    times = pc.cast(column, pa.timestamp(unit, tz="UTC"), safe=False)
+    return pc.strftime(times, format="%Y-%m-%dT%H:%M:%SZ")
 
 
 def _replace(table: pa.Table, name: str, column) -> pa.Table:
@@ -147,13 +126,13 @@ def _replace(table: pa.Table, name: str, column) -> pa.Table:
 
 
 def defuse_formulas(column):
-    """Prefix ``'`` to cells starting with = + - @ tab or CR (CSV formula injection)."""
-    first, _ = arrowtext.edge_bytes(column)  # each is one byte in UTF-8
-    risky = np.isin(first, [ord(c) for c in _FORMULA_START])
-    if not risky.any():
+    """Prefix ``'`` to cells starting with = + - @ tab or CR (CSV formula injection); the
+    column itself when none does."""
+    risky = pc.match_substring_regex(column, _FORMULA_START)
+    if not pc.any(risky).as_py():
         return column
     quote, empty = pa.scalar("'", column.type), pa.scalar("", column.type)
-    return pc.if_else(pa.array(risky), pc.binary_join_element_wise(quote, column, empty), column)
+    return pc.if_else(risky, pc.binary_join_element_wise(quote, column, empty), column)
 
 
 def write_json(document: dict, path: Path) -> None:

@@ -1,7 +1,7 @@
 """A probe run's store → messages → probe table → summary, and its recording.
 
 The store keeps raw observations; this module turns them into the same messages table that
-recorded data gives, threads it with ``threads.probe_table`` (so probe runs and archives are
+recorded data gives, threads it with ``conversations.probe_table`` (so probe runs and archives are
 measured by one code path), then puts back what only a probe run knows: the target brand,
 persona, scenario and the query's answer key and expectations.
 """
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from socialbench import messages as m
-from socialbench import metrics, threads
+from socialbench import conversations, metrics
 from socialbench.brands import BrandBook
 from socialbench.probes import FORBIDDEN, PRIVATE, REPLY_REQUIRED, REQUIRED, Probe, link_pattern
 from socialbench.store import MESSAGE_COLUMNS, RunStore
@@ -164,8 +164,8 @@ def probe_table(
     """The probe table of a run (PROBE_COLUMNS, EXTRA_COLUMNS, RUN_COLUMNS) and its messages."""
     brand_handles = book.handles()
     msgs, sent = messages_table(store, brand_handles)
-    settings = threads.Settings(window_s=window_s, reopen_after_s=None, brand_book=book)
-    table = threads.probe_table(msgs, settings)
+    settings = conversations.Settings(window_s=window_s, reopen_after_s=None, brand_book=book)
+    table = conversations.probe_table(msgs, settings)
     info = _probe_info(sent)
     table = table.merge(info, left_on="probe_id", right_on="platform_id", how="left")
     table = table.assign(
@@ -174,10 +174,10 @@ def probe_table(
         persona=table["run_persona"],
         watched_s=np.clip(as_of - table["sent_at"].astype("int64") / 1e9, 0, window_s),
     )
-    table = threads.with_clocks(table, settings)
+    table = conversations.with_clocks(table, settings)
     table = _with_resolution(table, msgs, sent, window_s)
     table = _with_expectations(table)
-    columns = list(threads.PROBE_COLUMNS + threads.EXTRA_COLUMNS + RUN_COLUMNS)
+    columns = list(conversations.PROBE_COLUMNS + conversations.EXTRA_COLUMNS + RUN_COLUMNS)
     return table[columns].reset_index(drop=True), msgs
 
 

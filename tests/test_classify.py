@@ -144,6 +144,41 @@ DM_CASES = [
     ),
     pytest.param("dm us your account number pls", True, id="lowercase"),
     pytest.param("Please DM'd details to us", True, id="dm-apostrophe"),
+    # "inbox" with no e-mail cue anywhere is the Twitter/Facebook inbox
+    pytest.param("Hey, inbox us your order number ^MK", True, id="inbox-us-order-number"),
+    pytest.param("Send us an inbox and we'll take a look.", True, id="send-us-an-inbox"),
+    pytest.param("Please check your DMs/inbox for our reply.", True, id="check-dms-slash-inbox"),
+    pytest.param("We've sent you a link, please check your inbox.", True, id="bare-link-in-inbox"),
+    pytest.param("Check your inbox! @MailSupport_UK", True, id="mail-handle-is-no-cue"),
+    pytest.param(
+        "Please check your inbox and confirm your mailing address.",
+        True,
+        id="mailing-address-is-no-cue",
+    ),
+    # an e-mail elsewhere in the text does not cancel a DM request
+    pytest.param(
+        "We've emailed you the details. If it's not in your inbox, please DM us.",
+        True,
+        id="email-inbox-then-dm-us",
+    ),
+    pytest.param(
+        "Please DM us. Our email confirmation should also be in your inbox.",
+        True,
+        id="dm-us-then-email-inbox",
+    ),
+    pytest.param(
+        "Inbox us your email address and we'll look into it.", True, id="inbox-us-your-email"
+    ),
+    pytest.param(
+        "Send us an inbox with the email address on the account.",
+        True,
+        id="send-an-inbox-with-email",
+    ),
+    pytest.param(
+        "We've inboxed you, the email with your refund should follow.",
+        True,
+        id="inboxed-you-with-email",
+    ),
 ]
 DM_NEGATIVE = [
     pytest.param("my DMs are open", False, id="customer-my-dms-open"),
@@ -169,6 +204,42 @@ DM_NEGATIVE = [
     pytest.param("Please check your email inbox for the confirmation.", False, id="email-inbox"),
     pytest.param(
         "We've emailed you, please check your inbox and spam folder.", False, id="inbox-and-spam"
+    ),
+    # e-mail inboxes, whatever the sentence the e-mail cue stands in
+    pytest.param(
+        "Please check your inbox/spam folders for our email. It was sent this morning, so it "
+        "should be in your inbox.",
+        False,
+        id="inbox-spam-folders-email",
+    ),
+    pytest.param(
+        "We've sent you an email! Check your inbox (and spam folder) ^JD",
+        False,
+        id="sent-an-email-check-inbox",
+    ),
+    pytest.param("Check your inbox. We emailed you an hour ago.", False, id="inbox-before-email"),
+    pytest.param(
+        "It should be in your inbox shortly. Let us know if the e-mail doesn't arrive!",
+        False,
+        id="in-your-inbox-e-mail-later",
+    ),
+    pytest.param("Not in your inbox? Please look in junk.", False, id="inbox-junk"),
+    pytest.param(
+        "Check your inbox for the reset link. It expires after 24 hours.",
+        False,
+        id="inbox-reset-link",
+    ),
+    pytest.param(
+        "Please click the verification link we sent to your inbox.",
+        False,
+        id="inbox-verification-link",
+    ),
+    pytest.param("Please check your Gmail inbox.", False, id="gmail-inbox"),
+    pytest.param(
+        "Please check your inbox, or write to help@brand.com", False, id="inbox-with-address"
+    ),
+    pytest.param(
+        "I've emailed you the details, please check your inbox.", False, id="agent-emailed-inbox"
     ),
     pytest.param(
         "We may be able to help you without having to DM. Let us know!",

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import msg, write_fixture
 
-from socialbench import metrics, threads
+from socialbench import conversations, metrics
 from socialbench.cli import main
 
 HEADER = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id"
@@ -40,7 +40,7 @@ def test_run_writes_probe_table_and_summary(tmp_path, fixture_file):
     assert result.exit_code == 0, result.output
     with open(out / "probes.csv", newline="", encoding="utf-8") as fh:
         table = list(csv.DictReader(fh))
-    assert list(table[0])[:20] == list(threads.PROBE_COLUMNS)
+    assert list(table[0])[:20] == list(conversations.PROBE_COLUMNS)
     assert len(table) == 13
     summary = json.loads((out / "summary.json").read_text())
     assert summary["schema_version"] == 1 and summary["window_s"] == 604800

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import pytest
 
-from socialbench import metrics, sources, threads
+from socialbench import conversations, metrics, sources
 from socialbench.cli import main
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
@@ -27,7 +27,7 @@ def test_every_format_is_documented(fmt):
     assert f"### `{fmt}`" in README
 
 
-@pytest.mark.parametrize("column", threads.PROBE_COLUMNS + threads.EXTRA_COLUMNS)
+@pytest.mark.parametrize("column", conversations.PROBE_COLUMNS + conversations.EXTRA_COLUMNS)
 def test_every_probe_column_is_documented(column):
     assert f"`{column}`" in README
 

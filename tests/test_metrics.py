@@ -190,17 +190,51 @@ def test_summary_groups_and_persona_pooling():
         pytest.param(["007", "7"], id="leading zero"),
         pytest.param(["5", str(10**15)], id="sparse"),
         pytest.param([None, None], id="missing"),
+        pytest.param(["a", "a"], id="one value"),
     ],
 )
-def test_factorize_integer_ids_like_dictionary_encoding(values) -> None:
-    """Persona ids read as integers get the codes and values a dictionary encoding gives
-    (first appearance order), so ties among the largest personas break the same way."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+@pytest.mark.parametrize("dtype", ["string[pyarrow]", "string[python]", object])
+def test_factorize_numbers_values_in_order_of_first_appearance(values, dtype) -> None:
+    """Grouping values (persona ids among them) get codes in order of first appearance, -1
+    for missing, so ties among the largest personas break the same way."""
+    codes, distinct = metrics._factorize(pd.Series(values, dtype=dtype))
+    present = [v for v in values if v is not None]
+    expected = list(dict.fromkeys(present))
+    assert list(distinct) == expected
+    assert codes.tolist() == [-1 if v is None else expected.index(v) for v in values]
 
-    series = pd.Series(values, dtype="string[pyarrow]")
-    codes, distinct = metrics._factorize(series)
-    encoded = pc.dictionary_encode(pa.array(values, pa.large_string()))
-    assert codes.tolist() == pc.fill_null(encoded.indices, -1).to_pylist()
-    assert list(distinct) == encoded.dictionary.to_pylist()
-    assert [distinct[i] for i in range(len(distinct))] == list(distinct[:])
+
+def test_persona_ties_pool_in_order_of_first_appearance() -> None:
+    """With more than MAX_PERSONAS personas of equal size, the first to appear are shown."""
+    names = [str(60 - i) for i in range(60)]  # numeric ids, not in sorted order
+    frame = probes([60.0] * 120, persona=pd.Series(names * 2, dtype="string[pyarrow]"))
+    rows = metrics.summarize(frame, settings(min_group=2))["groups"]["persona"]
+    shown = [r["persona"] for r in rows]
+    assert shown[-1] == metrics.OTHER_PERSONAS and rows[-1]["probes"] == 20
+    assert sorted(shown[:-1], key=str.lower) == shown[:-1]
+    assert set(shown[:-1]) == set(names[: metrics.MAX_PERSONAS])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_grouped_rows_equal_each_groups_own_aggregate(seed) -> None:
+    """Every figure of a grouping (counts, sums, horizon buckets, Kaplan–Meier for censored
+    groups, quantiles, flag rates) is exactly that of the group's probes on their own."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    answered = rng.random(n) < 0.6
+    ttfr = np.where(answered, rng.exponential(5000, n), np.nan)
+    flags = {f: list(rng.random(n) < 0.3) for f in metrics.TYPE_FLAGS}
+    frame = probes(
+        [float(t) if a else None for a, t in zip(answered, ttfr, strict=True)],
+        # few categories: counted per flag pattern; 200: counted probe by probe
+        category=[None if x < 0 else f"c{x}" for x in rng.integers(-1, 200 if seed % 2 else 7, n)],
+        watched_s=list(rng.choice([600.0, 5000.0, WEEK], n)),
+        resolved=pd.array(rng.choice([True, False, None], n), dtype="boolean"),
+        **flags,
+    )
+    table = metrics.with_tiers(frame, (1000.0,))
+    rows = metrics.group_rows(table, "category", settings(min_group=2))
+    assert sum(row["probes"] for row in rows) == frame["category"].notna().sum()
+    for row in rows:
+        own = metrics.aggregate(frame[frame["category"] == row["category"]], settings(min_group=2))
+        assert {k: row[k] for k in own} == own

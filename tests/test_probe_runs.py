@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import DATA, write_fixture
 
-from socialbench import probe_runs, runs, sandbox, sandbox_check, scenarios, threads
+from socialbench import conversations, probe_runs, runs, sandbox, sandbox_check, scenarios
 from socialbench.cli import main
 from socialbench.connectors.base import Observed, PollFailed, Sent, SpeedClock, Watch
 from socialbench.connectors.x import Credential, XConnector
@@ -185,7 +185,7 @@ def test_a_probe_run_raises_no_warnings(tmp_path):
 def test_probe_table_columns_and_summary(recorded):
     with open(recorded / "probes.csv", newline="", encoding="utf-8") as handle:
         header = next(csv.reader(handle))
-    assert header == list(threads.PROBE_COLUMNS + threads.EXTRA_COLUMNS + probe_runs.RUN_COLUMNS)
+    assert header == list(conversations.PROBE_COLUMNS + conversations.EXTRA_COLUMNS + probe_runs.RUN_COLUMNS)
     table = read_probes(recorded)
     suite = scenarios.load_suite(SMALL)
     categories = {query.id: query.category for query in suite.queries}

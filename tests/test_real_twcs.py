@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 
 from conftest import external
 
-from socialbench import analyse, metrics, sources, threads
+from socialbench import analyse, conversations, metrics, sources
 
 WINDOW = timedelta(days=7)
 
 
 def independent_figures(path) -> tuple[int, int, float]:
-    """Probes, responded and median TTFR (s) with csv + datetime and a breadth-first walk."""
+    """Probes, responded and median TTFR (s) with csv + datetime and a walk down the probe's
+    exchange (replies by the probe's customer or a brand account, METRICS.md)."""
     # The slice has bare carriage returns inside unquoted text, which the csv module would
     # read as line ends; their content does not matter here.
     text = path.read_bytes().decode("utf-8").replace("\r\n", "\n").replace("\r", " ")
@@ -30,19 +31,22 @@ def independent_figures(path) -> tuple[int, int, float]:
             row["inbound"].lower() == "true",
             datetime.strptime(row["created_at"], "%a %b %d %H:%M:%S %z %Y"),
             parent,
+            row["author_id"],
         )
         if parent:
             children[parent].append(tid)
     probes, answered = 0, []
-    for tid, (inbound, at, parent) in tweets.items():
+    for tid, (inbound, at, parent, customer) in tweets.items():
         if not inbound or parent:
             continue
         probes += 1
         firsts, queue = [], list(children[tid])
         while queue:
             child = queue.pop()
+            c_inbound, c_at, _, author = tweets[child]
+            if c_inbound and author != customer:
+                continue  # another customer: neither they nor what is below them count
             queue.extend(children[child])
-            c_inbound, c_at, _ = tweets[child]
             if not c_inbound and at <= c_at <= at + WINDOW:
                 firsts.append(c_at)
         if firsts:
@@ -57,7 +61,7 @@ def test_twcs_slice_matches_independent_computation():
         [path],
         fmt=None,
         options=sources.ReadOptions(),
-        settings=threads.Settings(),
+        settings=conversations.Settings(),
         metric_settings=metrics.MetricSettings(window_s=7 * 86400),
     )
     overall = result.summary["overall"]

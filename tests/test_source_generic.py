@@ -373,3 +373,35 @@ def test_vectorised_on_a_large_csv(tmp_path: Path) -> None:
     assert got[messages.CREATED_AT].iloc[-1] == pd.Timestamp(
         1709294400 + 19_999, unit="s", tz="UTC"
     )
+
+
+# --- the business account ---------------------------------------------------------------------
+
+
+def test_account_column_mapped(tmp_path: Path) -> None:
+    """--map account=COL: every message names the business; empty cells are <NA>."""
+    path = csv(
+        tmp_path,
+        "1,cust,2024-01-01T10:00:00Z,where is my parcel?, Acme Shop ",
+        "2,Acme Shop,2024-01-01T10:05:00Z,on its way,Acme Shop",
+        "3,other,2024-01-01T11:00:00Z,hello?,Acme Shop",
+        "4,someone,2024-01-01T12:00:00Z,public note,",
+        header="id,author,time,text,page",
+    )
+    got = generic.read(path, options({**BASIC_MAP, "account": "page"}))
+    assert got[messages.ACCOUNT].tolist() == ["Acme Shop"] * 3 + [pd.NA]
+
+
+def test_account_in_json_lines(tmp_path: Path) -> None:
+    rows = [
+        '{"id": 1, "author": "cust", "time": 1717236000, "text": "hi", "biz": 15550001111}',
+        '{"id": 2, "author": "cust2", "time": 1717236060, "text": "yo", "biz": null}',
+    ]
+    path = write(tmp_path / "export.jsonl", "\n".join(rows) + "\n")
+    got = generic.read(path, options({**BASIC_MAP, "account": "biz"}))
+    assert got[messages.ACCOUNT].tolist() == ["15550001111", pd.NA]
+
+
+def test_account_absent_without_mapping(tmp_path: Path) -> None:
+    got = generic.read(csv(tmp_path, "1,cust,2024-01-01T10:00:00Z,hi"), options())
+    assert got[messages.ACCOUNT].isna().all()

@@ -38,8 +38,8 @@ def table(rows: list[tuple], *, channel: str) -> pd.DataFrame:
     return messages.normalize(frame)[COLUMNS]
 
 
-def read(name: str, *brands: str) -> pd.DataFrame:
-    return graph.read(DATA / name, ReadOptions(brand_handles=frozenset(brands)))[COLUMNS]
+def read(name: str, *brands: str, columns: list[str] = COLUMNS) -> pd.DataFrame:
+    return graph.read(DATA / name, ReadOptions(brand_handles=frozenset(brands)))[columns]
 
 
 def samples() -> Path:
@@ -231,6 +231,107 @@ def test_json_lines_of_responses_and_duplicates(tmp_path: Path) -> None:
     path = write(tmp_path / "pages.jsonl", f"{page}\n{page}\n")
     got = graph.read(path, ReadOptions())
     assert got[messages.ID].tolist() == ["556_601", "556_602"]
+
+
+# --- the business account ---------------------------------------------------------------------
+
+
+def accounts(got: pd.DataFrame) -> dict[str, str | None]:
+    pairs = zip(got[messages.ID], got[messages.ACCOUNT], strict=True)
+    return {ident: (None if pd.isna(account) else account) for ident, account in pairs}
+
+
+def test_unanswered_messenger_thread_names_the_page_as_answered_replies_spell_it() -> None:
+    """t_10 is answered by the Page (777, "Acme"); t_20 is not: both name "Acme"."""
+    got = graph.read(DATA / "graph_messenger_conversations.json", ReadOptions())
+    reply = got[got[messages.ID] == "m_3"].iloc[0]
+    assert reply[messages.AUTHOR_IS_BRAND] and reply[messages.AUTHOR] == "Acme"
+    unanswered = got[got[messages.CONVERSATION_ID] == "t_20"]
+    assert unanswered[messages.AUTHOR_IS_BRAND].tolist() == [False]
+    assert accounts(got) == {"m_3": "Acme", "m_2": "Acme", "m_1": "Acme", "m_4": "Acme"}
+
+
+def test_unanswered_messenger_thread_alone_names_the_page_by_its_inbox_link(tmp_path: Path):
+    """A lone customer message; the link names Page 777, listed as recipient "Acme"."""
+    listing = json.loads((DATA / "graph_messenger_messages.json").read_text())
+    listing["data"] = [m for m in listing["data"] if m["id"] == "m_11"]
+    conversation = {"id": "t_30", "link": "/777/inbox/123456/", "messages": listing}
+    got = graph.read(write(tmp_path / "conversation.json", json.dumps(conversation)), ReadOptions())
+    assert got[messages.AUTHOR_IS_BRAND].tolist() == [False]
+    assert accounts(got) == {"m_11": "Acme"}
+
+
+@pytest.mark.parametrize(
+    ("brands", "account"),
+    [
+        pytest.param((), None, id="page-unknown"),
+        pytest.param(("777",), "Acme", id="page-by-id"),
+        pytest.param(("acme",), "Acme", id="page-by-name"),
+    ],
+)
+def test_messenger_message_list_account(brands: tuple, account: str | None) -> None:
+    got = read("graph_messenger_messages.json", *brands, columns=[messages.ID, messages.ACCOUNT])
+    assert accounts(got) == {"m_12": account, "m_11": account}
+
+
+def test_messenger_page_spelled_by_id_when_never_named(tmp_path: Path) -> None:
+    """Graph entries without names: the Page's messages and the account are both its id."""
+    data = json.loads((DATA / "graph_messenger_conversations.json").read_text())
+    for conversation in data["data"]:
+        for message in conversation["messages"]["data"]:
+            for person in [message["from"], *message["to"]["data"]]:
+                person.pop("name")
+    got = graph.read(write(tmp_path / "inbox.json", json.dumps(data)), ReadOptions())
+    assert got.loc[got[messages.ID] == "m_3", messages.AUTHOR].tolist() == ["777"]
+    assert set(got[messages.ACCOUNT]) == {"777"}
+
+
+def test_facebook_comments_name_the_page_owning_the_post() -> None:
+    """Page 777 (permalink) owns post 555; it is spelled as its reply's author, "Acme".
+
+    555_203 has no permalink: it sits under the same post (its id), so names the same Page.
+    """
+    got = graph.read(DATA / "graph_fb_comments.json", ReadOptions())
+    assert got.loc[got[messages.ID] == "555_202", messages.AUTHOR].tolist() == ["Acme"]
+    assert set(accounts(got).values()) == {"Acme"}
+    post = graph.read(DATA / "graph_fb_post.json", ReadOptions())
+    assert set(accounts(post).values()) == {"Acme"}
+
+
+def test_facebook_comments_page_as_the_payload_names_it() -> None:
+    """Comments fetched without from: the Page is the id in their permalinks."""
+    got = graph.read(DATA / "graph_fb_comments_stream.json", ReadOptions())
+    assert accounts(got) == {"556_601": "777", "556_602": "777"}
+
+
+def test_facebook_comments_without_page_hint_name_no_account(tmp_path: Path) -> None:
+    data = json.loads((DATA / "graph_fb_comments.json").read_text())
+    for item in data["data"]:
+        item.pop("permalink_url", None)
+    got = graph.read(write(tmp_path / "comments.json", json.dumps(data)), ReadOptions())
+    assert got[messages.ACCOUNT].isna().all()
+
+
+def test_instagram_comments_name_no_account() -> None:
+    got = graph.read(DATA / "graph_instagram_comments.json", ReadOptions())
+    assert got[messages.ACCOUNT].isna().all()
+
+
+def test_real_comment_pages_name_their_page() -> None:
+    got = graph.read(samples() / "facebook__comments__comments_p1.json", ReadOptions())
+    assert set(got[messages.ACCOUNT]) == {"19292868552"}
+    one = graph.read(samples() / "facebook__models__comment.json", ReadOptions())
+    assert one[messages.ACCOUNT].tolist() == ["2121008874780932"]
+
+
+def test_real_messenger_messages_name_the_page_once_known() -> None:
+    """Kun Liu writes to Page "MyLife" (2121008874780932), named by --brands."""
+    path = samples() / "facebook__messages__messages_info.json"
+    unknown = graph.read(path, ReadOptions())
+    assert unknown[messages.ACCOUNT].isna().all()
+    named = graph.read(path, ReadOptions(brand_handles=frozenset({"2121008874780932"})))
+    assert set(named[messages.ACCOUNT]) == {"MyLife"}
+    assert set(named[messages.AUTHOR_IS_BRAND]) == {False}
 
 
 # --- real samples -----------------------------------------------------------------------------

@@ -266,3 +266,57 @@ def test_quote_of_a_message_missing_from_the_log_falls_back_to_the_chat_opener(t
     assert got.loc["wamid.2", messages.PARENT_ID] == "wamid.1"
     assert got.loc["wamid.3", messages.PARENT_ID] == "wamid.1"
     assert pd.isna(got.loc["wamid.1", messages.PARENT_ID])
+
+
+# --- the business account ---------------------------------------------------------------------
+
+
+def echo(ident: str, when: str, customer: str) -> dict:
+    message = {"from": BUSINESS, "to": customer, "id": ident, "timestamp": when, "type": "text"}
+    return {**message, "text": {"body": f"reply {ident}"}}
+
+
+def test_unanswered_chat_names_the_business_as_an_answered_one_spells_its_replies(
+    tmp_path: Path,
+) -> None:
+    """Ana's chat is answered (an echo), Ben's is not: both name the business number."""
+    lines = [
+        body({"messages": [text("wamid.A1"), text("wamid.B1", sender="447700900002")]}),
+        body({"message_echoes": [echo("wamid.R1", "1717236300", "447700900001")]},
+             field="smb_message_echoes"),
+    ]  # fmt: skip
+    got = whatsapp.read(write(tmp_path / "hooks.jsonl", lines), ReadOptions())
+    got = got.set_index(messages.ID)
+    reply_author = got.loc["wamid.R1", messages.AUTHOR]
+    assert got.loc["wamid.R1", messages.AUTHOR_IS_BRAND]
+    assert reply_author == BUSINESS
+    assert got.loc["wamid.B1", messages.CONVERSATION_ID] == CHAT_BEN  # unanswered, own chat
+    assert got[messages.ACCOUNT].tolist() == [reply_author] * 3
+
+
+def test_account_on_every_message_of_the_log() -> None:
+    got = whatsapp.read(DATA / "whatsapp_webhooks.jsonl", ReadOptions())
+    assert set(got[messages.ACCOUNT]) == {BUSINESS}
+    assert set(got.loc[got[messages.AUTHOR_IS_BRAND], messages.AUTHOR]) == {BUSINESS}
+
+
+def test_account_without_a_display_number_is_the_phone_number_id(tmp_path: Path) -> None:
+    """Spelled as the business's replies are: display_phone_number, else phone_number_id."""
+    value = body({"messages": [text("wamid.1")]})
+    value["entry"][0]["changes"][0]["value"]["metadata"].pop("display_phone_number")
+    status = body({"statuses": [{"id": "wamid.2", "status": "sent", "timestamp": "1717236300",
+                                 "recipient_id": "447700900002"}]})  # fmt: skip
+    status["entry"][0]["changes"][0]["value"]["metadata"].pop("display_phone_number")
+    got = whatsapp.read(write(tmp_path / "hooks.jsonl", [value, status]), ReadOptions())
+    assert got[messages.AUTHOR].tolist() == ["447700900001", "106000000000001"]
+    assert got[messages.ACCOUNT].tolist() == ["106000000000001", "106000000000001"]
+
+
+def test_real_bodies_name_the_business_number(tmp_path: Path) -> None:
+    """Customer messages name the number the business's echoes are authored by."""
+    bodies = [*samples("message.json").values(), *samples("outgoing_message.json").values()]
+    got = whatsapp.read(write(tmp_path / "bodies.jsonl", bodies), ReadOptions())
+    brand = got[messages.AUTHOR_IS_BRAND].astype(bool)
+    assert brand.any() and (~brand).any()
+    assert set(got.loc[brand, messages.AUTHOR]) == {"972123456789"}
+    assert set(got[messages.ACCOUNT]) == {"972123456789"}

@@ -174,6 +174,43 @@ def test_brand_inference(tmp_path: Path, tweets: list, handles: frozenset, flags
     assert got[messages.AUTHOR_IS_BRAND].tolist() == flags
 
 
+def test_unanswered_dm_names_the_brand_as_answered_dms_spell_it() -> None:
+    """100100-501 is answered by AcmeHelp (100100); 100100-502 is not: both name AcmeHelp."""
+    got = x_v2.read(DATA / "x_v2_dm_events.json", ReadOptions()).set_index(messages.ID)
+    assert got.loc["3002", messages.AUTHOR] == "AcmeHelp"
+    assert got.loc["3003", messages.CONVERSATION_ID] == "100100-502"
+    assert got[messages.ACCOUNT].to_dict() == {i: "AcmeHelp" for i in got.index}
+
+
+def test_tweets_name_no_account() -> None:
+    got = x_v2.read(DATA / "x_v2_support_thread.json", ReadOptions())
+    assert got[messages.AUTHOR_IS_BRAND].any()
+    assert got[messages.ACCOUNT].isna().all()
+
+
+def test_dm_account_named_by_brands_or_a_tweet(tmp_path: Path) -> None:
+    """One unanswered DM conversation: its brand side is known from --brands or from a tweet."""
+    dm = {
+        "id": "1",
+        "event_type": "MessageCreate",
+        "sender_id": "5",
+        "text": "hi",
+        "dm_conversation_id": "5-9",
+        "created_at": "2024-01-01T10:00:00.000Z",
+    }
+    users = [{"id": "9", "username": "BrandCare"}, {"id": "5", "username": "sam"}]
+    path = write(tmp_path / "dm.json", json.dumps(page(dm, users=users)))
+    assert x_v2.read(path, ReadOptions())[messages.ACCOUNT].isna().all()
+    named = x_v2.read(path, ReadOptions(brand_handles=frozenset({"brandcare"})))
+    assert named[messages.ACCOUNT].tolist() == ["BrandCare"]
+    opener = tweet("2", "5", in_reply_to_user_id="9")
+    path = write(tmp_path / "both.json", json.dumps(page(dm, opener, users=users)))
+    got = x_v2.read(path, ReadOptions()).set_index(messages.ID)[messages.ACCOUNT]
+    assert got["1"] == "BrandCare" and pd.isna(got["2"])
+    unnamed = write(tmp_path / "ids.json", json.dumps(page(dm, opener)))
+    assert x_v2.read(unnamed, ReadOptions())[messages.ACCOUNT].tolist() == ["9", pd.NA]
+
+
 def test_single_dm_conversation_brand_unknown_unless_named(tmp_path: Path) -> None:
     events = [
         {

@@ -7,7 +7,7 @@ import io
 from conftest import msg, write_fixture
 from rich.console import Console
 
-from socialbench import analyse, metrics, sources, terminal, threads
+from socialbench import analyse, conversations, metrics, sources, terminal
 
 
 def summary_of(tmp_path) -> dict:
@@ -22,7 +22,7 @@ def summary_of(tmp_path) -> dict:
         [path],
         fmt=None,
         options=sources.ReadOptions(),
-        settings=threads.Settings(),
+        settings=conversations.Settings(),
         metric_settings=metrics.MetricSettings(window_s=7 * 86400, min_group=2),
     )
     return result.summary
@@ -38,7 +38,9 @@ def render(summary: dict, *, terminal_like: bool, top: int = 2) -> str:
 
 def test_rich_tables_at_a_fixed_width(tmp_path):
     text = render(summary_of(tmp_path), terminal_like=True)
-    assert "Overall" in text and "Brand leaderboard (top 2 of 3" in text
+    # the unanswered "@Evil\x1b…" probes are named by their mention, "@Evil" (a handle is
+    # letters, digits and _), the answered ones by the brand account: four brands
+    assert "Overall" in text and "Brand leaderboard (top 2 of 4" in text
     assert "│" in text  # rich table borders
     assert all(len(line) <= 100 for line in text.splitlines())
     lines = [line for line in text.splitlines() if "Acme" in line]
@@ -77,7 +79,7 @@ def test_verdict_table_is_inert_in_both_renderings(tmp_path):
         msg("2", "[red]Evil\x1b[2J", 5, "hi", parent="1", brand=True),
     ])  # fmt: skip
     probes = analyse.analyse(
-        [path], fmt=None, options=sources.ReadOptions(), settings=threads.Settings(),
+        [path], fmt=None, options=sources.ReadOptions(), settings=conversations.Settings(),
         metric_settings=metrics.MetricSettings(window_s=7 * 86400),
     ).probes  # fmt: skip
     run = check.RunData(tmp_path, {"schema_version": 1}, probes)

@@ -17,6 +17,8 @@ Every other line is one message:
 | followers         | no       | the author's follower count                               |
 | automated         | no       | true for auto-replies, away messages and bots             |
 | scenario, category| no       | probe runs: the scenario id and category of a probe       |
+| account           | no       | the business account the platform names for the           |
+|                   |          | conversation (Page, business number, brand side of a DM)  |
 
 Probe runs record into this format; it is also the simplest way to hand-write test data.
 """
@@ -33,7 +35,15 @@ NAME = "fixture"
 DESCRIPTION = "socialbench fixture (JSON Lines of messages)"
 HEADER = {"format": "socialbench-fixture", "version": 1}
 
-_STR_FIELDS = ("parent_id", "conversation_id", "text", "channel", "scenario", "category")
+_STR_FIELDS = (
+    "parent_id",
+    "conversation_id",
+    "text",
+    "channel",
+    "scenario",
+    "category",
+    "account",
+)
 _BOOL_FIELDS = ("is_brand", "automated")
 _SURFACES = frozenset(m.SURFACES)
 
@@ -84,6 +94,7 @@ _COLUMNS = {
     m.AUTOMATED: "automated",
     m.SCENARIO: "scenario",
     m.CATEGORY: "category",
+    m.ACCOUNT: "account",
 }
 
 
@@ -108,6 +119,7 @@ def _check(record, *, path: Path, line: int, options: ReadOptions) -> list | Non
         bool(record.get("automated") or False),
         record.get("scenario"),
         record.get("category"),
+        _as_id(record.get("account")),
     ]
 
 

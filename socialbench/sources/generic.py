@@ -14,6 +14,8 @@
 | conversation  | no       | thread id                                                         |
 | followers     | no       | the author's follower count                                       |
 | surface       | no       | "public" or "private"; default "public"                           |
+| account       | no       | the business account the platform names for the conversation      |
+|               |          | (Page, business number, brand side of a DM); empty when none      |
 
 CSV needs a header line and is read with pandas' C parser; every check is vectorised. JSON Lines
 holds one object per line; its values may be strings, numbers, booleans or null.
@@ -47,7 +49,7 @@ NAME = "generic"
 DESCRIPTION = "CSV or JSON Lines export from another tool, read through a --map column mapping"
 
 REQUIRED = ("id", "author", "time", "text")
-OPTIONAL = ("parent", "brand", "channel", "conversation", "followers", "surface")
+OPTIONAL = ("parent", "brand", "channel", "conversation", "followers", "surface", "account")
 TRUE_WORDS = frozenset({"true", "1", "yes", "outbound"})
 FALSE_WORDS = frozenset({"false", "0", "no", "inbound"})
 _EPOCH_PATTERN = r"[+-]?\d+(?:\.\d+)?"
@@ -360,6 +362,7 @@ def _table(
             messages.CHANNEL: cols.get("channel", absent).replace("", pd.NA).fillna("unknown"),
             messages.SURFACE: parsed["surface"],
             messages.FOLLOWERS: parsed["followers"],
+            messages.ACCOUNT: cols.get("account", absent),
         }
     )
 

@@ -47,6 +47,19 @@ is in ``--brands`` is a brand.
   every conversation when the file holds two or more. Its messages are brand messages and the
   other participant's are customer messages. In a conversation where the Page cannot be told
   (a single conversation, no link, no ``--brands``), ``author_is_brand`` is <NA>.
+
+Accounts (``account``, the business account the platform names for the conversation), on every
+message of the conversation, answered or not, spelled as the account's own messages spell
+their ``author`` (its name, else its id):
+
+- Messenger: the conversation's Page, found as above (its inbox ``link`` first); spelled as its
+  messages' author in the file, else by the name it is listed under as a recipient or
+  participant, else its id. <NA> where the Page cannot be told.
+- Facebook comments: the Page that owns the post (``permalink_url`` or the post id), for every
+  comment of the thread and of other threads under the same post (comment ids
+  ``<post id>_<comment id>``); spelled as that Page's comments' author when the file holds one, else
+  as the payload names it (the id or vanity name in the permalink). <NA> when not named.
+- Instagram comments: <NA> (the payloads name no owner of the media).
 """
 
 from __future__ import annotations
@@ -382,7 +395,8 @@ def _mark_brands(rows: list[Row], handles: frozenset[str]) -> None:
     comments = [row for row in rows if row[messages.CHANNEL] != MESSENGER]
     chats = [row for row in rows if row[messages.CHANNEL] == MESSENGER]
     _mark_comment_brands(comments, handles)
-    _mark_messenger_brands(chats, handles)
+    _comment_accounts(comments)
+    _messenger_accounts(chats, _mark_messenger_brands(chats, handles))
 
 
 def _mark_comment_brands(rows: list[Row], handles: frozenset[str]) -> None:
@@ -395,7 +409,8 @@ def _mark_comment_brands(rows: list[Row], handles: frozenset[str]) -> None:
         row[messages.AUTHOR_IS_BRAND] = bool(row["_keys"] & brands) if known else None
 
 
-def _mark_messenger_brands(rows: list[Row], handles: frozenset[str]) -> None:
+def _mark_messenger_brands(rows: list[Row], handles: frozenset[str]) -> set[str]:
+    """Flag Page messages as brand ones; return the Page ids."""
     pages = _page_ids(rows, handles)
     parties: dict[str, set[str]] = defaultdict(set)
     for row in rows:
@@ -409,6 +424,73 @@ def _mark_messenger_brands(rows: list[Row], handles: frozenset[str]) -> None:
             row[messages.AUTHOR_IS_BRAND] = False
         else:
             row[messages.AUTHOR_IS_BRAND] = None
+    return pages
+
+
+def _spellings(rows: list[Row]) -> dict[str, str]:
+    """Lower-cased id or name of each author -> their ``author`` as first spelled in the file."""
+    spelled: dict[str, str] = {}
+    for row in rows:
+        if row[messages.AUTHOR] is not None:
+            for key in row["_keys"]:
+                spelled.setdefault(key, row[messages.AUTHOR])
+    return spelled
+
+
+def _comment_accounts(rows: list[Row]) -> None:
+    """Every comment of a thread names the Page that owns the post, when the payload names it.
+
+    Spelled as the Page's own comments spell their author (the Page is found the way
+    ``_mark_comment_brands`` finds it); the Page id or name from the payload when none is in
+    the file. Instagram comments name no owner: <NA>.
+    """
+    owners: dict[str | None, str] = {}  # thread (top comment id), then "post:<id>" -> Page
+    for row in rows:
+        if row["_page"]:
+            owners.setdefault(row[messages.CONVERSATION_ID], row["_page"])
+            owners.setdefault(_post(row[messages.CONVERSATION_ID]), row["_page"])
+    owners.pop(None, None)
+    spelled = _spellings(rows)
+    for row in rows:
+        thread = row[messages.CONVERSATION_ID]
+        page = owners.get(thread) or owners.get(_post(thread))
+        row[messages.ACCOUNT] = spelled.get(page.lower(), page) if page else None
+
+
+def _post(comment_id: str) -> str | None:
+    """The post of a Facebook comment id ``<post id>_<comment id>`` (None when not of that form)."""
+    post, underscore, _ = comment_id.partition("_")
+    return f"post:{post}" if underscore and post else None
+
+
+def _messenger_accounts(rows: list[Row], pages: set[str]) -> None:
+    """Every message of a conversation names its Page, spelled as the Page's messages' author.
+
+    The Page of a conversation is the one of its participants known to be a Page (its inbox
+    link first); <NA> when none or several are. Its spelling is the ``author`` of its first
+    message in the file, else the name it is listed under (as a sender, recipient or
+    participant), else its id, so an unanswered conversation names the Page exactly as an
+    answered one's replies do.
+    """
+    spelled: dict[str, str] = {}
+    for row in rows:
+        sender_id = row["_sender"][0]
+        if sender_id and row[messages.AUTHOR] is not None:
+            spelled.setdefault(sender_id, row[messages.AUTHOR])
+    for row in rows:
+        for pid, name in row["_parties"]:
+            if pid and name:
+                spelled.setdefault(pid, name)
+    groups: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        groups[row["_group"]].append(row)
+    for group in groups.values():
+        linked = {row["_page"] for row in group if row["_page"]}
+        present = {pid for row in group for pid, _ in row["_parties"] if pid} & pages
+        candidates = linked if len(linked) == 1 else present
+        page = next(iter(candidates)) if len(candidates) == 1 else None
+        for row in group:
+            row[messages.ACCOUNT] = spelled.get(page, page) if page else None
 
 
 def _page_ids(rows: list[Row], handles: frozenset[str]) -> set[str]:

@@ -5,14 +5,16 @@ in_response_to_tweet_id``. Real quirks handled here:
 
 - an optional leading unnamed index column (a pandas re-export);
 - ``inbound`` as ``True``/``False`` in any case;
-- ids written as floats (``3.0``);
+- ids written as floats (``3.0``, ``3.00``);
 - ``response_tweet_id`` as a comma-separated list (ignored: the parent link
   ``in_response_to_tweet_id`` carries the same tree);
 - rows out of time order; replies to tweets missing from the file (left to threading);
 - CRLF line endings, and bare carriage returns inside (even unquoted) text, which are kept.
 
-Timestamps are ``Tue Oct 31 22:10:47 +0000 2017`` or ISO 8601. Authors of ``inbound=False``
-rows are brand accounts. Channel ``x``, surface ``public``.
+Timestamps are ``Tue Oct 31 22:10:47 +0000 2017`` or ISO 8601. A time that cannot be
+read, names a day its month does not have (Feb 30), or has an offset from UTC beyond
+±14:59 (hours above 14 or minutes above 59) is an unparseable row. Authors of
+``inbound=False`` rows are brand accounts. Channel ``x``, surface ``public``.
 
 Parsing is columnar (pyarrow's multi-threaded CSV reader and compute kernels), never a
 Python loop over rows; line numbers are worked out only when a row is bad.
@@ -21,50 +23,133 @@ Python loop over rows; line numbers are worked out only when a row is bad.
 from __future__ import annotations
 
 import io
+import mmap
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from socialbench import arrowtext, fasttime
 from socialbench import messages as m
 from socialbench.errors import InputError
 from socialbench.sources import ReadOptions
-from socialbench.sources.twcs_file import _LONE_CR, sniff  # noqa: F401 - the source's sniff
-from socialbench.sources.twcs_file import Source as _Source
-from socialbench.sources.twcs_file import early as _early
-from socialbench.sources.twcs_file import identity as _identity
-from socialbench.sources.twcs_file import read_plain as _read_plain
 
 NAME = "twcs"
 DESCRIPTION = 'twcs CSV ("Customer Support on Twitter" layout)'
 
 REQUIRED = ("tweet_id", "author_id", "inbound", "created_at", "text", "in_response_to_tweet_id")
 TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
+UTC_SECONDS = pa.timestamp("s", tz="UTC")
 # times are held as int64 nanoseconds (pandas): whole seconds within that range
-_LATEST = pa.scalar((2**63 - 1) // 1_000_000_000, pa.timestamp("s", tz="UTC"))
-_EARLIEST = pa.scalar(-((2**63 - 1) // 1_000_000_000), pa.timestamp("s", tz="UTC"))
+_LATEST = pa.scalar((2**63 - 1) // 1_000_000_000, UTC_SECONDS)
+_EARLIEST = pa.scalar(-((2**63 - 1) // 1_000_000_000), UTC_SECONDS)
+_LONE_CR = b"\x1f"  # stands in for a bare \r while parsing; restored afterwards
+MAX_OFFSET_HOURS = 14  # the widest offset from UTC in use is +14:00
+
+
+def sniff(head: str, path: Path) -> bool:
+    header = head.split("\n", 1)[0].strip().lower()
+    columns = [c.strip().strip('"') for c in header.split(",")]
+    return "tweet_id" in columns and "inbound" in columns and "author_id" in columns
 
 
 def read(path: Path, options: ReadOptions):
-    early = _early.pop(_identity(path), None) if _early else None
-    if early is not None:
-        source, plain = None, early.result()
-    else:
-        source = _Source(path)
-        plain = _read_plain(source)
-    if plain is not None:
-        return _to_messages(plain, {}, restore_cr=False, options=options)
-    source = source or _Source(path)
-    table = _parse(source, options)
-    table = _drop_index_column(table)
+    source = _Source(path)
+    table = _drop_index_column(_parse(source, options))
     _check_columns(table, path)
-    table, bad = _convert(table)
+    cols, bad = _convert(table)
     if bad:
-        _report_bad(source, table, bad, options)
-    return _to_messages(table, bad, restore_cr=source.restore_cr, options=options)
+        _report_bad(source, bad, options)
+    return _to_messages(cols, bad, restore_cr=source.restore_cr, options=options)
+
+
+class _Source:
+    """The file's bytes: memory-mapped and parsed in place, unless bare carriage returns must
+    be rewritten first; a full copy is read only to explain an error with line numbers."""
+
+    _BLOCK = 32 << 20
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            self.map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        self.start = 3 if self.map[:3] == b"\xef\xbb\xbf" else 0
+        if self._blank():
+            raise InputError(path, "the file is empty")
+        self._raw: bytes | None = None
+        self._quotes = None
+        end = self.map.find(b"\n", self.start)
+        self.header = bytes(self.map[self.start : end if end >= 0 else len(self.map)])
+
+    @cached_property
+    def restore_cr(self) -> bool:
+        """Whether the file has bare carriage returns (more of them than CRLF pairs)."""
+        return self.map.find(b"\r") >= 0 and self._count(b"\r") > self._count(b"\r\n")
+
+    def count_quotes(self) -> None:
+        """Count quotes on another thread (numpy releases the GIL) while Arrow parses."""
+        counter = ThreadPoolExecutor(max_workers=1)
+        self._quotes = counter.submit(self._count, b'"')
+        counter.shutdown(wait=False)
+
+    def check_quoting(self) -> None:
+        """Refuse a file whose last quoted field is never closed (an odd number of quotes),
+        which Arrow would read as one long field."""
+        quotes = self._quotes.result() if self._quotes is not None else self._count(b'"')
+        if quotes % 2:
+            raw = self.bytes()
+            line = raw.count(b"\n", 0, raw.rfind(b'"')) + 1
+            raise InputError(self.path, "truncated: a quoted field is never closed", line=line)
+
+    def _blank(self) -> bool:
+        """Whether the file holds only whitespace, looked at block by block."""
+        if self.map[self.start : self.start + 4096].strip():
+            return False
+        return not any(
+            self.map[a : a + self._BLOCK].strip()
+            for a in range(self.start, len(self.map), self._BLOCK)
+        )
+
+    def _count(self, needle: bytes) -> int:
+        """Occurrences of a needle, block by block (no copy of the file). Blocks overlap by
+        len(needle) - 1 bytes, so a needle across a boundary is counted once, in the block
+        where it starts. A single byte is counted by numpy, in place."""
+        step = self._BLOCK
+        if len(needle) == 1 and len(self.map):
+            import numpy as np
+
+            data = np.frombuffer(self.map, dtype=np.uint8)
+            return sum(
+                int(np.count_nonzero(data[a : a + step] == needle[0]))
+                for a in range(self.start, len(data), step)
+            )
+        return sum(
+            self.map[a : a + step + len(needle) - 1].count(needle)
+            for a in range(self.start, len(self.map), step)
+        )
+
+    def buffer(self) -> pa.Buffer:
+        """What Arrow parses: the mapped file, or the rewritten bytes."""
+        if self.restore_cr:
+            return pa.py_buffer(self.bytes())
+        return pa.py_buffer(self.map)[self.start :]
+
+    def bytes(self) -> bytes:
+        """The whole file (BOM dropped, bare carriage returns replaced as when parsing),
+        read once."""
+        if self._raw is None:
+            raw = self.path.read_bytes()[self.start :]
+            if self.restore_cr:
+                if _LONE_CR in raw:
+                    raise InputError(
+                        self.path, "contains both bare carriage returns and 0x1f bytes"
+                    )
+                raw = raw.replace(b"\r\n", b"\n").replace(b"\r", _LONE_CR)
+            self._raw = raw
+        return self._raw
 
 
 def _parse(source: _Source, options: ReadOptions) -> pa.Table:
@@ -153,23 +238,23 @@ def _check_columns(table: pa.Table, path: Path) -> None:
 
 
 def _clean_id(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Trimmed ids, with the ``.0`` of ids written as floats removed."""
-    cut = arrowtext.cut_suffix(arrowtext.trim_whitespace(column), ".0")
-    if not pc.any(pc.ends_with(cut, ".0")).as_py():
-        return cut
-    return pc.replace_substring_regex(cut, pattern=r"\.0+$", replacement="")
+    """Trimmed ids, without the fractional zeros of ids written as floats (``3.0``, ``3.00``)."""
+    trimmed = pc.utf8_trim_whitespace(column)
+    if not pc.any(pc.match_substring(trimmed, ".0")).as_py():
+        return trimmed
+    return pc.replace_substring_regex(trimmed, pattern=r"\.0+$", replacement="")
 
 
 def _convert(table: pa.Table) -> tuple[dict[str, pa.ChunkedArray], dict[str, pa.Array]]:
     """Typed columns plus, per problem, a boolean mask of the rows that have it.
 
-    Times are parsed on a second thread meanwhile (numpy and Arrow release the GIL)."""
+    Times are parsed on a second thread meanwhile (Arrow's kernels release the GIL)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        times = pool.submit(lambda: _parse_times(arrowtext.trim_whitespace(table["created_at"])))
+        times = pool.submit(lambda: _parse_times(pc.utf8_trim_whitespace(table["created_at"])))
         tweet_id = _clean_id(table["tweet_id"])
         parent = _clean_id(table["in_response_to_tweet_id"])
-        inbound_text = pc.utf8_lower(arrowtext.trim_whitespace(table["inbound"]))
-        author = arrowtext.trim_whitespace(table["author_id"])
+        inbound_text = pc.utf8_lower(pc.utf8_trim_whitespace(table["inbound"]))
+        author = pc.utf8_trim_whitespace(table["author_id"])
         created = times.result()
     cols = {
         "id": tweet_id,
@@ -194,48 +279,72 @@ def _convert(table: pa.Table) -> tuple[dict[str, pa.ChunkedArray], dict[str, pa.
 
 
 def _parse_times(text: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Twitter-style times (fast path), else ISO 8601; null where neither parses."""
-    fast = fasttime.parse_twitter(text)
-    if fast is not None and fast[1].all():
-        return pa.chunked_array([pa.array(fast[0]).cast(pa.timestamp("s", tz="UTC"))])
-    twitter = _written_day_kept(
-        text, pc.strptime(text, format=TWITTER_TIME, unit="s", error_is_null=True)
-    )
+    """Twitter-style times, else ISO 8601; null where neither reads as a possible time."""
+    twitter = _twitter_times(text)
     if twitter.null_count == 0:
         return twitter
-    import pandas as pd
-
-    iso = pd.to_datetime(pd.Series(text.to_pandas()), format="ISO8601", utc=True, errors="coerce")
-    fallback = pa.chunked_array([pa.array(iso.dt.as_unit("s"), type=pa.timestamp("s", tz="UTC"))])
-    return pc.coalesce(pc.cast(twitter, pa.timestamp("s", tz="UTC")), fallback)
+    return pc.coalesce(twitter, _iso_times(text))
 
 
 # a Twitter-style time's day of the month and its offset from UTC
 _DAY_AND_OFFSET = (
-    r"^\S+ +\S+ +(?P<day>[0-9]+) .*(?P<sign>[+-])(?P<hh>[0-9]{2})(?P<mm>[0-9]{2}) +[0-9]+$"
+    r"^\S+ +\S+ +(?P<day>[0-9]+) [^+-]*(?P<sign>[+-])(?P<hh>[0-9]{2})(?P<mm>[0-9]{2}) +[0-9]+$"
 )
+# an ISO 8601 time's offset from UTC, after the time of day: +05, +0500, +05:00
+_ISO_OFFSET = r"[T ][0-9:.]*[0-9] ?(?P<sign>[+-])(?P<hh>[0-9]{1,2})(?::?(?P<mm>[0-9]{2}))?$"
 
 
-def _written_day_kept(text: pa.ChunkedArray, parsed: pa.ChunkedArray) -> pa.ChunkedArray:
+def _twitter_times(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``Tue Oct 31 22:10:47 +0000 2017`` times read by Arrow's strptime, null where a time
+    does not read, names a day its month lacks, or has an impossible offset."""
+    parsed = pc.strptime(text, format=TWITTER_TIME, unit="s", error_is_null=True)
+    parts = pc.extract_regex(text, _DAY_AND_OFFSET)
+    return _offset_possible(parts, _written_day_kept(parts, pc.cast(parsed, UTC_SECONDS)))
+
+
+def _iso_times(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """ISO 8601 times read by pandas, null where a time does not read or has an impossible
+    offset."""
+    import pandas as pd
+
+    iso = pd.to_datetime(text.to_pandas(), format="ISO8601", utc=True, errors="coerce")
+    times = pa.chunked_array([pa.array(iso.dt.as_unit("s"), type=UTC_SECONDS)])
+    return _offset_possible(pc.extract_regex(text, _ISO_OFFSET), times)
+
+
+def _written_day_kept(parts: pa.ChunkedArray, parsed: pa.ChunkedArray) -> pa.ChunkedArray:
     """Arrow's strptime moves an impossible date into the next month (Feb 30 becomes
     2 March): a time whose day of the month, at its own offset, is not the day written is
     made null, so the row is reported as unparseable."""
-    parts = pc.extract_regex(text, _DAY_AND_OFFSET)
-
-    def number(name: str):
-        return pc.cast(pc.struct_field(parts, [name]), pa.int64())
-
     sign = pc.if_else(pc.equal(pc.struct_field(parts, ["sign"]), "-"), -1, 1)
     offset = pc.multiply(
-        sign, pc.add(pc.multiply(number("hh"), 3600), pc.multiply(number("mm"), 60))
+        sign, pc.add(pc.multiply(_number(parts, "hh"), 3600), pc.multiply(_number(parts, "mm"), 60))
     )
-    local = pc.add(pc.cast(parsed.cast(pa.timestamp("s", tz="UTC")), pa.int64()), offset)
+    local = pc.add(pc.cast(parsed, pa.int64()), offset)
     day = pc.day(pc.cast(local, pa.timestamp("s")))
-    moved = pc.fill_null(pc.not_equal(day, number("day")), False)
-    return pc.if_else(moved, pa.scalar(None, parsed.type), parsed)
+    return _null_where(pc.not_equal(day, _number(parts, "day")), parsed)
 
 
-def _report_bad(source: _Source, table, bad, options) -> None:
+def _offset_possible(parts: pa.ChunkedArray, times: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Null where the written offset from UTC is impossible (hours above 14 or minutes above
+    59), rather than a time shifted by it."""
+    hours, minutes = _number(parts, "hh"), _number(parts, "mm")
+    impossible = pc.or_kleene(pc.greater(hours, MAX_OFFSET_HOURS), pc.greater(minutes, 59))
+    return _null_where(impossible, times)
+
+
+def _number(parts: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
+    """One group of a regular-expression match as an integer (null where it matched
+    nothing)."""
+    text = pc.struct_field(parts, [name])
+    return pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text), pa.int64())
+
+
+def _null_where(mask: pa.ChunkedArray, times: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.if_else(pc.fill_null(mask, False), pa.scalar(None, times.type), times)
+
+
+def _report_bad(source: _Source, bad, options) -> None:
     """Name the first bad row (or, when skipping, every one) with its line number."""
     path = source.path
     lines = _row_lines(source.bytes())
@@ -247,15 +356,18 @@ def _report_bad(source: _Source, table, bad, options) -> None:
 
 
 def _row_lines(raw: bytes) -> list[int]:
-    """The line number on which each data row starts (slow path: only for bad rows)."""
+    """The line on which each row of the table starts. Blank lines and rows with the wrong
+    number of fields are left out, as Arrow's reader leaves them out (slow path: read by
+    the csv module, only when some row is bad)."""
     import csv
 
     reader = csv.reader(io.StringIO(raw.decode("utf-8", "replace"), newline=""))
-    next(reader, None)
+    width = len(next(reader, []))
     starts = []
     line = reader.line_num + 1
-    for _ in reader:
-        starts.append(line)
+    for row in reader:
+        if len(row) == width:
+            starts.append(line)
         line = reader.line_num + 1
     return starts
 

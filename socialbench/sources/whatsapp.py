@@ -17,11 +17,12 @@ hold no messages and are passed over.
   failed was never sent and is not a row. An echo or message with the same id wins.
 
 Brand messages are authored by the business's ``display_phone_number`` (else its
-``phone_number_id``). Channel "whatsapp", surface "private". One chat per customer per business
-number: ``conversation_id`` is ``<phone_number_id>:<customer wa_id>``. A message's ``parent_id``
-is the message it quotes (``context.id``) when it quotes one present in the data, otherwise
-the chat's earliest message, which opens the chat. The same message id delivered twice
-(webhook retries) is one row. An author named in ``--brands`` is a brand.
+``phone_number_id``); every message of a chat, answered or not, names that business number,
+spelled the same way, as its ``account``. Channel "whatsapp", surface "private". One chat per
+customer per business number: ``conversation_id`` is ``<phone_number_id>:<customer wa_id>``.
+A message's ``parent_id`` is the message it quotes (``context.id``) when it quotes one present
+in the data, otherwise the chat's earliest message, which opens the chat. The same message id
+delivered twice (webhook retries) is one row. An author named in ``--brands`` is a brand.
 """
 
 from __future__ import annotations
@@ -176,6 +177,7 @@ def _row(item: dict, business: dict[str, str], *, customer: str, brand: bool) ->
         messages.CHANNEL: CHANNEL,
         messages.SURFACE: messages.PRIVATE,
         messages.CONVERSATION_ID: f"{business['id']}:{customer}",
+        messages.ACCOUNT: business["author"],
         "_quoted": _quoted(item),
     }
 

@@ -30,6 +30,12 @@ the very start of its text) is a brand account. For DMs, when the file holds two
 conversations and exactly one account takes part in all of them, that account is the brand.
 Every other tweet author is a customer. A DM conversation in which no participant is known to
 be a brand has ``author_is_brand`` <NA>: one of its two sides is the brand, but which is unknown.
+
+Accounts. Every event of a DM conversation, answered or not, names as its ``account`` the one
+participant (the senders, and both sides of a one-to-one ``<id>-<id>`` conversation id) known
+to be a brand account as above, spelled as its DMs' author (its username from
+``includes.users``, else its id); <NA> when none or several are. Tweets are public and name no
+account (<NA>).
 """
 
 from __future__ import annotations
@@ -228,6 +234,7 @@ def _dm(item: dict, users: dict) -> Row | None:
             messages.SURFACE: messages.PRIVATE,
             "_participants": participants,
             "_party_keys": set().union(*(_keys(p, users) for p in participants)),
+            "_spellings": {p: _username(p, users) or p for p in participants},
         }
     )
     return row
@@ -257,6 +264,25 @@ def _mark_brands(rows: list[Row], handles: frozenset[str]) -> None:
         if private and not parties[row[messages.CONVERSATION_ID]] & brands:
             is_brand = None
         row[messages.AUTHOR_IS_BRAND] = is_brand
+    _dm_accounts(rows, brands)
+
+
+def _dm_accounts(rows: list[Row], brands: set[str]) -> None:
+    """Each DM names its conversation's one brand participant, spelled as its messages' author.
+
+    <NA> when no participant, or more than one, is known to be a brand; public tweets name none.
+    """
+    spellings: dict[str, dict[str, str]] = defaultdict(dict)
+    for row in rows:
+        if row[messages.SURFACE] == messages.PRIVATE:
+            spellings[row[messages.CONVERSATION_ID]].update(row["_spellings"])
+    accounts = {}
+    for conversation, spelled in spellings.items():
+        found = {name for pid, name in spelled.items() if {pid.lower(), name.lower()} & brands}
+        accounts[conversation] = found.pop() if len(found) == 1 else None
+    for row in rows:
+        private = row[messages.SURFACE] == messages.PRIVATE
+        row[messages.ACCOUNT] = accounts[row[messages.CONVERSATION_ID]] if private else None
 
 
 def _dm_parties(rows: list[Row]) -> dict[str, set[str]]:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 import pytest
 from conftest import msg, write_fixture
 
-from socialbench import brands, sources, threads
+from socialbench import brands, conversations, sources
+from socialbench.conversations.plan import ReplyLoop
 from socialbench.sources import fixture
 
 HOUR = 60
@@ -21,7 +20,7 @@ def table(tmp_path: Path, rows: list[dict], **settings) -> pd.DataFrame:
     book = settings.pop("brand_book", brands.BrandBook())
     options = sources.ReadOptions(brand_handles=book.handles())
     msgs = fixture.read(path, options)
-    return threads.probe_table(msgs, threads.Settings(brand_book=book, **settings))
+    return conversations.probe_table(msgs, conversations.Settings(brand_book=book, **settings))
 
 
 def row(probes: pd.DataFrame, probe_id: str) -> pd.Series:
@@ -37,7 +36,7 @@ def test_direct_reply_is_first_response(tmp_path):
         ],
     )
     p = row(probes, "1")
-    assert list(probes.columns[:20]) == list(threads.PROBE_COLUMNS)
+    assert list(probes.columns[:20]) == list(conversations.PROBE_COLUMNS)
     assert (p.brand, p.responded, p.ttfr_s, p.link, p.brand_messages) == (
         "Acme",
         True,
@@ -122,16 +121,16 @@ def test_missing_parent_attaches_through_conversation_id(tmp_path):
     assert row(probes, "1").ttfr_s == 1200.0
 
 
-def test_parent_cycle_is_an_orphan(tmp_path):
-    probes = table(
-        tmp_path,
-        [
-            msg(1, "cust", 0, "a", parent=2),
-            msg(2, "cust", 1, "b", parent=1),
-            msg(3, "cust", 2, "@Acme c"),
-        ],
-    )
-    assert probes["probe_id"].tolist() == ["3"]
+def test_a_reply_loop_is_named_as_bad_input(tmp_path):
+    with pytest.raises(ReplyLoop, match="reply loop: message '1'"):
+        table(
+            tmp_path,
+            [
+                msg(1, "cust", 0, "a", parent=2),
+                msg(2, "cust", 1, "b", parent=1),
+                msg(3, "cust", 2, "@Acme c"),
+            ],
+        )
 
 
 def test_brand_opened_thread_is_not_a_probe(tmp_path):
@@ -340,54 +339,97 @@ def test_automated_replies_are_reported_apart_in_the_summary(tmp_path):
     assert (overall["probes"], overall["responded"], overall["automated"]) == (2, 0, 1)
 
 
-def test_first_mention_fast_path_equals_the_general_pattern() -> None:
-    texts = pa.array(
-        ["@a hi", "hi @b", "@ x @c", "", None, "x@y.com @d", "@e@f", "no", "@_9 z", "é@g",
-         "@@h", "\n@i", "(@j)", "@k,@l"],
-        pa.large_string(),
-    )  # fmt: skip
-    general = threads._first_mention(texts, threads._MENTION).to_pylist()
-    assert threads._first_any_mention(texts).to_pylist() == general
-    assert general[:3] == ["a", "b", "c"]
+def test_mentions_follow_the_handle_rule(tmp_path):
+    """An @mention is "@" and a handle not preceded by a handle character."""
+    texts = ["@a hi", "hi @b", "@ x @c", "x@y.com @d", "@e@f", "@_9 z", "é@g", "@@h", "\n@i",
+             "(@j)", "@k,@l"]  # fmt: skip
+    rows = [msg(i + 1, f"c{i}", i, text) for i, text in enumerate(texts)]
+    probes = table(tmp_path, rows).set_index("probe_id")
+    got = [probes.loc[str(i + 1), "brand"] for i in range(len(texts))]
+    assert got == ["a", "b", "c", "d", "e", "_9", "g", "h", "i", "j", "k"]
 
 
-def _regex_mentioned_brand(texts: pa.Array, known: dict[str, str]) -> list:
-    """``_mentioned_brand`` by its definition: the regular expressions alone."""
-    listed = threads._mentioned_brand_listed
-    try:
-        threads._mentioned_brand_listed = lambda texts, known: None
-        return threads._mentioned_brand(texts, known).to_pylist()
-    finally:
-        threads._mentioned_brand_listed = listed
+def test_a_known_brand_mention_wins_over_an_earlier_mention_any_case(tmp_path):
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "@bob @ACME_help broken"),
+            msg(2, "c2", 0, "@acme_help hi"),
+            msg(3, "Acme_Help", 1, "@c2 hello", parent=2, brand=True),
+        ],
+    )
+    assert row(probes, "1").brand == "Acme_Help"
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_listed_mentions_equal_the_regular_expressions(seed) -> None:
-    """The compiled listing of every mention (``kernels.text.mentions``) names the same
-    brand as the regular expressions, or declines (non-ASCII beside a mention)."""
-    rng = random.Random(seed)
-    handles = ["Acme", "acme_help", "Zed9", "ZedCare", "b"]
-    pieces = ["@", "@Acme", "@ACME", "@acme_help", "@acme_helpdesk", "@zed9", "@ZEDCARE", "@b",
-              "@bob", "x@b.com", " ", ",", ".", "hi", "é", "_", "9", "\n", "@@", "@ſ",
-              "K"]  # fmt: skip
-    values = ["".join(rng.choices(pieces, k=rng.randint(0, 6))) for _ in range(400)]
-    texts = pa.array(values, pa.large_string())
-    known = {h.lower(): h for h in handles[: rng.randint(0, len(handles))]}
-    listed = threads._mentioned_brand_listed(texts, known)
-    expected = _regex_mentioned_brand(texts, known)
-    if listed is None:  # declined: a non-ASCII character beside a mention
-        assert any("@ſ" in v or ("@" in v and "é" in v) or "K" in v for v in values)
-        plain = [v for v in values if not any(c in v for c in "éſK")]
-        texts = pa.array(plain, pa.large_string())
-        listed = threads._mentioned_brand_listed(texts, known)
-        expected = _regex_mentioned_brand(texts, known)
-    assert listed is not None
-    assert listed.to_pylist() == expected
+def test_another_customers_thread_is_not_an_answer_to_the_probe(tmp_path):
+    """METRICS.md, the probe's exchange: what the brand says to a customer who joined the
+    thread, and everything below that customer, is not an answer to the probe."""
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "@Acme my order is late"),
+            msg(2, "other", 1, "@Acme same here", parent=1),
+            msg(3, "Acme", 5, "@other Please DM us https://acme.com", parent=2, brand=True),
+            msg(4, "cust", 6, "@Acme still waiting", parent=3),
+            msg(5, "Acme", 7, "@cust sorry, call 0800 123 4567", parent=4, brand=True),
+            msg(6, "Acme", 90, "@cust We're sorry to hear that.", parent=1, brand=True),
+            msg(7, "cust", 95, "@Acme fixed now, thanks", parent=6),
+        ],
+    )
+    p = row(probes, "1")
+    assert len(probes) == 1
+    assert (p.brand, p.ttfr_s, p.brand_messages) == ("Acme", 5400.0, 1)
+    assert (p.link, p.dm, p.phone, p.ack_only, p.resolved) == (False, False, False, True, True)
 
 
-def test_listed_mentions_decline_handles_the_kernel_cannot_match() -> None:
-    texts = pa.array(["@Café Support hi"], pa.large_string())
-    assert threads._mentioned_brand_listed(texts, {"café support": "Café Support"}) is None
-    assert threads._mentioned_brand(texts, {"café support": "Café Support"}).to_pylist() == [
-        "Café Support"
-    ]
+def test_the_brand_is_named_by_the_first_brand_message_even_to_another_customer(tmp_path):
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "help"),
+            msg(2, "other", 1, "+1", parent=1),
+            msg(3, "AcmeHelp", 5, "@other hi", parent=2, brand=True),
+        ],
+    )
+    p = row(probes, "1")
+    assert (p.brand, p.responded) == ("AcmeHelp", False)
+
+
+def test_the_platforms_business_account_names_a_private_conversations_brand(tmp_path):
+    """METRICS.md: an unanswered private conversation counts against its brand."""
+    probes = table(
+        tmp_path,
+        [
+            {**msg(1, "15550001", 0, "where is my order?", channel="whatsapp"),
+             "surface": "private", "account": "Acme Shop"},
+            {**msg(2, "15550002", 0, "hi", channel="whatsapp"), "surface": "private",
+             "account": "Acme Shop"},
+            {**msg(3, "Acme Shop", 60, "Hello! How can we help?", parent=2, brand=True,
+                   channel="whatsapp"), "surface": "private", "account": "Acme Shop"},
+        ],  # fmt: skip
+    )
+    assert probes["brand"].tolist() == ["Acme Shop", "Acme Shop"]
+    assert probes["responded"].tolist() == [False, True]
+
+
+def test_a_private_reply_to_a_private_probe_is_not_a_dm(tmp_path):
+    probes = table(
+        tmp_path,
+        [
+            {**msg(1, "cust", 0, "@Acme help", channel="messenger"), "surface": "private"},
+            {**msg(2, "Acme", 5, "Sure, what is your order number?", parent=1, brand=True,
+                   channel="messenger"), "surface": "private"},
+        ],  # fmt: skip
+    )
+    assert not row(probes, "1").dm
+
+
+def test_deep_threads_keep_their_root(tmp_path):
+    depth = 300
+    rows = [msg(1, "cust", 0, "@Acme help")]
+    for i in range(2, depth + 1):
+        brand = i % 2 == 0
+        rows.append(msg(i, "Acme" if brand else "cust", i, "@x ok", parent=i - 1, brand=brand))
+    probes = table(tmp_path, rows)
+    p = row(probes, "1")
+    assert (len(probes), p.brand_messages, p.ttfr_s) == (1, depth // 2, 120.0)

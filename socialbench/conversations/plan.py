@@ -1,0 +1,419 @@
+"""The probe table as one relational plan: the messages relation in, the probe table out.
+
+Every step is SQL that DuckDB runs as written and Spark runs through the same text (the few
+spellings the two dialects do not share are ``Dialect`` methods). The steps, each a table
+the engine keeps (DuckDB spills it to disk past its memory limit; Spark checkpoints it):
+
+1. ``msg``: the messages, the first occurrence of each (channel, id) kept, brand accounts
+   flagged (the source's flag, or a handle of the brand book).
+2. ``walk``: each message's *root*, its thread's opening message, by pointer jumping: every
+   message points one step up (its parent; for a reply whose parent is missing, the opening
+   message of its ``conversation_id`` when that one opens a thread), then each pointer is
+   replaced by its target's pointer until all point at roots. A chain that ends at a
+   missing message is an orphan; one that never reaches a root is a reply loop, which is
+   bad input and named (``ReplyLoop``).
+3. ``exchange``: whether a message belongs to its probe's exchange (METRICS.md): no message
+   on its path up to the probe is by a third party (neither a brand account nor the
+   probe's customer). Pointer jumping again, OR-ing the flag, on the threads another
+   customer joined.
+4. ``conv``: the messages of threads opened by a customer, from the opening message's time
+   on, cut into probes: the thread is one probe, or with ``reopen_after`` one more probe
+   at each message of the probe's customer after that much silence.
+5. ``texts`` → the text rules (``conversations.rules``, the same Arrow functions on every
+   engine) for the exchange's brand messages within the window, the first reply and the
+   customer's follow-ups.
+6. ``probes``: per probe its brand, first response, counts and reply types.
+
+Times are BIGINT nanoseconds since the epoch throughout (UTC).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from socialbench.errors import InputError
+
+UNKNOWN_BRAND = "(unknown)"
+# the bits of the reply-type rule's result (``rules.reply_types``)
+LINK, DM, PHONE, EMAIL = 1, 2, 4, 8
+REPLY_BITS = {"link": LINK, "dm": DM, "phone": PHONE, "email": EMAIL}
+# an @mention: "@" and a handle, not preceded by a handle character (help@acme.com is none)
+MENTION = r"(?:^|[^A-Za-z0-9_])@([A-Za-z0-9_]+)"
+
+
+class ReplyLoop(InputError):
+    """Raised when a message's chain of parents leads back to itself (bad input)."""
+
+
+@dataclass(frozen=True)
+class Params:
+    """What the plan needs besides the messages: nanosecond windows and the brand book."""
+
+    window_ns: int
+    reopen_ns: int | None
+    handles: dict[str, str]  # lower-cased handle of a brand account -> its brand name
+    listed: frozenset[str]  # lower-cased handles the brand book says are brand accounts
+    source: str = "messages"  # what error messages name
+
+
+class Engine:
+    """What the plan asks of an engine (``duck.DuckEngine``, ``spark.SparkEngine``)."""
+
+    dialect: Dialect
+
+    def create(self, name: str, sql: str) -> None:  # pragma: no cover - interface
+        """Run ``sql`` and keep its result as the table ``name`` (replacing one)."""
+        raise NotImplementedError
+
+    def rows(self, sql: str) -> list[tuple]:  # pragma: no cover - interface
+        """Run a query with a small result and return its rows."""
+        raise NotImplementedError
+
+    def drop(self, *names: str) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def small_table(self, name: str, columns: dict[str, str], rows: list[tuple]) -> None:
+        """A small table of ``rows`` (``columns``: name -> SQL type)."""
+        raise NotImplementedError  # pragma: no cover - interface
+
+
+class Dialect:
+    """Spellings that differ between engines; DuckDB's are the default."""
+
+    def order_key(self, *columns: str) -> str:
+        """A value ordered as the tuple of ``columns`` (for min_by)."""
+        return "row(" + ", ".join(columns) + ")"
+
+    def mentions(self, text: str, key: str, source: str) -> str:
+        """SELECT key, pos, handle: every @mention of each text, numbered from 1."""
+        return f"""
+            SELECT {key}, generate_subscripts(handles, 1) AS pos, unnest(handles) AS handle
+            FROM (SELECT {key}, regexp_extract_all({text}, '{MENTION}', 1) AS handles
+                  FROM {source}) AS listed_mentions
+        """
+
+
+# ------------------------------------------------------------------------------ the steps
+
+
+def probe_table(engine: Engine, params: Params, classify: Callable[[Engine], None]) -> str:
+    """Run the plan on ``engine`` (whose table ``messages`` holds the messages relation,
+    see ``conversations.COLUMNS``); returns the name of the probe table it made.
+    ``classify`` makes the table ``flags`` from the table ``texts`` (the text rules)."""
+    _brand_tables(engine, params)
+    _messages(engine)
+    _roots(engine, params)
+    _exchange(engine)
+    engine.create("conv", _conv(engine.dialect, params))
+    engine.create("first", _first(engine.dialect, params))
+    engine.create("texts", texts_sql(params))
+    classify(engine)
+    engine.create("brand_of", _brands(engine.dialect))
+    engine.create("probes", _probes(params))
+    engine.drop("link", "walk", "exchange", "first", "texts", "flags", "brand_of")
+    return "probes"
+
+
+def _brand_tables(engine: Engine, params: Params) -> None:
+    engine.small_table(
+        "book", {"handle": "VARCHAR", "brand": "VARCHAR"}, sorted(params.handles.items())
+    )
+    engine.small_table("listed", {"handle": "VARCHAR"}, [(h,) for h in sorted(params.listed)])
+
+
+def _messages(engine: Engine) -> None:
+    """``msg``: the first occurrence of each (channel, id), brand accounts flagged, ids and
+    references as join keys; ``link``: each message's next step up (see ``_LINKS``)."""
+    key = _key_kind(engine)
+    engine.create("msg", _MSG.format(id=key("d.id"), parent=key("d.parent_id"),
+                                     conversation=key("d.conversation_id")))  # fmt: skip
+    repeated = "SELECT count(*) FROM (SELECT channel, k FROM msg GROUP BY channel, k " \
+               "HAVING count(*) > 1) AS r"  # fmt: skip
+    if engine.rows(repeated)[0][0]:
+        engine.create("msg", _FIRST_OCCURRENCES)
+    engine.create("link", _LINKS)
+    engine.create("link", _OPENERS)
+
+
+def _key_kind(engine: Engine) -> Callable[[str], str]:
+    """Ids as BIGINT when every id and reference is a canonical integer (as on X), which
+    makes the joins cheap; else the text itself."""
+    checks = " + ".join(
+        f"count(*) FILTER (WHERE {c} IS NOT NULL AND (TRY_CAST({c} AS BIGINT) IS NULL "
+        f"OR CAST(TRY_CAST({c} AS BIGINT) AS STRING) <> {c}))"
+        for c in ("id", "parent_id", "conversation_id")
+    )
+    if engine.rows(f"SELECT {checks} FROM messages")[0][0]:
+        return lambda column: column
+    return lambda column: f"TRY_CAST({column} AS BIGINT)"
+
+
+# brand accounts flagged; k, pk, ck: the join keys of id, parent_id and conversation_id
+_MSG = """
+SELECT d.seq, d.channel, d.author, d.t, d.automated, d.account,
+       {id} AS k, {parent} AS pk, {conversation} AS ck,
+       d.surface = 'private' AS private,
+       coalesce(d.author_is_brand, false) OR l.handle IS NOT NULL AS is_brand
+FROM messages d
+LEFT JOIN listed l ON l.handle = lower(d.author)
+"""
+
+# duplicates: the first occurrence of each (channel, id) wins
+_FIRST_OCCURRENCES = """
+SELECT seq, channel, author, t, automated, account, k, pk, ck, private, is_brand FROM (
+    SELECT *, row_number() OVER (PARTITION BY channel, k ORDER BY seq) AS nth FROM msg
+) AS numbered WHERE nth = 1
+"""
+
+# one step up: the parent (NULL when missing); an opening message points at itself
+_LINKS = """
+SELECT m.seq, m.channel, m.ck, CASE WHEN m.pk IS NULL THEN m.seq ELSE p.seq END AS up
+FROM msg m LEFT JOIN msg p ON p.channel = m.channel AND p.k = m.pk
+"""
+
+# a reply whose parent is missing goes to its conversation's opening message when that one
+# opens a thread; NULL: a chain that ends at a missing message
+_OPENERS = """
+SELECT seq, up FROM link WHERE up IS NOT NULL
+UNION ALL
+SELECT l.seq, o.seq AS up
+FROM link l
+LEFT JOIN (SELECT channel, k, seq FROM msg WHERE pk IS NULL) AS o
+       ON o.channel = l.channel AND o.k = l.ck
+WHERE l.up IS NULL
+"""
+
+
+def _roots(engine: Engine, params: Params) -> None:
+    """``walk(seq, root)``: pointer jumping until every pointer is at a root or NULL."""
+    engine.create("walk", "SELECT seq, up AS root, up = seq OR up IS NULL AS settled FROM link")
+    total = engine.rows("SELECT count(*) FROM walk")[0][0]
+    for _ in range(_jumps(total)):
+        if not engine.rows("SELECT count(*) FROM walk WHERE NOT settled")[0][0]:
+            return
+        engine.create("walk", _JUMP)
+    loop = engine.rows(
+        "SELECT min_by(m.id, m.seq) FROM walk w JOIN messages m ON m.seq = w.seq "
+        "WHERE NOT w.settled"
+    )
+    if loop and loop[0][0] is not None:
+        raise ReplyLoop(
+            params.source,
+            f"a reply loop: message {loop[0][0]!r} replies, through its parents, to itself",
+        )
+
+
+def _jumps(total: int) -> int:
+    """Doublings enough for any chain of ``total`` messages, and one to spare."""
+    return max(1, math.ceil(math.log2(max(total, 2)))) + 2
+
+
+_JUMP = """
+SELECT w.seq,
+       CASE WHEN w.settled THEN w.root ELSE a.root END AS root,
+       w.settled OR a.settled OR a.root IS NULL AS settled
+FROM walk w LEFT JOIN walk a ON a.seq = w.root AND NOT w.settled
+"""
+
+
+def _exchange(engine: Engine) -> None:
+    """``exchange(seq)``: the messages outside their probe's exchange (a third party on
+    their path up to the root), found only in threads that a third party joined."""
+    engine.create("exchange", _OUTSIDERS)
+    if not engine.rows("SELECT count(*) FROM exchange WHERE bad")[0][0]:
+        engine.create("exchange", "SELECT seq FROM exchange WHERE bad")
+        return
+    engine.create("exchange", _JOINED)
+    total = engine.rows("SELECT count(*) FROM exchange")[0][0]
+    for _ in range(_jumps(total)):
+        if not engine.rows("SELECT count(*) FROM exchange WHERE up IS NOT NULL")[0][0]:
+            break
+        engine.create("exchange", _JUMP_BAD)
+    engine.create("exchange", "SELECT seq FROM exchange WHERE bad")
+
+
+# a third party: neither a brand account nor the author of the thread's opening message
+_OUTSIDERS = """
+SELECT m.seq, NOT m.is_brand AND m.author IS DISTINCT FROM r.author AS bad, w.root
+FROM msg m JOIN walk w ON w.seq = m.seq JOIN msg r ON r.seq = w.root
+WHERE NOT r.is_brand
+"""
+
+# the threads a third party joined: each message, one step up (NULL at the root), and bad
+_JOINED = """
+SELECT e.seq, e.bad, CASE WHEN l.up = e.seq THEN NULL ELSE l.up END AS up
+FROM exchange e JOIN link l ON l.seq = e.seq
+WHERE e.root IN (SELECT root FROM exchange WHERE bad)
+"""
+
+_JUMP_BAD = """
+SELECT e.seq, e.bad OR coalesce(a.bad, false) AS bad, a.up
+FROM exchange e LEFT JOIN exchange a ON a.seq = e.up
+"""
+
+
+def _conv(dialect: Dialect, params: Params) -> str:
+    """Messages of customer-opened threads from the opener's time on, each with its probe
+    (``probe``: the seq of the probe's message; ``sent``, ``public``: its time and whether
+    it is public) and whether it is in the probe's exchange (``ex``)."""
+    thread = """
+        SELECT m.seq, w.root, m.t, m.author, m.is_brand, m.automated, m.private,
+               e.seq IS NULL AS ex, r.t AS root_t, NOT r.private AS root_public
+        FROM msg m
+        JOIN walk w ON w.seq = m.seq
+        JOIN msg r ON r.seq = w.root
+        LEFT JOIN exchange e ON e.seq = m.seq
+        WHERE NOT r.is_brand AND m.t >= r.t
+    """
+    columns = "seq, root, t, author, is_brand, automated, private, ex"
+    if params.reopen_ns is None:
+        return f"""SELECT {columns}, root AS probe, root_t AS sent, root_public AS public
+                   FROM ({thread}) AS th"""
+    # a message of the probe's customer after reopen_ns of silence opens another probe
+    order = "PARTITION BY root ORDER BY t, CASE WHEN seq = root THEN 0 ELSE 1 END, seq"
+    starts = f"""
+        SELECT *, CASE WHEN seq = root THEN 1
+                       WHEN ex AND NOT is_brand AND t - prev_t >= {params.reopen_ns} THEN 1
+                       ELSE 0 END AS start
+        FROM (SELECT *, lag(t) OVER ({order}) AS prev_t FROM ({thread}) AS th) AS gaps
+    """
+    numbered = f"""
+        SELECT *, sum(start) OVER ({order} ROWS UNBOUNDED PRECEDING) AS part
+        FROM ({starts}) AS s
+    """
+    prefixed = ", ".join(f"c.{c}" for c in columns.split(", "))
+    return f"""
+        SELECT {prefixed}, p.seq AS probe, p.t AS sent, NOT p.private AS public
+        FROM ({numbered}) AS c
+        JOIN ({numbered}) AS p ON p.root = c.root AND p.part = c.part AND p.start = 1
+    """
+
+
+def _first(dialect: Dialect, params: Params) -> str:
+    """Per probe: its time, the author of the first brand message of its conversation (at
+    any time), the first response (the exchange's first human brand message within the
+    window) and counts."""
+    first = dialect.order_key("t", "seq")
+    watched = f"ex AND is_brand AND t <= sent + {params.window_ns}"
+    return f"""
+        SELECT probe, root, sent, public,
+               min_by(author, {first}) FILTER (WHERE is_brand) AS brand_author,
+               min_by(seq, {first}) FILTER (WHERE {watched} AND NOT automated) AS reply_seq,
+               min(t) FILTER (WHERE {watched} AND NOT automated) AS first_t,
+               count(*) FILTER (WHERE {watched} AND NOT automated) AS brand_messages,
+               count(*) FILTER (WHERE {watched} AND automated) AS automated_messages
+        FROM conv
+        GROUP BY probe, root, sent, public
+    """
+
+
+# the texts the rules read: the exchange's human brand messages within the window (reply
+# types; the first reply also its wording), and the customer's later messages within it
+_TEXTS = """
+SELECT c.seq, c.probe, m.text,
+       c.is_brand AS reply, c.seq = f.reply_seq AS first_reply,
+       c.is_brand AND c.private AND f.public AS moved
+FROM conv c
+JOIN first f ON f.probe = c.probe
+JOIN messages m ON m.seq = c.seq
+WHERE c.ex AND c.t <= f.sent + {window}
+  AND ((c.is_brand AND NOT c.automated) OR (NOT c.is_brand AND c.t > f.first_t))
+"""
+
+
+def texts_sql(params: Params) -> str:
+    return _TEXTS.replace("{window}", str(params.window_ns))
+
+
+def _brands(dialect: Dialect) -> str:
+    """``brand_of(probe, brand)``: the platform's business account, else the author of the
+    first brand message, else the first @mention naming a brand account, else the first
+    @mention, else (unknown); each handle named through the brand book, else spelled as its
+    first brand message spells it."""
+    unanswered = """
+        SELECT f.probe, m.text FROM first f JOIN messages m ON m.seq = f.probe
+        WHERE f.brand_author IS NULL AND m.account IS NULL
+    """
+    return f"""
+        WITH spelled AS (
+            SELECT lower(author) AS handle, min_by(author, seq) AS spelling
+            FROM msg WHERE is_brand AND author IS NOT NULL GROUP BY lower(author)
+        ), named AS (
+            SELECT coalesce(b.handle, s.handle) AS handle,
+                   coalesce(b.brand, s.spelling) AS brand
+            FROM spelled s FULL OUTER JOIN book b ON b.handle = s.handle
+        ), known AS (
+            SELECT handle FROM spelled UNION SELECT handle FROM listed
+        ), mentions AS ({dialect.mentions("text", "probe", f"({unanswered}) AS u")}
+        ), mentioned AS (
+            SELECT x.probe,
+                   coalesce(min_by(x.handle, x.pos) FILTER (WHERE k.handle IS NOT NULL),
+                            min_by(x.handle, x.pos)) AS handle
+            FROM mentions x LEFT JOIN known k ON k.handle = lower(x.handle)
+            GROUP BY x.probe
+        ), chosen AS (
+            SELECT f.probe, coalesce(pm.account, f.brand_author, mm.handle) AS handle
+            FROM first f
+            JOIN msg pm ON pm.seq = f.probe
+            LEFT JOIN mentioned mm ON mm.probe = f.probe
+        )
+        SELECT c.probe, coalesce(n.brand, c.handle, '{UNKNOWN_BRAND}') AS brand
+        FROM chosen c LEFT JOIN named n ON n.handle = lower(c.handle)
+    """
+
+
+def _probes(params: Params) -> str:
+    """The probe table (times in nanoseconds; clocks and calendars come after)."""
+    reply_bits = "bit_or(CASE WHEN x.reply THEN x.types END)"
+    return f"""
+        WITH per_probe AS (
+            SELECT x.probe,
+                   {reply_bits} AS types,
+                   bool_or(x.moved) AS moved,
+                   bool_or(x.first_reply AND x.acknowledges AND x.types = 0) AS ack_only,
+                   bool_or(NOT x.reply AND x.confirms) AS resolved
+            FROM flags x GROUP BY x.probe
+        )
+        SELECT p.id AS probe_id, b.brand, p.channel, p.surface, p.author AS persona,
+               p.followers, p.category, p.scenario, f.sent AS sent_ns,
+               f.first_t IS NOT NULL AS responded, f.first_t AS first_ns,
+               {_flag("link", LINK)}, {_flag("dm", DM, "OR coalesce(r.moved, false)")},
+               {_flag("phone", PHONE)}, {_flag("email", EMAIL)},
+               coalesce(r.ack_only, false) AS ack_only,
+               coalesce(r.resolved, false) AS resolved,
+               f.brand_messages, root.id AS conversation_id, f.automated_messages,
+               p.seq
+        FROM first f
+        JOIN messages p ON p.seq = f.probe
+        JOIN messages root ON root.seq = f.root
+        JOIN brand_of b ON b.probe = f.probe
+        LEFT JOIN per_probe r ON r.probe = f.probe
+    """
+
+
+def _flag(name: str, bit: int, extra: str = "") -> str:
+    return f"((coalesce(r.types, 0) & {bit}) <> 0 {extra}) AS {name}"
+
+
+def describe(engine: Engine, params: Params) -> dict[str, int]:
+    """What ``validate`` reports of the messages: counts of the plan's first steps."""
+    _brand_tables(engine, params)
+    _messages(engine)
+    _roots(engine, params)
+    _exchange(engine)
+    engine.create("conv", _conv(engine.dialect, params))
+    (row,) = engine.rows(_DESCRIBE)
+    keys = ("messages", "duplicates", "conversations", "orphans", "probes", "brand_accounts")
+    return dict(zip(keys, (int(v or 0) for v in row), strict=True))
+
+
+_DESCRIBE = """
+SELECT (SELECT count(*) FROM msg),
+       (SELECT count(*) FROM messages) - (SELECT count(*) FROM msg),
+       (SELECT count(DISTINCT root) FROM walk),
+       (SELECT count(*) FROM walk WHERE root IS NULL),
+       (SELECT count(DISTINCT probe) FROM conv),
+       (SELECT count(DISTINCT lower(author)) FROM msg WHERE is_brand)
+"""
