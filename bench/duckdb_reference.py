@@ -132,7 +132,18 @@ class FullRules:
         return self._contains_after_removing(s, "phone", "phone_id")
 
     def dm(self, s: str) -> str:
-        return self._contains_after_removing(s, "dm", "dm_excluded")
+        """classify._dm: the exclusions removed, then an e-mail inbox ("inbox" in a text
+        with an e-mail cue) blanked out too."""
+        cleaned = self._replace(s, "dm_excluded", "' '")
+        mail = (
+            f"regexp_matches({cleaned}, '(?i)inbox') AND {self._contains(s, 'dm_mail_context')}"
+        )
+        blanked = self._replace(cleaned, "dm_mail_inbox", "'\\1'")
+        return (
+            f"CASE WHEN NOT {self._contains(s, 'dm')} THEN false "
+            f"WHEN NOT {self._contains(cleaned, 'dm')} THEN false "
+            f"WHEN {mail} THEN {self._contains(blanked, 'dm')} ELSE true END"
+        )
 
     def confirms_resolution(self, s: str) -> str:
         """classify._confirms_resolution; the regression test only where the rest holds."""

@@ -2,8 +2,9 @@
 reference (bench/duckdb_reference.py) that the benchmark compares socialbench with.
 
 The truth is checked against a recomputation written here from scratch: the csv module,
-datetime, plain dicts and a breadth-first walk of the reply tree, and the reply kinds read
-back from the text by matching the generator's template table.
+datetime, plain dicts and a breadth-first walk of the probe's exchange (METRICS.md: replies
+by the probe's customer or a brand, never through another customer), and the reply kinds
+read back from the text by matching the generator's template table.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import json
 import re
 import statistics
 import string
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from socialbench import synth
@@ -36,6 +39,14 @@ def archive(tmp_path_factory):
     return path, truth
 
 
+@pytest.fixture(scope="module")
+def joined(tmp_path_factory):
+    """Big enough for every kind of joined thread to occur (about 120 of them)."""
+    path = tmp_path_factory.mktemp("joined") / "joined.csv"
+    truth = synth.write(path, 3000, brands=6, seed=4)
+    return path, truth
+
+
 def _template_regex(template: str) -> re.Pattern:
     parts = []
     for literal, field, _, _ in string.Formatter().parse(template):
@@ -48,7 +59,12 @@ def _template_regex(template: str) -> re.Pattern:
 BRAND_BODIES = [(_template_regex(t), flags) for _, t, flags in synth.BRAND_TEMPLATES]
 CUSTOMER_BODIES = [
     (_template_regex(t), confirms)
-    for table in (synth.NUDGE_TEMPLATES, synth.FOLLOWUP_TEMPLATES, synth.STRAY_CUSTOMER_TEMPLATES)
+    for table in (
+        synth.NUDGE_TEMPLATES,
+        synth.FOLLOWUP_TEMPLATES,
+        synth.STRAY_CUSTOMER_TEMPLATES,
+        synth.JOIN_TEMPLATES,
+    )
     for t, confirms in table
 ]
 
@@ -67,8 +83,8 @@ def _confirms(text: str) -> bool:
     return matches.pop()
 
 
-def recompute(path: Path) -> dict:
-    """Per-brand figures from the CSV, by a different road than the generator's."""
+def _read(path: Path) -> tuple[list[dict], dict]:
+    """The archive's rows (with time, customer flag and parent id) and each id's replies."""
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     children = defaultdict(list)
@@ -79,23 +95,43 @@ def recompute(path: Path) -> dict:
         r["parent"] = int(float(parent)) if parent else None
         if parent:
             children[r["parent"]].append(r)
+    return rows, children
+
+
+def _below(probe: dict, children: dict, exchange: bool) -> list[dict]:
+    """The probe's replies, directly or through others (breadth first). ``exchange``: only
+    through messages of the probe's customer or of brands (METRICS "The probe's exchange")."""
+    found, queue = [], [int(probe["tweet_id"])]
+    while queue:
+        for child in children[queue.pop(0)]:
+            if exchange and child["customer"] and child["author_id"] != probe["author_id"]:
+                continue
+            found.append(child)
+            queue.append(int(child["tweet_id"]))
+    return found
+
+
+def _probes(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r["customer"] and r["parent"] is None]
+
+
+def recompute(path: Path, *, exchange: bool = True) -> dict:
+    """Per-brand figures from the CSV, by a different road than the generator's.
+    ``exchange=False`` counts the whole reply tree (what the truth must not do)."""
+    rows, children = _read(path)
     known = {r["author_id"].lower(): r["author_id"] for r in rows if not r["customer"]}
     per_brand = defaultdict(list)
-    for probe in rows:
-        if not probe["customer"] or probe["parent"] is not None:
-            continue
-        conv, queue = [], [int(probe["tweet_id"])]
-        while queue:
-            for child in children[queue.pop(0)]:
-                conv.append(child)
-                queue.append(int(child["tweet_id"]))
+    for probe in _probes(rows):
+        tree = _below(probe, children, exchange=False)
+        conv = _below(probe, children, exchange=exchange)
         start, end = probe["t"], probe["t"] + WINDOW
         brand_msgs = sorted(
             (m for m in conv if not m["customer"] and start <= m["t"] <= end),
             key=lambda m: m["t"],
         )
-        if brand_msgs:
-            brand = brand_msgs[0]["author_id"]
+        tree_brand = sorted((m for m in tree if not m["customer"]), key=lambda m: m["t"])
+        if tree_brand:  # the first brand message of the conversation, exchange or not
+            brand = tree_brand[0]["author_id"]
         else:
             mentions = re.findall(r"@(\w+)", probe["text"])
             named = [known[h.lower()] for h in mentions if h.lower() in known]
@@ -174,6 +210,124 @@ def test_truth_matches_on_other_seeds_and_shapes(tmp_path):
         assert sum(b["probes"] for b in truth["brands"].values()) == conversations
 
 
+def _joined_cases(path: Path) -> Counter:
+    """How often each kind of joined thread occurs (METRICS "The probe's exchange")."""
+    rows, children = _read(path)
+    cases: Counter = Counter()
+    for probe in _probes(rows):
+        exchange = {m["tweet_id"] for m in _below(probe, children, exchange=True)}
+        tree = _below(probe, children, exchange=False)
+        outside = [m for m in tree if m["tweet_id"] not in exchange]
+        if outside:
+            cases["joined"] += 1
+            _count_joined(probe, tree, exchange, outside, cases)
+    cases["probes"] = len(_probes(rows))
+    return cases
+
+
+def _count_joined(probe, tree, exchange, outside, cases) -> None:
+    start, end, who = probe["t"], probe["t"] + WINDOW, probe["author_id"]
+    by_id = {int(m["tweet_id"]): m for m in tree} | {int(probe["tweet_id"]): probe}
+    first = min(
+        (m["t"] for m in tree if m["tweet_id"] in exchange and not m["customer"]),
+        default=None,
+    )
+    first = first if first is not None and first <= end else None
+    theirs = [m for m in outside if not m["customer"] and start <= m["t"] <= end]
+    for m in outside:
+        parent = by_id[m["parent"]]
+        if m["customer"] and m["author_id"] != who and parent["tweet_id"] in exchange:
+            cases["joins a brand reply"] += 1
+        elif m["customer"] and m["author_id"] != who and parent is probe:
+            cases["joins the probe"] += 1
+        elif m["customer"] and m["author_id"] != who:
+            cases["the other customer follows up"] += 1
+        elif m["customer"] and first and first < m["t"] <= end and _confirms(m["text"]):
+            cases["the probe's customer confirms below them"] += 1
+        elif not m["customer"] and m["text"].startswith(f"@{who} "):
+            cases["the brand answers the probe's customer below them"] += 1
+    if theirs and first is None:
+        cases["the brand answers only the other customer"] += 1
+    if theirs and first is not None and min(m["t"] for m in theirs) < first:
+        cases["the other customer is answered first"] += 1
+    if any(m["t"] - start > timedelta(days=1) for m in theirs):
+        cases["answered days later, within the window"] += 1
+    for f in ("link", "dm", "phone", "email"):
+        if any(_brand_flags(m["text"])[f] for m in theirs):
+            cases[f"a {f} outside the exchange"] += 1
+
+
+def test_threads_others_join_exist(joined):
+    path, _ = joined
+    cases = _joined_cases(path)
+    assert 0.02 * cases["probes"] < cases["joined"] < 0.08 * cases["probes"]
+    for case in (
+        "joins the probe",
+        "joins a brand reply",
+        "the other customer follows up",
+        "the probe's customer confirms below them",
+        "the brand answers the probe's customer below them",
+        "the brand answers only the other customer",
+        "the other customer is answered first",
+        "answered days later, within the window",
+        "a link outside the exchange",
+        "a dm outside the exchange",
+        "a phone outside the exchange",
+        "a email outside the exchange",
+    ):
+        assert cases[case] >= 1, (case, cases)
+
+
+def test_truth_counts_only_the_exchange(joined):
+    """The truth equals the exchange's figures, and the joined threads change the figures
+    a whole-tree count would give: responses, times, reply types and resolutions."""
+    path, truth = joined
+    assert recompute(path) == truth["brands"]
+    tree = recompute(path, exchange=False)
+    assert set(tree) == set(truth["brands"])
+    differ = {
+        figure
+        for brand, want in truth["brands"].items()
+        for figure, value in want.items()
+        if tree[brand][figure] != value
+    }
+    assert {"responded", "ttfr_median_s", "resolution_rate", "link_rate", "dm_rate"} <= differ
+
+
+def test_email_inboxes_are_not_dm_requests(archive):
+    """METRICS: an e-mail inbox is not a DM request, wherever it appears in a message."""
+    inbox = [flags for _, text, flags in synth.BRAND_TEMPLATES if "inbox" in text]
+    assert len(inbox) >= 2 and not any(flags["dm"] for flags in inbox)
+    rows, _ = _read(archive[0])
+    assert any("inbox" in r["text"] for r in rows if not r["customer"])
+
+
+def test_same_bytes_whatever_the_chunk_size(tmp_path):
+    """The large-file path (rows written chunk by chunk) on chunks of a few rows."""
+    whole, small, frame = tmp_path / "whole.csv", tmp_path / "small.csv", tmp_path / "frame.csv"
+    truth = synth.write(whole, 500, brands=5, seed=9)
+    assert synth.write(small, 500, brands=5, seed=9, chunk_rows=7) == truth
+    assert small.read_bytes() == whole.read_bytes()
+    rows, _ = synth.generate(500, brands=5, seed=9)
+    synth.write_csv(rows, frame, chunk_rows=3)
+    assert frame.read_bytes() == whole.read_bytes()
+    assert recompute(small) == truth["brands"]
+
+
+def test_texts_are_gathered_from_large_string_segments():
+    """Texts stay in their segments (large_string: no 2 GiB limit); each chunk of the CSV
+    gathers its rows from them without concatenating them."""
+    archive, _ = synth._generate(400, 4, 2)
+    assert len(archive.texts) > 10
+    assert all(t.type == pa.large_string() for t in archive.texts)
+    whole = pa.concat_arrays(archive.texts)
+    rows = np.random.default_rng(0).permutation(archive.size)[: archive.size // 2]
+    got = synth._gather(archive.texts, archive.text_starts, rows)
+    assert got.equals(whole.take(pa.array(rows)))
+    chunk = next(archive.tables(50))
+    assert chunk.num_rows == 50 and chunk["text"].type == pa.string()
+
+
 def test_deterministic_per_seed():
     a_rows, a_truth = synth.generate(200, brands=5, seed=4)
     b_rows, b_truth = synth.generate(200, brands=5, seed=4)
@@ -249,14 +403,32 @@ def test_edge_cases_are_planted():
     assert all(0.0 < b["within"]["window"] < 1.0 for b in brands)
 
 
-def _duckdb_reference():
-    pytest.importorskip("duckdb")
-    spec = importlib.util.spec_from_file_location(
-        "duckdb_reference", ROOT / "bench" / "duckdb_reference.py"
-    )
+def _bench_module(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _duckdb_reference():
+    pytest.importorskip("duckdb")
+    return _bench_module("duckdb_reference")
+
+
+def test_socialbench_run_equals_the_truth(joined, tmp_path):
+    """``socialbench run`` on an archive with joined threads finds the truth, as
+    bench/archive_bench.py compares them."""
+    import subprocess
+    import sys
+
+    path, truth = joined
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "socialbench", "run", "--fixtures", str(path),
+           "--out", str(out), "--quiet", "--min-group", "1"]  # fmt: skip
+    subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True)
+    bench = _bench_module("archive_bench")
+    result = bench.compare(bench.socialbench_brands(out / "summary.json"), truth["brands"])
+    assert result["beyond_rounding"] == 0, result
 
 
 @pytest.mark.parametrize("template_rules", [False, True], ids=["classify-rules", "templates"])
