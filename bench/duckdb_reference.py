@@ -135,9 +135,7 @@ class FullRules:
         """classify._dm: the exclusions removed, then an e-mail inbox ("inbox" in a text
         with an e-mail cue) blanked out too."""
         cleaned = self._replace(s, "dm_excluded", "' '")
-        mail = (
-            f"regexp_matches({cleaned}, '(?i)inbox') AND {self._contains(s, 'dm_mail_context')}"
-        )
+        mail = f"regexp_matches({cleaned}, '(?i)inbox') AND {self._contains(s, 'dm_mail_context')}"
         blanked = self._replace(cleaned, "dm_mail_inbox", "'\\1'")
         return (
             f"CASE WHEN NOT {self._contains(s, 'dm')} THEN false "

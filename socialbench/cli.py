@@ -18,7 +18,6 @@ from socialbench import __version__, durations
 from socialbench.errors import InputError, SocialbenchError, UsageError
 from socialbench.summaries import GROUPS
 
-
 EXIT_OK = 0
 EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -712,9 +711,7 @@ def validate(paths, fmt, mapping, brands_file, window, reopen_after, skip_bad_ro
     book, options = _read_options(
         mapping=mapping, brands_file=brands_file, skip_bad_rows=skip_bad_rows
     )
-    settings = conversations.Settings(
-        window_s=window, reopen_after_s=reopen_after, brand_book=book
-    )
+    settings = conversations.Settings(window_s=window, reopen_after_s=reopen_after, brand_book=book)
     msgs, infos = analyse.load_messages(list(paths), fmt=fmt, options=options)
     found = analyse.describe(msgs, settings, engine_options(engine))
     found["sources"] = [info.__dict__ for info in infos]

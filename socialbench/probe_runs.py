@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from socialbench import messages as m
 from socialbench import conversations, metrics
+from socialbench import messages as m
 from socialbench.brands import BrandBook
 from socialbench.probes import FORBIDDEN, PRIVATE, REPLY_REQUIRED, REQUIRED, Probe, link_pattern
 from socialbench.store import MESSAGE_COLUMNS, RunStore

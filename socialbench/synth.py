@@ -78,7 +78,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-
 WINDOW_S = 7 * 86400
 WITHIN = {"15m": 900, "1h": 3600, "4h": 14400, "24h": 86400}
 COLUMNS = (

@@ -400,12 +400,29 @@ def test_the_platforms_business_account_names_a_private_conversations_brand(tmp_
     probes = table(
         tmp_path,
         [
-            {**msg(1, "15550001", 0, "where is my order?", channel="whatsapp"),
-             "surface": "private", "account": "Acme Shop"},
-            {**msg(2, "15550002", 0, "hi", channel="whatsapp"), "surface": "private",
-             "account": "Acme Shop"},
-            {**msg(3, "Acme Shop", 60, "Hello! How can we help?", parent=2, brand=True,
-                   channel="whatsapp"), "surface": "private", "account": "Acme Shop"},
+            {
+                **msg(1, "15550001", 0, "where is my order?", channel="whatsapp"),
+                "surface": "private",
+                "account": "Acme Shop",
+            },
+            {
+                **msg(2, "15550002", 0, "hi", channel="whatsapp"),
+                "surface": "private",
+                "account": "Acme Shop",
+            },
+            {
+                **msg(
+                    3,
+                    "Acme Shop",
+                    60,
+                    "Hello! How can we help?",
+                    parent=2,
+                    brand=True,
+                    channel="whatsapp",
+                ),
+                "surface": "private",
+                "account": "Acme Shop",
+            },
         ],  # fmt: skip
     )
     assert probes["brand"].tolist() == ["Acme Shop", "Acme Shop"]
@@ -417,8 +434,18 @@ def test_a_private_reply_to_a_private_probe_is_not_a_dm(tmp_path):
         tmp_path,
         [
             {**msg(1, "cust", 0, "@Acme help", channel="messenger"), "surface": "private"},
-            {**msg(2, "Acme", 5, "Sure, what is your order number?", parent=1, brand=True,
-                   channel="messenger"), "surface": "private"},
+            {
+                **msg(
+                    2,
+                    "Acme",
+                    5,
+                    "Sure, what is your order number?",
+                    parent=1,
+                    brand=True,
+                    channel="messenger",
+                ),
+                "surface": "private",
+            },
         ],  # fmt: skip
     )
     assert not row(probes, "1").dm

@@ -185,7 +185,8 @@ def test_a_probe_run_raises_no_warnings(tmp_path):
 def test_probe_table_columns_and_summary(recorded):
     with open(recorded / "probes.csv", newline="", encoding="utf-8") as handle:
         header = next(csv.reader(handle))
-    assert header == list(conversations.PROBE_COLUMNS + conversations.EXTRA_COLUMNS + probe_runs.RUN_COLUMNS)
+    columns = conversations.PROBE_COLUMNS + conversations.EXTRA_COLUMNS + probe_runs.RUN_COLUMNS
+    assert header == list(columns)
     table = read_probes(recorded)
     suite = scenarios.load_suite(SMALL)
     categories = {query.id: query.category for query in suite.queries}

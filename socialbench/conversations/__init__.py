@@ -159,9 +159,7 @@ def arrow_messages(frame: pd.DataFrame) -> pa.Table:
     for name in ARROW_SCHEMA.names:
         if name not in columns:
             series = frame.get(name)
-            columns[name] = (
-                pa.nulls(n, pa.string()) if series is None else _text(series)
-            )
+            columns[name] = pa.nulls(n, pa.string()) if series is None else _text(series)
     columns["text"] = pc.fill_null(columns["text"], "")
     return pa.table([columns[c] for c in ARROW_SCHEMA.names], schema=ARROW_SCHEMA)
 

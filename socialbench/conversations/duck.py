@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+
 import pyarrow as pa
 
 from socialbench.conversations import plan, rules
@@ -37,7 +38,9 @@ class DuckEngine(plan.Engine):
         try:
             self.con = duckdb.connect(config=config)
         except duckdb.Error as exc:
-            raise InputError("(options)", f"the DuckDB engine refused its settings: {exc}") from None
+            raise InputError(
+                "(options)", f"the DuckDB engine refused its settings: {exc}"
+            ) from None
         self.threads = int(self.rows("SELECT current_setting('threads')")[0][0])
 
     # -------------------------------------------------------------------- plan.Engine
