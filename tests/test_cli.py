@@ -226,3 +226,63 @@ def test_the_console_entry_exits_with_the_run_s_code_and_its_output_flushed(tmp_
     bad = subprocess.run([*command, tmp_path / "missing.csv"], capture_output=True, text=True)
     assert bad.returncode == 2
     assert "missing.csv: no such file" in bad.stderr
+
+
+# ------------------------------------------------------------------ engine options
+
+
+def test_engine_options_give_the_same_figures(tmp_path, fixture_file):
+    default = tmp_path / "default"
+    capped = tmp_path / "capped"
+    assert invoke("run", "--fixtures", fixture_file, "--out", default, "-q").exit_code == 0
+    result = invoke(
+        "run", "--fixtures", fixture_file, "--out", capped, "-q", "--threads", "1",
+        "--memory-limit", "256MB", "--temp-dir", tmp_path / "spill",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (default / "probes.csv").read_bytes() == (capped / "probes.csv").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--memory-limit", "lots"], "--memory-limit: 'lots' is not a size",
+                     id="memory-limit"),
+        pytest.param(["--threads", "0"], "--threads", id="threads"),
+        pytest.param(["--engine", "oracle"], "--engine", id="engine"),
+        pytest.param(["--spark-master", "spark://h:7077"], "--spark-master needs --engine spark",
+                     id="master-without-spark"),
+    ],
+)  # fmt: skip
+def test_bad_engine_options_are_usage_errors(tmp_path, fixture_file, args, message):
+    result = invoke("run", "--fixtures", fixture_file, "--out", tmp_path / "o", *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_engine_options_are_refused_with_a_suite(tmp_path):
+    result = invoke("run", "scenarios/demo.yaml", "--threads", "2", "--out", tmp_path / "o")
+    assert result.exit_code == 2
+    assert "--threads" in result.output
+
+
+def test_validate_takes_engine_options(fixture_file):
+    result = invoke("validate", fixture_file, "--threads", "1", "--json")
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)
+    assert (found["probes"], found["messages"]) == (13, 21)
+
+
+def test_a_reply_loop_is_one_line_and_exit_code_2(tmp_path):
+    path = write_fixture(
+        tmp_path / "loop.jsonl",
+        [msg(1, "cust", 0, "a", parent=3), msg(2, "cust", 1, "b", parent=1),
+         msg(3, "Acme", 2, "c", parent=2, brand=True)],
+    )  # fmt: skip
+    result = invoke("run", "--fixtures", path, "--out", tmp_path / "o")
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "reply loop" in lines[0] and "loop.jsonl" in lines[0]
+    assert not (tmp_path / "o").exists()

@@ -68,10 +68,9 @@ class DuckEngine(plan.Engine):
     # ------------------------------------------------------------------------ the rest
 
     def load(self, messages: pa.Table) -> None:
-        """The messages relation (``conversations.ARROW_SCHEMA``) as the table ``messages``."""
-        self.con.register("_messages", messages)
-        self.create("messages", "SELECT * FROM _messages")
-        self.con.unregister("_messages")
+        """The messages relation (``conversations.ARROW_SCHEMA``) as the view ``messages``
+        (DuckDB reads the Arrow table in place)."""
+        self.con.register("messages", messages)
 
     def classify(self, engine: plan.Engine | None = None) -> None:
         """The table ``flags`` from the table ``texts``, the rules run on a thread pool."""

@@ -82,9 +82,10 @@ class Engine:
 class Dialect:
     """Spellings that differ between engines; DuckDB's are the default."""
 
-    def order_key(self, *columns: str) -> str:
-        """A value ordered as the tuple of ``columns`` (for min_by)."""
-        return "row(" + ", ".join(columns) + ")"
+    def order_key(self, t: str, seq: str) -> str:
+        """A value ordered as the pair (``t``, ``seq``), for min_by: one 128-bit integer
+        (seq is below 2^40, a trillion rows)."""
+        return f"(CAST({t} AS HUGEINT) * 1099511627776 + {seq})"
 
     def mentions(self, text: str, key: str, source: str) -> str:
         """SELECT key, pos, handle: every @mention of each text, numbered from 1."""
@@ -367,6 +368,10 @@ def _brands(dialect: Dialect) -> str:
 def _probes(params: Params) -> str:
     """The probe table (times in nanoseconds; clocks and calendars come after)."""
     reply_bits = "bit_or(CASE WHEN x.reply THEN x.types END)"
+    # the thread's id: the probe's own, unless --reopen-after cut the thread into probes
+    thread_id, thread_join = "p.id", ""
+    if params.reopen_ns is not None:
+        thread_id, thread_join = "root.id", "\n        JOIN messages root ON root.seq = f.root"
     return f"""
         WITH per_probe AS (
             SELECT x.probe,
@@ -383,11 +388,10 @@ def _probes(params: Params) -> str:
                {_flag("phone", PHONE)}, {_flag("email", EMAIL)},
                coalesce(r.ack_only, false) AS ack_only,
                coalesce(r.resolved, false) AS resolved,
-               f.brand_messages, root.id AS conversation_id, f.automated_messages,
+               f.brand_messages, {thread_id} AS conversation_id, f.automated_messages,
                p.seq
         FROM first f
-        JOIN messages p ON p.seq = f.probe
-        JOIN messages root ON root.seq = f.root
+        JOIN messages p ON p.seq = f.probe{thread_join}
         JOIN brand_of b ON b.probe = f.probe
         LEFT JOIN per_probe r ON r.probe = f.probe
     """
