@@ -51,6 +51,9 @@ class DuckEngine(plan.Engine):
     def rows(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
 
+    def append(self, name: str, sql: str) -> None:
+        self.con.execute(f"INSERT INTO {name} {sql}")
+
     def drop(self, *names: str) -> None:
         for name in names:
             self.con.execute(f"DROP TABLE IF EXISTS {name}")

@@ -8,14 +8,14 @@ the engine keeps (DuckDB spills it to disk past its memory limit; Spark checkpoi
    flagged (the source's flag, or a handle of the brand book).
 2. ``walk``: each message's *root*, its thread's opening message, by pointer jumping: every
    message points one step up (its parent; for a reply whose parent is missing, the opening
-   message of its ``conversation_id`` when that one opens a thread), then each pointer is
-   replaced by its target's pointer until all point at roots. A chain that ends at a
-   missing message is an orphan; one that never reaches a root is a reply loop, which is
-   bad input and named (``ReplyLoop``).
-3. ``exchange``: whether a message belongs to its probe's exchange (METRICS.md): no message
-   on its path up to the probe is by a third party (neither a brand account nor the
-   probe's customer). Pointer jumping again, OR-ing the flag, on the threads another
-   customer joined.
+   message of its ``conversation_id`` when that one opens a thread), then each pointer whose
+   target is not settled is replaced by its target's pointer until all reach roots. A chain
+   that ends at a missing message is an orphan; one that never reaches a root is a reply
+   loop, which is bad input and named (``ReplyLoop``).
+3. ``thread``: the messages of customer-opened threads and whether each belongs to its
+   probe's exchange (METRICS.md): no message on its path up to the probe is by a third
+   party (neither a brand account nor the probe's customer). Pointer jumping again,
+   OR-ing the flag, on the threads another customer joined.
 4. ``conv``: the messages of threads opened by a customer, from the opening message's time
    on, cut into probes: the thread is one probe, or with ``reopen_after`` one more probe
    at each message of the probe's customer after that much silence.
@@ -78,6 +78,10 @@ class Engine:
         """A small table of ``rows`` (``columns``: name -> SQL type)."""
         raise NotImplementedError  # pragma: no cover - interface
 
+    def append(self, name: str, sql: str) -> None:
+        """Add the rows of ``sql`` to the table ``name``."""
+        self.create(name, f"SELECT * FROM {name} UNION ALL {sql}")
+
 
 class Dialect:
     """Spellings that differ between engines; DuckDB's are the default."""
@@ -106,14 +110,14 @@ def probe_table(engine: Engine, params: Params, classify: Callable[[Engine], Non
     _brand_tables(engine, params)
     _messages(engine)
     _roots(engine, params)
-    _exchange(engine)
+    _thread(engine)
     engine.create("conv", _conv(engine.dialect, params))
     engine.create("first", _first(engine.dialect, params))
     engine.create("texts", texts_sql(params))
     classify(engine)
     engine.create("brand_of", _brands(engine.dialect))
     engine.create("probes", _probes(params))
-    engine.drop("link", "walk", "exchange", "first", "texts", "flags", "brand_of")
+    engine.drop("link", "walk", "thread", "first", "texts", "flags", "brand_of")
     return "probes"
 
 
@@ -188,22 +192,27 @@ WHERE l.up IS NULL
 
 
 def _roots(engine: Engine, params: Params) -> None:
-    """``walk(seq, root)``: pointer jumping until every pointer is at a root or NULL."""
-    engine.create("walk", "SELECT seq, up AS root, up = seq OR up IS NULL AS settled FROM link")
-    total = engine.rows("SELECT count(*) FROM walk")[0][0]
+    """``walk(seq, root)``: each message's root (NULL for an orphan) by pointer jumping.
+
+    Roots and orphans are settled at once; every other message points one step up and,
+    while its target is not settled, jumps to its target's target. Only unsettled messages
+    (``todo``) are visited again, so the usual shallow thread costs one join."""
+    engine.create("walk", "SELECT seq, CASE WHEN up = seq THEN seq END AS root FROM link "
+                          "WHERE up = seq OR up IS NULL")  # fmt: skip
+    engine.create("todo", "SELECT seq, up FROM link WHERE up <> seq")
+    total = engine.rows("SELECT count(*) FROM link")[0][0]
     for _ in range(_jumps(total)):
-        if not engine.rows("SELECT count(*) FROM walk WHERE NOT settled")[0][0]:
+        if not engine.rows("SELECT count(*) FROM todo")[0][0]:
+            engine.drop("todo", "step")
             return
-        engine.create("walk", _JUMP)
-    loop = engine.rows(
-        "SELECT min_by(m.id, m.seq) FROM walk w JOIN messages m ON m.seq = w.seq "
-        "WHERE NOT w.settled"
+        engine.create("step", _JUMP)
+        engine.append("walk", "SELECT seq, root FROM step WHERE settled")
+        engine.create("todo", "SELECT seq, up FROM step WHERE NOT settled")
+    loop = engine.rows("SELECT min_by(m.id, m.seq) FROM todo w JOIN messages m ON m.seq = w.seq")
+    raise ReplyLoop(
+        params.source,
+        f"a reply loop: message {loop[0][0]!r} replies, through its parents, to itself",
     )
-    if loop and loop[0][0] is not None:
-        raise ReplyLoop(
-            params.source,
-            f"a reply loop: message {loop[0][0]!r} replies, through its parents, to itself",
-        )
 
 
 def _jumps(total: int) -> int:
@@ -211,47 +220,55 @@ def _jumps(total: int) -> int:
     return max(1, math.ceil(math.log2(max(total, 2)))) + 2
 
 
+# a target that is settled gives its root; one that is not gives its own next step up
 _JUMP = """
-SELECT w.seq,
-       CASE WHEN w.settled THEN w.root ELSE a.root END AS root,
-       w.settled OR a.settled OR a.root IS NULL AS settled
-FROM walk w LEFT JOIN walk a ON a.seq = w.root AND NOT w.settled
+SELECT t.seq, w.seq IS NOT NULL AS settled, w.root, n.up
+FROM todo t LEFT JOIN walk w ON w.seq = t.up LEFT JOIN todo n ON n.seq = t.up
 """
 
 
-def _exchange(engine: Engine) -> None:
-    """``exchange(seq)``: the messages outside their probe's exchange (a third party on
-    their path up to the root), found only in threads that a third party joined."""
-    engine.create("exchange", _OUTSIDERS)
-    if not engine.rows("SELECT count(*) FROM exchange WHERE bad")[0][0]:
-        engine.create("exchange", "SELECT seq FROM exchange WHERE bad")
+def _thread(engine: Engine) -> None:
+    """``thread``: the messages of threads a customer opened, with their root's time,
+    author and surface, and ``ex``: whether the message is in the probe's exchange (no
+    third party, neither a brand account nor the root's author, on its path up)."""
+    engine.create("thread", _THREADS)
+    if not engine.rows("SELECT count(*) FROM thread WHERE NOT ex")[0][0]:
         return
-    engine.create("exchange", _JOINED)
-    total = engine.rows("SELECT count(*) FROM exchange")[0][0]
+    engine.create("outside", _JOINED)
+    total = engine.rows("SELECT count(*) FROM outside")[0][0]
     for _ in range(_jumps(total)):
-        if not engine.rows("SELECT count(*) FROM exchange WHERE up IS NOT NULL")[0][0]:
+        if not engine.rows("SELECT count(*) FROM outside WHERE up IS NOT NULL")[0][0]:
             break
-        engine.create("exchange", _JUMP_BAD)
-    engine.create("exchange", "SELECT seq FROM exchange WHERE bad")
+        engine.create("outside", _JUMP_BAD)
+    engine.create("thread", _EXCHANGED)
+    engine.drop("outside")
 
 
-# a third party: neither a brand account nor the author of the thread's opening message
-_OUTSIDERS = """
-SELECT m.seq, NOT m.is_brand AND m.author IS DISTINCT FROM r.author AS bad, w.root
+# ex here: the message itself is not by a third party (its path is checked next)
+_THREADS = """
+SELECT m.seq, w.root, m.t, m.author, m.is_brand, m.automated, m.private,
+       m.is_brand OR m.author IS NOT DISTINCT FROM r.author AS ex,
+       r.t AS root_t, NOT r.private AS root_public
 FROM msg m JOIN walk w ON w.seq = m.seq JOIN msg r ON r.seq = w.root
 WHERE NOT r.is_brand
 """
 
 # the threads a third party joined: each message, one step up (NULL at the root), and bad
 _JOINED = """
-SELECT e.seq, e.bad, CASE WHEN l.up = e.seq THEN NULL ELSE l.up END AS up
-FROM exchange e JOIN link l ON l.seq = e.seq
-WHERE e.root IN (SELECT root FROM exchange WHERE bad)
+SELECT h.seq, NOT h.ex AS bad, CASE WHEN l.up = h.seq THEN NULL ELSE l.up END AS up
+FROM thread h JOIN link l ON l.seq = h.seq
+WHERE h.root IN (SELECT root FROM thread WHERE NOT ex)
 """
 
 _JUMP_BAD = """
 SELECT e.seq, e.bad OR coalesce(a.bad, false) AS bad, a.up
-FROM exchange e LEFT JOIN exchange a ON a.seq = e.up
+FROM outside e LEFT JOIN outside a ON a.seq = e.up
+"""
+
+_EXCHANGED = """
+SELECT h.seq, h.root, h.t, h.author, h.is_brand, h.automated, h.private,
+       h.ex AND NOT coalesce(o.bad, false) AS ex, h.root_t, h.root_public
+FROM thread h LEFT JOIN outside o ON o.seq = h.seq
 """
 
 
@@ -259,15 +276,7 @@ def _conv(dialect: Dialect, params: Params) -> str:
     """Messages of customer-opened threads from the opener's time on, each with its probe
     (``probe``: the seq of the probe's message; ``sent``, ``public``: its time and whether
     it is public) and whether it is in the probe's exchange (``ex``)."""
-    thread = """
-        SELECT m.seq, w.root, m.t, m.author, m.is_brand, m.automated, m.private,
-               e.seq IS NULL AS ex, r.t AS root_t, NOT r.private AS root_public
-        FROM msg m
-        JOIN walk w ON w.seq = m.seq
-        JOIN msg r ON r.seq = w.root
-        LEFT JOIN exchange e ON e.seq = m.seq
-        WHERE NOT r.is_brand AND m.t >= r.t
-    """
+    thread = "SELECT * FROM thread WHERE t >= root_t"
     columns = "seq, root, t, author, is_brand, automated, private, ex"
     if params.reopen_ns is None:
         return f"""SELECT {columns}, root AS probe, root_t AS sent, root_public AS public
@@ -340,7 +349,9 @@ def _brands(dialect: Dialect) -> str:
     return f"""
         WITH spelled AS (
             SELECT lower(author) AS handle, min_by(author, seq) AS spelling
-            FROM msg WHERE is_brand AND author IS NOT NULL GROUP BY lower(author)
+            FROM (SELECT author, min(seq) AS seq FROM msg
+                  WHERE is_brand AND author IS NOT NULL GROUP BY author) AS authors
+            GROUP BY lower(author)
         ), named AS (
             SELECT coalesce(b.handle, s.handle) AS handle,
                    coalesce(b.brand, s.spelling) AS brand
@@ -406,7 +417,7 @@ def describe(engine: Engine, params: Params) -> dict[str, int]:
     _brand_tables(engine, params)
     _messages(engine)
     _roots(engine, params)
-    _exchange(engine)
+    _thread(engine)
     engine.create("conv", _conv(engine.dialect, params))
     (row,) = engine.rows(_DESCRIBE)
     keys = ("messages", "duplicates", "conversations", "orphans", "probes", "brand_accounts")
