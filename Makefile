@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test chromium lint bench bench-probes bench-report clean
+.PHONY: demo test chromium lint bench bench-out-of-core bench-probes bench-report clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/archive_bench.py
+
+bench-out-of-core: $(STAMP)
+	$(BIN)/python bench/out_of_core_bench.py
 
 bench-probes: $(STAMP)
 	$(BIN)/python bench/probe_bench.py

@@ -143,7 +143,7 @@ def run_plan(db, settings: Settings, *, source: str = "messages") -> pd.DataFram
 
     name = plan.probe_table(db, settings.params(source), lambda engine: db.classify())
     table = db.arrow(f"SELECT * FROM {name} ORDER BY sent_ns, seq")
-    return finish(table, settings)
+    return finish(table.drop_columns(["seq"]), settings)
 
 
 def arrow_messages(frame: pd.DataFrame) -> pa.Table:
@@ -172,15 +172,11 @@ def _text(series: pd.Series) -> pa.Array:
 
 
 def finish(table: pa.Table, settings: Settings) -> pd.DataFrame:
-    """The plan's probe table (times in nanoseconds) as the probe table users see: times as
-    UTC timestamps, the plain and business clocks, and the weekday and hour."""
+    """The plan's finished probe table (times in nanoseconds) as a pandas frame: times as
+    UTC timestamps, and the business clock and local weekday and hour of brands with
+    support hours."""
     import pandas as pd
 
-    sent = table.column("sent_ns").to_numpy(zero_copy_only=False).astype(np.int64)
-    first = table.column("first_ns")
-    responded = pc.is_valid(first).to_numpy(zero_copy_only=False)
-    first_ns = pc.fill_null(first, 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    ttfr = np.where(responded, (first_ns - sent) / _NS, np.nan)
     series = {}
     for name in table.column_names:
         column = table.column(name)
@@ -191,14 +187,14 @@ def finish(table: pa.Table, settings: Settings) -> pd.DataFrame:
     series["followers"] = pd.Series(
         pc.fill_null(table.column("followers"), np.nan).to_numpy(zero_copy_only=False)
     )
-    series["sent_at"] = _times(sent)
-    series["first_response_at"] = _times(np.where(responded, first_ns, np.iinfo(np.int64).min))
-    series["ttfr_s"] = pd.Series(ttfr)
-    series["watched_s"] = pd.Series(np.full(len(sent), float(settings.window_s)))
-    for name in ("brand_messages", "automated_messages"):
+    for name, ns in (("sent_at", "sent_ns"), ("first_response_at", "first_ns")):
+        values = pc.fill_null(table.column(ns), np.iinfo(np.int64).min)  # NaT's very bits
+        series[name] = _times(values.to_numpy(zero_copy_only=False))
+    for name in ("brand_messages", "automated_messages", "hour"):
         series[name] = series[name].astype(np.int64)
     frame = pd.DataFrame(series, copy=False)
-    frame = with_clocks(frame, settings)
+    if settings.brand_book.hours():
+        frame = with_clocks(frame, settings)
     return frame[list(PROBE_COLUMNS + EXTRA_COLUMNS)]
 
 

@@ -43,6 +43,11 @@ REPLY_BITS = {"link": LINK, "dm": DM, "phone": PHONE, "email": EMAIL}
 MENTION = r"(?:^|[^A-Za-z0-9_])@([A-Za-z0-9_]+)"
 
 
+FINISHED = "probe_rows"  # the probe table the plan leaves in the engine
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_DAY_NS, _HOUR_NS = 86_400_000_000_000, 3_600_000_000_000
+
+
 class ReplyLoop(InputError):
     """Raised when a message's chain of parents leads back to itself (bad input)."""
 
@@ -91,6 +96,10 @@ class Dialect:
         (seq is below 2^40, a trillion rows)."""
         return f"(CAST({t} AS HUGEINT) * 1099511627776 + {seq})"
 
+    def floor_div(self, a: str, b: int) -> str:
+        """``a`` divided by the positive integer ``b``, rounded down (BIGINT)."""
+        return f"CAST(({a} - ((({a}) % {b}) + {b}) % {b}) / {b} AS BIGINT)"
+
     def mentions(self, text: str, key: str, source: str) -> str:
         """SELECT key, pos, handle: every @mention of each text, numbered from 1."""
         return f"""
@@ -117,8 +126,9 @@ def probe_table(engine: Engine, params: Params, classify: Callable[[Engine], Non
     classify(engine)
     engine.create("brand_of", _brands(engine.dialect))
     engine.create("probes", _probes(params))
-    engine.drop("link", "walk", "thread", "first", "texts", "flags", "brand_of")
-    return "probes"
+    engine.create(FINISHED, _finished(engine.dialect, params))
+    engine.drop("link", "walk", "thread", "first", "texts", "flags", "brand_of", "probes")
+    return FINISHED
 
 
 def _brand_tables(engine: Engine, params: Params) -> None:
@@ -405,6 +415,25 @@ def _probes(params: Params) -> str:
         JOIN messages p ON p.seq = f.probe{thread_join}
         JOIN brand_of b ON b.probe = f.probe
         LEFT JOIN per_probe r ON r.probe = f.probe
+    """
+
+
+def _finished(dialect: Dialect, params: Params) -> str:
+    """The probe table as users see it (``conversations.PROBE_COLUMNS`` and
+    ``EXTRA_COLUMNS``), times in nanoseconds as ``sent_ns`` and ``first_ns``: the plain
+    clock in seconds, the business clock equal to it (support hours change it after), the
+    weekday and hour in UTC (1970-01-01 was a Thursday)."""
+    ttfr = "CAST(first_ns - sent_ns AS DOUBLE) / 1000000000.0"
+    day = f"(({dialect.floor_div('sent_ns', _DAY_NS)} + 3) % 7 + 7) % 7"
+    names = " ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(WEEKDAYS))
+    hour = f"(({dialect.floor_div('sent_ns', _HOUR_NS)}) % 24 + 24) % 24"
+    return f"""
+        SELECT probe_id, brand, channel, surface, persona, followers, category, scenario,
+               sent_ns, responded, first_ns, {ttfr} AS ttfr_s, {ttfr} AS ttfr_business_s,
+               link, dm, phone, email, ack_only, resolved, brand_messages, conversation_id,
+               CAST({params.window_ns} AS DOUBLE) / 1000000000.0 AS watched_s,
+               automated_messages, CASE {day} {names} END AS weekday, {hour} AS hour, seq
+        FROM probes
     """
 
 
