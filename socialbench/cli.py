@@ -636,19 +636,21 @@ def _analyse_archive(paths: list[Path], options) -> None:
         engine=engine,
     )
     target = options["out_dir"] or _default_out(options["name"] or paths[0].stem)
-    if request is not None:  # scopes checked against the data before anything is written
-        from socialbench import check
+    with result:
+        if request is not None:  # scopes checked against the data before anything is written
+            from socialbench import check
 
-        ran = check.RunData(target, result.summary, result.probes)
-        thresholds = check.thresholds_for(ran, request)
-        baseline = check.load_baseline(request.baseline)
-    output.write_run(
-        target,
-        {
-            "probes.csv": lambda p: output.write_probes_csv(result.probes, p),
-            "summary.json": lambda p: output.write_json(result.summary, p),
-        },
-    )
+            ran = check.RunData(target, result.summary, result.probes)
+            thresholds = check.thresholds_for(ran, request)
+            baseline = check.load_baseline(request.baseline)
+        summary = result.summary  # one query at a time on the engine: the summary first
+        output.write_run(
+            target,
+            {
+                "probes.csv": result.write_probes,
+                "summary.json": lambda p: output.write_json(summary, p),
+            },
+        )
     _write_reports(target, options["report_formats"], quiet=options["quiet"])
     if not options["quiet"]:
         _report_skipped(result.skipped)

@@ -84,6 +84,48 @@ def write_probes_csv(probes: pd.DataFrame, path: Path) -> None:
     write_csv(table, path)
 
 
+def write_probes_batches(
+    batches, path: Path, *, schema: pa.Schema, whole: set[str], fractions: set[str]
+) -> None:
+    """``write_probes_csv`` for a probe table that arrives in record batches (from an engine),
+    each formatted alike: ``TIME_COLUMNS`` come as int64 nanoseconds, ``fractions`` names the
+    time columns some value of which has a fraction of a second (written to the millisecond),
+    ``whole`` the float columns whose values are all whole numbers (written as integers)."""
+    options = pcsv.WriteOptions(quoting_style="needed", batch_size=_CSV_BATCH_ROWS)
+    writer = None
+    try:
+        for batch in batches:
+            table = _formatted(pa.Table.from_batches([batch]), whole, fractions)
+            if writer is None:
+                writer = pcsv.CSVWriter(str(path), table.schema, write_options=options)
+            writer.write_table(table)
+        if writer is None:  # no probe: the header alone
+            empty = _formatted(schema.empty_table(), whole, fractions)
+            pcsv.write_csv(empty, str(path), write_options=options)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _formatted(table: pa.Table, whole: set[str], fractions: set[str]) -> pa.Table:
+    for name in table.column_names:
+        column = table[name]
+        if name in TIME_COLUMNS:
+            unit = "ms" if name in fractions else "s"
+            times = pc.cast(
+                pc.cast(column, pa.timestamp("ns", tz="UTC")),
+                pa.timestamp(unit, tz="UTC"),
+                safe=False,
+            )
+            column = pc.strftime(times, format="%Y-%m-%dT%H:%M:%SZ")
+        elif name in TEXT_COLUMNS:
+            column = defuse_formulas(_text(column))
+        elif name in whole:
+            column = pc.cast(column, pa.int64())
+        table = _replace(table, name, column)
+    return table
+
+
 def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """A column as Arrow strings (large or not: a cast would copy them)."""
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):

@@ -139,11 +139,93 @@ def describe(
 
 def run_plan(db, settings: Settings, *, source: str = "messages") -> pd.DataFrame:
     """The plan on an engine whose table ``messages`` is loaded; the probe table."""
+    return build(db, settings, source=source).frame()
+
+
+class ProbeTable:
+    """The probe table the plan left in an engine (``plan.FINISHED``): written, summarised
+    and, when asked, read into pandas from there."""
+
+    def __init__(self, db, settings: Settings) -> None:
+        from socialbench.conversations import plan
+
+        self.db, self.settings, self.name = db, settings, plan.FINISHED
+
+    def _select(self) -> str:
+        columns = [
+            {
+                "sent_at": "sent_ns AS sent_at",
+                "first_response_at": "first_ns AS first_response_at",
+            }.get(c, c)
+            for c in PROBE_COLUMNS + EXTRA_COLUMNS
+        ]
+        return f"SELECT {', '.join(columns)} FROM {self.name} ORDER BY sent_ns, seq"
+
+    def frame(self) -> pd.DataFrame:
+        """The probe table as a pandas frame (as ``probe_table`` returns it)."""
+        table = self.db.arrow(f"SELECT * FROM {self.name} ORDER BY sent_ns, seq")
+        frame = finish(table.drop_columns(["seq"]), self.settings)
+        return frame
+
+    def summary(self, metric_settings) -> dict:
+        from socialbench.conversations import aggregate
+
+        return aggregate.summarize(self.db, self.name, metric_settings, order=("sent_ns", "seq"))
+
+    def write_csv(self, path) -> None:
+        """``probes.csv``, streamed from the engine a batch at a time."""
+        from socialbench import output
+
+        whole, fractions = self._formats()
+        reader = self.db.batches(self._select())
+        output.write_probes_batches(
+            reader, path, schema=reader.schema, whole=whole, fractions=fractions
+        )
+
+    def _formats(self) -> tuple[set[str], set[str]]:
+        """Which float columns hold whole numbers only, which times a fraction of a second."""
+        floats = ("followers", "ttfr_s", "ttfr_business_s", "watched_s")
+        tests = [
+            f"count(*) FILTER (WHERE {c} IS NOT NULL AND NOT isnan({c}) "
+            f"AND ({c} <> floor({c}) OR abs({c}) >= 9007199254740992))"
+            for c in floats
+        ] + [f"count(*) FILTER (WHERE {c} % 1000000000 <> 0)" for c in ("sent_ns", "first_ns")]
+        (row,) = self.db.rows(f"SELECT {', '.join(tests)} FROM {self.name}")
+        whole = {c for c, n in zip(floats, row, strict=False) if not n}
+        times = ("sent_at", "first_response_at")
+        fractions = {c for c, n in zip(times, row[len(floats) :], strict=True) if n}
+        return whole, fractions
+
+
+def build(db, settings: Settings, *, source: str = "messages") -> ProbeTable:
+    """The plan on an engine whose table ``messages`` is loaded, with support hours applied."""
     from socialbench.conversations import plan
 
-    name = plan.probe_table(db, settings.params(source), lambda engine: db.classify())
-    table = db.arrow(f"SELECT * FROM {name} ORDER BY sent_ns, seq")
-    return finish(table.drop_columns(["seq"]), settings)
+    plan.probe_table(db, settings.params(source), lambda engine: db.classify())
+    if settings.brand_book.hours():
+        _apply_hours(db, settings)
+    return ProbeTable(db, settings)
+
+
+def _apply_hours(db, settings: Settings) -> None:
+    """The business clock and local weekday and hour of brands with support hours
+    (``calendar``, in pandas: only those brands' probes leave the engine)."""
+    from socialbench.conversations import plan
+
+    names = ", ".join("'" + b.replace("'", "''") + "'" for b in settings.brand_book.hours())
+    rows = db.arrow(f"SELECT * FROM {plan.FINISHED} WHERE brand IN ({names})")
+    frame = with_clocks(finish(rows.drop_columns(["seq"]), settings), settings)
+    clocks = pa.table(
+        {
+            "seq": rows.column("seq"),
+            "business": pa.array(frame["ttfr_business_s"].to_numpy(), from_pandas=True),
+            "local_weekday": pa.array(frame["weekday"].astype(str).to_numpy()),
+            "local_hour": pa.array(frame["hour"].to_numpy(dtype=np.int64)),
+        }
+    )
+    db.put("calendar", clocks)
+    db.create(plan.FINISHED, plan.with_calendar())
+    db.drop("calendar")
 
 
 def arrow_messages(frame: pd.DataFrame) -> pa.Table:
@@ -172,9 +254,8 @@ def _text(series: pd.Series) -> pa.Array:
 
 
 def finish(table: pa.Table, settings: Settings) -> pd.DataFrame:
-    """The plan's finished probe table (times in nanoseconds) as a pandas frame: times as
-    UTC timestamps, and the business clock and local weekday and hour of brands with
-    support hours."""
+    """The plan's finished probe table (times in nanoseconds) as a pandas frame, times as
+    UTC timestamps."""
     import pandas as pd
 
     series = {}
@@ -193,8 +274,6 @@ def finish(table: pa.Table, settings: Settings) -> pd.DataFrame:
     for name in ("brand_messages", "automated_messages", "hour"):
         series[name] = series[name].astype(np.int64)
     frame = pd.DataFrame(series, copy=False)
-    if settings.brand_book.hours():
-        frame = with_clocks(frame, settings)
     return frame[list(PROBE_COLUMNS + EXTRA_COLUMNS)]
 
 

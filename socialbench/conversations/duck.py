@@ -41,6 +41,7 @@ class DuckEngine(plan.Engine):
             raise InputError(
                 "(options)", f"the DuckDB engine refused its settings: {exc}"
             ) from None
+        self.con.execute("SET enable_progress_bar = false")
         self.threads = int(self.rows("SELECT current_setting('threads')")[0][0])
 
     # -------------------------------------------------------------------- plan.Engine
@@ -83,6 +84,16 @@ class DuckEngine(plan.Engine):
         self.con.register("_flags", flags)
         self.create("flags", "SELECT * FROM _flags")
         self.con.unregister("_flags")
+
+    def put(self, name: str, table: pa.Table) -> None:
+        """An Arrow table as the engine's table ``name``."""
+        self.con.register("_put", table)
+        self.create(name, "SELECT * FROM _put")
+        self.con.unregister("_put")
+
+    def batches(self, sql: str) -> pa.RecordBatchReader:
+        """The result of ``sql``, a batch at a time."""
+        return self.con.sql(sql).to_arrow_reader(_BATCH_ROWS)
 
     def arrow(self, sql: str) -> pa.Table:
         return self.con.sql(sql).to_arrow_table()

@@ -437,6 +437,26 @@ def _finished(dialect: Dialect, params: Params) -> str:
     """
 
 
+_FINISHED_COLUMNS = (
+    "probe_id", "brand", "channel", "surface", "persona", "followers", "category", "scenario",
+    "sent_ns", "responded", "first_ns", "ttfr_s", "ttfr_business_s", "link", "dm", "phone",
+    "email", "ack_only", "resolved", "brand_messages", "conversation_id", "watched_s",
+    "automated_messages", "weekday", "hour", "seq",
+)  # fmt: skip
+_LOCAL = {
+    "ttfr_business_s": "CASE WHEN c.seq IS NULL THEN p.ttfr_business_s ELSE c.business END",
+    "weekday": "coalesce(c.local_weekday, p.weekday)",
+    "hour": "coalesce(c.local_hour, p.hour)",
+}
+
+
+def with_calendar() -> str:
+    """The finished probe table with the business clock and local weekday and hour of the
+    table ``calendar`` (seq, business, local_weekday, local_hour) where it has them."""
+    columns = ", ".join(f"{_LOCAL.get(c, 'p.' + c)} AS {c}" for c in _FINISHED_COLUMNS)
+    return f"SELECT {columns} FROM {FINISHED} p LEFT JOIN calendar c ON c.seq = p.seq"
+
+
 def _flag(name: str, bit: int, extra: str = "") -> str:
     return f"((coalesce(r.types, 0) & {bit}) <> 0 {extra}) AS {name}"
 
