@@ -84,45 +84,33 @@ def write_probes_csv(probes: pd.DataFrame, path: Path) -> None:
     write_csv(table, path)
 
 
-def write_probes_batches(
-    batches, path: Path, *, schema: pa.Schema, whole: set[str], fractions: set[str]
-) -> None:
-    """``write_probes_csv`` for a probe table that arrives in record batches (from an engine),
-    each formatted alike: ``TIME_COLUMNS`` come as int64 nanoseconds, ``fractions`` names the
-    time columns some value of which has a fraction of a second (written to the millisecond),
-    ``whole`` the float columns whose values are all whole numbers (written as integers)."""
+def write_probes_batches(batches, path: Path, *, schema: pa.Schema, whole: set[str]) -> None:
+    """``write_probes_csv`` for a probe table that arrives in record batches (from an
+    engine, its times already ISO 8601 text), each formatted alike: ``whole`` names the float
+    columns whose values are all whole numbers (written as integers)."""
     options = pcsv.WriteOptions(quoting_style="needed", batch_size=_CSV_BATCH_ROWS)
     writer = None
     try:
         for batch in batches:
-            table = _formatted(pa.Table.from_batches([batch]), whole, fractions)
+            table = _formatted(pa.Table.from_batches([batch]), whole)
             if writer is None:
                 writer = pcsv.CSVWriter(str(path), table.schema, write_options=options)
             writer.write_table(table)
         if writer is None:  # no probe: the header alone
-            empty = _formatted(schema.empty_table(), whole, fractions)
-            pcsv.write_csv(empty, str(path), write_options=options)
+            pcsv.write_csv(
+                _formatted(schema.empty_table(), whole), str(path), write_options=options
+            )
     finally:
         if writer is not None:
             writer.close()
 
 
-def _formatted(table: pa.Table, whole: set[str], fractions: set[str]) -> pa.Table:
+def _formatted(table: pa.Table, whole: set[str]) -> pa.Table:
     for name in table.column_names:
-        column = table[name]
-        if name in TIME_COLUMNS:
-            unit = "ms" if name in fractions else "s"
-            times = pc.cast(
-                pc.cast(column, pa.timestamp("ns", tz="UTC")),
-                pa.timestamp(unit, tz="UTC"),
-                safe=False,
-            )
-            column = pc.strftime(times, format="%Y-%m-%dT%H:%M:%SZ")
-        elif name in TEXT_COLUMNS:
-            column = defuse_formulas(_text(column))
+        if name in TEXT_COLUMNS:
+            table = _replace(table, name, defuse_formulas(_text(table[name])))
         elif name in whole:
-            column = pc.cast(column, pa.int64())
-        table = _replace(table, name, column)
+            table = _replace(table, name, pc.cast(table[name], pa.int64()))
     return table
 
 

@@ -460,3 +460,30 @@ def test_deep_threads_keep_their_root(tmp_path):
     probes = table(tmp_path, rows)
     p = row(probes, "1")
     assert (len(probes), p.brand_messages, p.ttfr_s) == (1, depth // 2, 120.0)
+
+
+@pytest.mark.parametrize("fraction", [False, True], ids=["whole-seconds", "milliseconds"])
+def test_the_engine_writes_probes_csv_as_the_frame_writer_does(tmp_path, fraction):
+    """probes.csv streamed from the engine equals output.write_probes_csv of the frame."""
+    from socialbench import output
+    from socialbench.conversations import duck
+
+    rows = [
+        msg(1, "=cust", 0, "@Acme help", followers=12),
+        msg(2, "Acme", 3, "@cust hi https://x.co", parent=1, brand=True),
+        msg(3, "+jo", 5, "@Beta hello", followers=2.5),
+        msg(4, "@ann", 7, "@Acme?"),
+    ]
+    if fraction:
+        rows[1]["created_at"] = rows[1]["created_at"].replace("+00:00", ".250+00:00")
+    path = write_fixture(tmp_path / "f.jsonl", rows)
+    msgs = fixture.read(path, sources.ReadOptions())
+    settings = conversations.Settings()
+    db = duck.DuckEngine()
+    db.load(conversations.arrow_messages(msgs))
+    table = conversations.build(db, settings)
+    table.write_csv(tmp_path / "engine.csv")
+    output.write_probes_csv(table.frame(), tmp_path / "frame.csv")
+    db.close()
+    assert (tmp_path / "engine.csv").read_bytes() == (tmp_path / "frame.csv").read_bytes()
+    assert b"'=cust" in (tmp_path / "engine.csv").read_bytes()

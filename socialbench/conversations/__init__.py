@@ -151,14 +151,15 @@ class ProbeTable:
 
         self.db, self.settings, self.name = db, settings, plan.FINISHED
 
-    def _select(self) -> str:
-        columns = [
-            {
-                "sent_at": "sent_ns AS sent_at",
-                "first_response_at": "first_ns AS first_response_at",
-            }.get(c, c)
-            for c in PROBE_COLUMNS + EXTRA_COLUMNS
-        ]
+    def _select(self, fractions: set[str]) -> str:
+        """The probe table's columns in order, times as ISO 8601 text (``fractions``: the
+        times written to the millisecond)."""
+        iso = self.db.dialect.iso_time
+        times = {
+            name: f"{iso(ns, milliseconds=name in fractions)} AS {name}"
+            for name, ns in (("sent_at", "sent_ns"), ("first_response_at", "first_ns"))
+        }
+        columns = [times.get(c, c) for c in PROBE_COLUMNS + EXTRA_COLUMNS]
         return f"SELECT {', '.join(columns)} FROM {self.name} ORDER BY sent_ns, seq"
 
     def frame(self) -> pd.DataFrame:
@@ -177,10 +178,8 @@ class ProbeTable:
         from socialbench import output
 
         whole, fractions = self._formats()
-        reader = self.db.batches(self._select())
-        output.write_probes_batches(
-            reader, path, schema=reader.schema, whole=whole, fractions=fractions
-        )
+        reader = self.db.batches(self._select(fractions))
+        output.write_probes_batches(reader, path, schema=reader.schema, whole=whole)
 
     def _formats(self) -> tuple[set[str], set[str]]:
         """Which float columns hold whole numbers only, which times a fraction of a second."""

@@ -96,6 +96,11 @@ class Dialect:
         (seq is below 2^40, a trillion rows)."""
         return f"(CAST({t} AS HUGEINT) * 1099511627776 + {seq})"
 
+    def iso_time(self, ns: str, *, milliseconds: bool) -> str:
+        """ISO 8601 UTC text of a time in nanoseconds, to the second or the millisecond."""
+        seconds = "%S.%g" if milliseconds else "%S"
+        return f"strftime(make_timestamp_ns({ns}), '%Y-%m-%dT%H:%M:{seconds}Z')"
+
     def floor_div(self, a: str, b: int) -> str:
         """``a`` divided by the positive integer ``b``, rounded down (BIGINT)."""
         return f"CAST(({a} - ((({a}) % {b}) + {b}) % {b}) / {b} AS BIGINT)"
