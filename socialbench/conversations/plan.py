@@ -212,8 +212,7 @@ def _roots(engine: Engine, params: Params) -> None:
     Roots and orphans are settled at once; every other message points one step up and,
     while its target is not settled, jumps to its target's target. Only unsettled messages
     (``todo``) are visited again, so the usual shallow thread costs one join."""
-    engine.create("walk", "SELECT seq, CASE WHEN up = seq THEN seq END AS root FROM link "
-                          "WHERE up = seq OR up IS NULL")  # fmt: skip
+    engine.create("walk", _SETTLED)
     engine.create("todo", "SELECT seq, up FROM link WHERE up <> seq")
     total = engine.rows("SELECT count(*) FROM link")[0][0]
     for _ in range(_jumps(total)):
@@ -221,7 +220,7 @@ def _roots(engine: Engine, params: Params) -> None:
             engine.drop("todo", "step")
             return
         engine.create("step", _JUMP)
-        engine.append("walk", "SELECT seq, root FROM step WHERE settled")
+        engine.append("walk", f"SELECT seq, root, {_ROOT} FROM step WHERE settled")
         engine.create("todo", "SELECT seq, up FROM step WHERE NOT settled")
     loop = engine.rows("SELECT min_by(m.id, m.seq) FROM todo w JOIN messages m ON m.seq = w.seq")
     raise ReplyLoop(
@@ -235,9 +234,21 @@ def _jumps(total: int) -> int:
     return max(1, math.ceil(math.log2(max(total, 2)))) + 2
 
 
+# what a message learns of its root when it settles
+_ROOT = "root_t, root_author, root_brand, root_private"
+
+# roots and orphans (root NULL) are settled at once
+_SETTLED = """
+SELECT l.seq, CASE WHEN l.up = l.seq THEN l.seq END AS root, m.t AS root_t,
+       m.author AS root_author, m.is_brand AS root_brand, m.private AS root_private
+FROM link l JOIN msg m ON m.seq = l.seq
+WHERE l.up = l.seq OR l.up IS NULL
+"""
+
 # a target that is settled gives its root; one that is not gives its own next step up
 _JUMP = """
-SELECT t.seq, w.seq IS NOT NULL AS settled, w.root, n.up
+SELECT t.seq, w.seq IS NOT NULL AS settled, w.root, w.root_t, w.root_author, w.root_brand,
+       w.root_private, n.up
 FROM todo t LEFT JOIN walk w ON w.seq = t.up LEFT JOIN todo n ON n.seq = t.up
 """
 
@@ -262,10 +273,10 @@ def _thread(engine: Engine) -> None:
 # ex here: the message itself is not by a third party (its path is checked next)
 _THREADS = """
 SELECT m.seq, w.root, m.t, m.author, m.is_brand, m.automated, m.private,
-       m.is_brand OR m.author IS NOT DISTINCT FROM r.author AS ex,
-       r.t AS root_t, NOT r.private AS root_public
-FROM msg m JOIN walk w ON w.seq = m.seq JOIN msg r ON r.seq = w.root
-WHERE NOT r.is_brand
+       m.is_brand OR m.author IS NOT DISTINCT FROM w.root_author AS ex,
+       w.root_t, NOT w.root_private AS root_public
+FROM msg m JOIN walk w ON w.seq = m.seq
+WHERE w.root IS NOT NULL AND NOT w.root_brand
 """
 
 # the threads a third party joined: each message, one step up (NULL at the root), and bad
