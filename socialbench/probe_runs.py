@@ -300,7 +300,7 @@ def _rule(rule: pd.Series, flag: pd.Series) -> pd.Series:
 
 def summarize(probes: pd.DataFrame, settings: metrics.MetricSettings, run: RunInfo, store):
     """summary.json of a probe run: the aggregates, then the run itself and failed probes."""
-    summary = metrics.summarize(probes, settings)
+    summary = conversations.summarize_frame(probes, settings)
     failed = store.probes(states=("failed",))
     summary["run"] = {
         "suite": run.suite,

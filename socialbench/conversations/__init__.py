@@ -196,6 +196,20 @@ class ProbeTable:
         return whole, fractions
 
 
+def summarize_frame(probes: pd.DataFrame, metric_settings, engine: EngineOptions | None = None):
+    """summary.json of a probe table held as a pandas frame (a probe run's), computed by
+    the same SQL as an archive's (``aggregate``), the frame's row order kept."""
+    from socialbench.conversations import aggregate
+
+    db = open_engine(engine)
+    try:
+        table = pa.Table.from_pandas(probes, preserve_index=False)
+        db.put("frame_probes", table.append_column("seq", pa.array(np.arange(len(probes)))))
+        return aggregate.summarize(db, "frame_probes", metric_settings, order=("seq",))
+    finally:
+        db.close()
+
+
 def build(db, settings: Settings, *, source: str = "messages") -> ProbeTable:
     """The plan on an engine whose table ``messages`` is loaded, with support hours applied."""
     from socialbench.conversations import plan
@@ -211,8 +225,10 @@ def _apply_hours(db, settings: Settings) -> None:
     (``calendar``, in pandas: only those brands' probes leave the engine)."""
     from socialbench.conversations import plan
 
-    names = ", ".join("'" + b.replace("'", "''") + "'" for b in settings.brand_book.hours())
-    rows = db.arrow(f"SELECT * FROM {plan.FINISHED} WHERE brand IN ({names})")
+    # the names as a table, not SQL text: Spark reads 'Acme''s' as 'Acmes'
+    db.small_table("hours_of", {"brand": "VARCHAR"}, [(b,) for b in settings.brand_book.hours()])
+    rows = db.arrow(f"SELECT * FROM {plan.FINISHED} WHERE brand IN (SELECT brand FROM hours_of)")
+    db.drop("hours_of")
     frame = with_clocks(finish(rows.drop_columns(["seq"]), settings), settings)
     clocks = pa.table(
         {
