@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test chromium lint bench bench-out-of-core bench-probes bench-report clean
+.PHONY: demo test chromium java lint bench bench-out-of-core bench-probes bench-report clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/python -m socialbench.synth --conversations 2000 --brands 12 --seed 7 -o reports/demo-archive.csv
 	$(BIN)/socialbench run --fixtures reports/demo-archive.csv --out reports/demo-archive
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium java
 	$(BIN)/python -m pytest
 
 # The HTML report's browser test needs Debian's chromium; installed here when missing (as
@@ -31,6 +31,22 @@ chromium:
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
 	    >/dev/null; } || echo "chromium is not installed: the browser test will be skipped"
+
+# The Spark engine's tests need a Java 17+ runtime (Spark 4); installed here when there is
+# no java at all (as root with apt: openjdk-17-jre-headless, else Debian's default JRE), else
+# those tests are skipped and say why.
+java:
+	@command -v java >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    apt-get update -qq && mkdir -p /usr/share/man/man1 && \
+	    { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless \
+	      >/dev/null 2>&1 || \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless \
+	      >/dev/null; }; } || echo "java is not installed: the Spark engine tests will be skipped"
+	@version=$$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\)\.\{0,1\}\([0-9]*\).*/\1 \2/p' | \
+	  head -1); set -- $$version; major=$${1:-0}; [ "$$major" = 1 ] && major=$${2:-0}; \
+	  [ -z "$$version" ] || [ "$$major" -ge 17 ] || \
+	  echo "java $$major is older than 17: the Spark engine tests will be skipped"
 
 lint: $(STAMP)
 	$(BIN)/ruff check socialbench tests bench
