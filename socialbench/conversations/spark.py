@@ -346,11 +346,21 @@ def _start_conf(options, master: str) -> dict[str, str]:
     cores = _local_cores(master)
     if cores is not None:
         conf["spark.ui.enabled"] = "false"
-        if options.memory_limit:
-            conf["spark.driver.memory"] = _jvm_memory(options.memory_limit)
+        limit = options.memory_limit
+        conf["spark.driver.memory"] = _jvm_memory(limit) if limit else _half_of_memory()
     if options.temp_dir:
         conf["spark.local.dir"] = str(options.temp_dir)
     return conf
+
+
+def _half_of_memory() -> str:
+    """Local mode's default heap: half of this machine's memory (Spark's own default, 1 GB,
+    is too little for an archive of a million conversations)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return "1g"
+    return f"{max(1, total // 2 // 2**20)}m"
 
 
 def _runtime_conf(session, remote: bool) -> dict[str, str]:
