@@ -57,7 +57,6 @@ import pyarrow.compute as pc
 
 __all__ = [
     "RULES",
-    "run_rules",
     "ack_only",
     "classify_text",
     "confirms_resolution",
@@ -808,32 +807,6 @@ _RULES = {
     "ack_only": _ack_only,
     "confirms_resolution": _confirms_resolution,
 }
-
-
-def run_rules(
-    jobs: dict[str, tuple[str, pd.Series, np.ndarray | None]], *, workers: int = 2
-) -> dict[str, np.ndarray]:
-    """Apply several rules at once: ``name -> (rule, texts, rows or None)``.
-
-    Each distinct ``texts`` Series is prepared once and a job with ``rows`` reads only those
-    positions of it; the jobs run on ``workers`` threads (Arrow's regular-expression kernels
-    release the GIL). Returns ``name -> bool array`` (one value per text, or per row given).
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    prepared: dict[int, pa.Array] = {}
-    for _, texts, _ in jobs.values():
-        if id(texts) not in prepared:
-            prepared[id(texts)] = _prepare(texts)
-
-    def run(job: tuple[str, pd.Series, np.ndarray | None]) -> np.ndarray:
-        rule, texts, rows = job
-        s = prepared[id(texts)]
-        return _RULES[rule](s if rows is None else s.take(rows))
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(run, jobs.values()))
-    return dict(zip(jobs, results, strict=True))
 
 
 REPLY_TYPES = ("link", "dm", "phone", "email")

@@ -7,7 +7,6 @@ fit under ``memory_limit`` to ``temp_dir``. The text rules run on the batches of
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
@@ -118,7 +117,3 @@ def _bounded_map(function, items, workers: int) -> list:
 
 
 _ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}
-
-
-def cores() -> int:
-    return os.cpu_count() or 1
