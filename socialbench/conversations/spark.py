@@ -161,7 +161,10 @@ class SparkEngine(plan.Engine):
     def classify(self, engine: plan.Engine | None = None) -> None:
         """The table ``flags`` from the table ``texts``: ``rules.classify_batch`` on the
         executors, batch by batch."""
-        with self._alive():
+        with self._alive(), warnings.catch_warnings():
+            # mapInArrow checks for pandas, which it does not use here, and PySpark 4.1+
+            # warns that it does not yet fully support pandas 3: not a concern of Arrow batches
+            warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
             texts = self.spark.table("texts")
             self._keep("flags", texts.mapInArrow(_classify_batches, _ddl(rules.FLAGS_SCHEMA)))
 
