@@ -171,7 +171,8 @@ class ProbeTable:
     def summary(self, metric_settings) -> dict:
         from socialbench.conversations import aggregate
 
-        return aggregate.summarize(self.db, self.name, metric_settings, order=("sent_ns", "seq"))
+        key = self.db.dialect.order_key("sent_ns", "seq")
+        return aggregate.summarize(self.db, self.name, metric_settings, key=key)
 
     def write_csv(self, path) -> None:
         """``probes.csv``, streamed from the engine a batch at a time."""

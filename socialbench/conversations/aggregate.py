@@ -83,10 +83,13 @@ def spellings(engine) -> Spellings:
     return _SPELLINGS[type(dialect).__name__]
 
 
-def summarize(engine, table: str, settings: metrics.MetricSettings, *, order=DEFAULT_ORDER) -> dict:
+def summarize(
+    engine, table: str, settings: metrics.MetricSettings, *, order=DEFAULT_ORDER, key=None
+) -> dict:
     """The whole ``summary.json`` document of the engine's probe table ``table``, as
-    ``metrics.summarize`` makes it; ``order``: the columns giving the table's row order."""
-    query = Query(engine, table, settings, tuple(order))
+    ``metrics.summarize`` makes it; ``order``: the columns giving the table's row order, or
+    ``key``: one SQL value of the table's columns ordered as its rows (cheaper to compare)."""
+    query = Query(engine, table, settings, tuple(order), key)
     try:
         query.personas()
         groups = query.groups()
@@ -107,8 +110,9 @@ def summarize(engine, table: str, settings: metrics.MetricSettings, *, order=DEF
 class Query:
     """The SQL of one summary and the small results it brings back."""
 
-    def __init__(self, engine, table: str, settings: metrics.MetricSettings, order) -> None:
+    def __init__(self, engine, table: str, settings: metrics.MetricSettings, order, key=None):
         self.engine, self.table, self.settings, self.order = engine, table, settings, order
+        self.key = key
         self.spell = spellings(engine)
         self.shown: list | None = None  # the personas shown, when others are pooled
         self.horizons = {**metrics.WITHIN, "window": float(settings.window_s)}
@@ -125,6 +129,8 @@ class Query:
             self.engine.small_table(SHOWN, {"persona": "VARCHAR"}, [(p,) for p in shown])
 
     def _first(self, prefix: str) -> str:
+        if self.key is not None:
+            return self.key
         return self.spell.row_key([f"{prefix}{c}" for c in self.order])
 
     # --------------------------------------------------------------------------- groups
@@ -150,7 +156,8 @@ class Query:
 
     def groups(self) -> dict[str, list[dict]]:
         """Every grouping's rows (``""``: the overall figures), as ``metrics`` shapes them."""
-        sql = grouped_sql(self.base(), self.settings, self.spell, self.censoring())
+        censoring, two_clocks = self.clocks()
+        sql = grouped_sql(self.base(), self.settings, self.spell, censoring, two_clocks)
         self.engine.create(GROUPED, sql)
         data = self.engine.arrow(f"SELECT * FROM {GROUPED} ORDER BY {PLACE}")
         self.data = data.drop_columns([FIRST]).to_pydict()
@@ -161,16 +168,18 @@ class Query:
             out[name] = self._keyed(name, np.flatnonzero(sets == i), i, overall[0])
         return out
 
-    def censoring(self) -> bool:
+    def clocks(self) -> tuple[bool, bool]:
         """Whether some group may need Kaplan–Meier: overall, the shortest watch without an
         answer is shorter than the latest answer by the last horizon (no group's can be
-        otherwise)."""
+        otherwise); whether the business clock differs from the plain one for some answer
+        (else its quantiles are the plain clock's)."""
         last = max(self.horizons.values())
         (row,) = self.engine.rows(
             f"SELECT min(watched_s) FILTER (WHERE NOT responded) < max(ttfr_s) FILTER "
-            f"(WHERE responded AND ttfr_s <= {_double(last)}) FROM {self.table}"
+            f"(WHERE responded AND ttfr_s <= {_double(last)}), count(*) FILTER (WHERE "
+            f"responded AND ttfr_business_s IS DISTINCT FROM ttfr_s) FROM {self.table}"
         )
-        return bool(row[0])
+        return bool(row[0]), bool(row[1])
 
     def _keyed(self, name: str, at: np.ndarray, i: int, overall: dict) -> list[dict]:
         """A grouping's rows, keyed by its values, in metrics' order."""
@@ -200,8 +209,8 @@ class Query:
         columns = {k: self._column(k, at) for k in self.data}
         counts = {k: v.astype(float) for k, v in columns.items() if k in _COUNTS}
         counts["ttfr_sum"] = columns["ttfr_sum"].astype(float)
-        for what in _TIMES:
-            counts[what] = _quantiles(columns[f"{what}_q"])
+        for what in _TIMES:  # one clock's quantiles when the two are the same
+            counts[what] = _quantiles(columns.get(f"{what}_q", columns["ttfr_q"]))
         return aggregate_rows(counts, self._within(columns, counts, i), self.settings)
 
     # ---------------------------------------------------------------------- within, KM
@@ -312,10 +321,13 @@ def _double(value: float) -> str:
     return f"CAST('{float(value)!r}' AS DOUBLE)"
 
 
-def measures(horizons: dict[str, float], spell: Spellings, censoring: bool) -> dict[str, str]:
-    """Per group: the counts, sums and quantiles the aggregates are made of; per horizon h,
-    ``within_h`` (answered by it); with ``censoring``, ``first_censor`` (the shortest watch
-    of a probe without an answer) and per horizon ``last_h`` (the latest answer by it)."""
+def measures(
+    horizons: dict[str, float], spell: Spellings, censoring: bool, two_clocks: bool = True
+) -> dict[str, str]:
+    """Per group: the counts, sums and quantiles the aggregates are made of (the business
+    clock's only with ``two_clocks``); per horizon h, ``within_h`` (answered by it); with
+    ``censoring``, ``first_censor`` (the shortest watch of a probe without an answer) and
+    per horizon ``last_h`` (the latest answer by it)."""
     count = "count(*) FILTER (WHERE {})".format
     out = {
         "probes": "count(*)",
@@ -330,6 +342,8 @@ def measures(horizons: dict[str, float], spell: Spellings, censoring: bool) -> d
         "business_q": spell.quantiles("b.business", QUANTILES),
         FIRST: f"min(b.{FIRST})",
     }
+    if not two_clocks:
+        del out["business_q"]
     for h, horizon in enumerate(horizons.values()):
         out[f"within_{h}"] = count(f"b.ttfr <= {_double(horizon)}")
     if censoring:
@@ -340,7 +354,11 @@ def measures(horizons: dict[str, float], spell: Spellings, censoring: bool) -> d
 
 
 def grouped_sql(
-    base: str, settings: metrics.MetricSettings, spell: Spellings, censoring: bool
+    base: str,
+    settings: metrics.MetricSettings,
+    spell: Spellings,
+    censoring: bool,
+    two_clocks: bool = True,
 ) -> str:
     """One row per group of every grouping (``grouping_set``: 0 overall, else 1 + the
     grouping's place in GROUPS; groups of a missing value left out; ``place``: its row, by
@@ -350,7 +368,7 @@ def grouped_sql(
     horizons = {**metrics.WITHIN, "window": float(settings.window_s)}
     which = " ".join(f"WHEN grouping(b.{g}) = 0 THEN {i}" for i, g in enumerate(GROUPS, 1))
     sets = ", ".join(["()", *(f"(b.{g})" for g in GROUPS)])
-    found = measures(horizons, spell, censoring)
+    found = measures(horizons, spell, censoring, two_clocks)
     columns = ", ".join(f"{sql} AS {name}" for name, sql in found.items())
     kept = " OR ".join([f"{SET} = 0", *(f"({SET} = {i} AND {g} IS NOT NULL)"
                                         for i, g in enumerate(GROUPS, 1))])  # fmt: skip

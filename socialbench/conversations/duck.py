@@ -7,6 +7,7 @@ fit under ``memory_limit`` to ``temp_dir``. The text rules run on the batches of
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
@@ -15,6 +16,7 @@ from socialbench.conversations import plan, rules
 from socialbench.errors import InputError
 
 _BATCH_ROWS = 64 * 1024
+_STORED_BATCHES = 16  # classified batches stored at a time (a million texts' flags)
 
 
 class DuckEngine(plan.Engine):
@@ -76,13 +78,16 @@ class DuckEngine(plan.Engine):
         self.con.register("messages", messages)
 
     def classify(self, engine: plan.Engine | None = None) -> None:
-        """The table ``flags`` from the table ``texts``, the rules run on a thread pool."""
-        reader = self.con.sql("SELECT * FROM texts").to_arrow_reader(_BATCH_ROWS)
-        batches = _bounded_map(rules.classify_batch, reader, max(1, self.threads))
-        flags = pa.Table.from_batches(batches, schema=rules.FLAGS_SCHEMA)
-        self.con.register("_flags", flags)
-        self.create("flags", "SELECT * FROM _flags")
-        self.con.unregister("_flags")
+        """The table ``flags`` from the table ``texts``, the rules run on a thread pool and
+        their results stored as they come (a second connection reads the texts meanwhile),
+        so that Python holds a few batches at a time, not the whole table."""
+        self.small_table("flags", _FLAG_COLUMNS, [])
+        reader = self.con.cursor().sql("SELECT * FROM texts").to_arrow_reader(_BATCH_ROWS)
+        done = _bounded_map(rules.classify_batch, reader, max(1, self.threads))
+        for chunk in _chunks(done, _STORED_BATCHES):
+            self.con.register("_flags", pa.Table.from_batches(chunk, schema=rules.FLAGS_SCHEMA))
+            self.append("flags", "SELECT * FROM _flags")
+            self.con.unregister("_flags")
 
     def put(self, name: str, table: pa.Table) -> None:
         """An Arrow table as the engine's table ``name``."""
@@ -101,19 +106,41 @@ class DuckEngine(plan.Engine):
         self.con.close()
 
 
-def _bounded_map(function, items, workers: int) -> list:
-    """``[function(item) for item in items]`` on ``workers`` threads, with at most twice
-    that many items read ahead (the items are batches of text: memory stays bounded)."""
+def _bounded_map(function, items, workers: int) -> Iterator:
+    """``function(item)`` for each of ``items``, in order, on ``workers`` threads, with at
+    most twice that many items read ahead (the items are batches of text: memory stays
+    bounded)."""
     from collections import deque
 
-    results, pending = [], deque()
+    pending = deque()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for item in items:
             pending.append(pool.submit(function, item))
             if len(pending) >= 2 * workers:
-                results.append(pending.popleft().result())
-        results.extend(future.result() for future in pending)
-    return results
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
-_ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}
+def _chunks(items: Iterator, size: int) -> Iterator[list]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+_ARROW_TYPES = {
+    "VARCHAR": pa.string(),
+    "BIGINT": pa.int64(),
+    "BOOLEAN": pa.bool_(),
+    "INTEGER": pa.int32(),
+}
+# the table ``flags`` as ``rules.FLAGS_SCHEMA`` has it
+_FLAG_COLUMNS = {
+    f.name: next(k for k, v in _ARROW_TYPES.items() if v == f.type) for f in rules.FLAGS_SCHEMA
+}

@@ -125,14 +125,20 @@ def probe_table(engine: Engine, params: Params, classify: Callable[[Engine], Non
     _messages(engine)
     _roots(engine, params)
     _thread(engine)
+    engine.drop("link", "walk")  # each step's inputs go as soon as no later step reads them
     engine.create("conv", _conv(engine.dialect, params))
+    engine.drop("thread")
     engine.create("first", _first(engine.dialect, params))
     engine.create("texts", texts_sql(params))
+    engine.drop("conv")
     classify(engine)
+    engine.drop("texts")
     engine.create("brand_of", _brands(engine.dialect))
+    engine.drop("msg")
     engine.create("probes", _probes(params))
+    engine.drop("first", "flags", "brand_of")
     engine.create(FINISHED, _finished(engine.dialect, params))
-    engine.drop("link", "walk", "thread", "first", "texts", "flags", "brand_of", "probes")
+    engine.drop("probes")
     return FINISHED
 
 
@@ -334,14 +340,15 @@ def _first(dialect: Dialect, params: Params) -> str:
     first = dialect.order_key("t", "seq")
     watched = f"ex AND is_brand AND t <= sent + {params.window_ns}"
     return f"""
-        SELECT probe, root, sent, public,
+        SELECT probe, any_value(root) AS root, any_value(sent) AS sent,
+               any_value(public) AS public,
                min_by(author, {first}) FILTER (WHERE is_brand) AS brand_author,
                min_by(seq, {first}) FILTER (WHERE {watched} AND NOT automated) AS reply_seq,
                min(t) FILTER (WHERE {watched} AND NOT automated) AS first_t,
                count(*) FILTER (WHERE {watched} AND NOT automated) AS brand_messages,
                count(*) FILTER (WHERE {watched} AND automated) AS automated_messages
         FROM conv
-        GROUP BY probe, root, sent, public
+        GROUP BY probe
     """
 
 
