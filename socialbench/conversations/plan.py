@@ -22,7 +22,7 @@ the engine keeps (DuckDB spills it to disk past its memory limit; Spark checkpoi
 5. ``texts`` → the text rules (``conversations.rules``, the same Arrow functions on every
    engine) for the exchange's brand messages within the window, the first reply and the
    customer's follow-ups.
-6. ``probes``: per probe its brand, first response, counts and reply types.
+6. ``probe_rows``: per probe its brand, first response, counts, reply types and clock.
 
 Times are BIGINT nanoseconds since the epoch throughout (UTC).
 """
@@ -135,10 +135,8 @@ def probe_table(engine: Engine, params: Params, classify: Callable[[Engine], Non
     engine.drop("texts")
     engine.create("brand_of", _brands(engine.dialect))
     engine.drop("msg")
-    engine.create("probes", _probes(params))
-    engine.drop("first", "flags", "brand_of")
     engine.create(FINISHED, _finished(engine.dialect, params))
-    engine.drop("probes")
+    engine.drop("first", "flags", "brand_of")
     return FINISHED
 
 
@@ -416,15 +414,15 @@ def _probes(params: Params) -> str:
     thread_id, thread_join = "p.id", ""
     if params.reopen_ns is not None:
         thread_id, thread_join = "root.id", "\n        JOIN messages root ON root.seq = f.root"
+    per_probe = f"""
+        SELECT x.probe,
+               {reply_bits} AS types,
+               bool_or(x.moved) AS moved,
+               bool_or(x.first_reply AND x.acknowledges AND x.types = 0) AS ack_only,
+               bool_or(NOT x.reply AND x.confirms) AS resolved
+        FROM flags x GROUP BY x.probe
+    """
     return f"""
-        WITH per_probe AS (
-            SELECT x.probe,
-                   {reply_bits} AS types,
-                   bool_or(x.moved) AS moved,
-                   bool_or(x.first_reply AND x.acknowledges AND x.types = 0) AS ack_only,
-                   bool_or(NOT x.reply AND x.confirms) AS resolved
-            FROM flags x GROUP BY x.probe
-        )
         SELECT p.id AS probe_id, b.brand, p.channel, p.surface, p.author AS persona,
                p.followers, p.category, p.scenario, f.sent AS sent_ns,
                f.first_t IS NOT NULL AS responded, f.first_t AS first_ns,
@@ -437,7 +435,7 @@ def _probes(params: Params) -> str:
         FROM first f
         JOIN messages p ON p.seq = f.probe{thread_join}
         JOIN brand_of b ON b.probe = f.probe
-        LEFT JOIN per_probe r ON r.probe = f.probe
+        LEFT JOIN ({per_probe}) AS r ON r.probe = f.probe
     """
 
 
@@ -456,7 +454,7 @@ def _finished(dialect: Dialect, params: Params) -> str:
                link, dm, phone, email, ack_only, resolved, brand_messages, conversation_id,
                CAST({params.window_ns} AS DOUBLE) / 1000000000.0 AS watched_s,
                automated_messages, CASE {day} {names} END AS weekday, {hour} AS hour, seq
-        FROM probes
+        FROM ({_probes(params)}) AS probes
     """
 
 
