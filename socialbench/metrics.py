@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from socialbench.summaries import GROUPS, SCHEMA_VERSION
+from socialbench import summaries
+from socialbench.summaries import GROUPS
 
 Z95 = 1.959963984540054
 WITHIN = {"15m": 900.0, "1h": 3600.0, "4h": 14400.0, "24h": 86400.0}
@@ -73,15 +74,7 @@ def summarize(probes: pd.DataFrame, settings: MetricSettings) -> dict:
     with ThreadPoolExecutor(max_workers=_SUMMARY_THREADS) as pool:
         tiers = pool.submit(fairness, probes, settings, table=table)
         groups = dict(zip(GROUPS, pool.map(rows, GROUPS), strict=True))
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "window_s": settings.window_s,
-        "min_group": settings.min_group,
-        "tiers": list(settings.tiers),
-        "overall": overall,
-        "groups": groups,
-        "fairness": tiers.result(),
-    }
+    return summaries.document(settings, overall, groups, tiers.result())
 
 
 def aggregate(frame: pd.DataFrame, settings: MetricSettings) -> dict:

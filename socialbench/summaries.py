@@ -54,3 +54,17 @@ def run_kind(summary: dict) -> str:
     if run.get("live"):
         return "live"
     return "replay" if run.get("target") == "fixture" else "simulated"
+
+
+def document(settings, overall: dict, groups: dict, fairness: dict) -> dict:
+    """The whole ``summary.json`` document from its parts (``settings``: the
+    ``metrics.MetricSettings`` it was computed with)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "window_s": settings.window_s,
+        "min_group": settings.min_group,
+        "tiers": list(settings.tiers),
+        "overall": overall,
+        "groups": groups,
+        "fairness": fairness,
+    }

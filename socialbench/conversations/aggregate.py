@@ -37,8 +37,8 @@ from types import SimpleNamespace
 import numpy as np
 import pyarrow as pa
 
-from socialbench import metrics
-from socialbench.summaries import GROUPS, SCHEMA_VERSION
+from socialbench import metrics, summaries
+from socialbench.summaries import GROUPS
 
 GROUPED = "_summary_groups"
 SHOWN = "_summary_personas"
@@ -94,15 +94,7 @@ def summarize(
         query.personas()
         groups = query.groups()
         overall = groups.pop("")
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "window_s": settings.window_s,
-            "min_group": settings.min_group,
-            "tiers": list(settings.tiers),
-            "overall": overall,
-            "groups": groups,
-            "fairness": query.fairness(),
-        }
+        return summaries.document(settings, overall, groups, query.fairness())
     finally:
         engine.drop(GROUPED, SHOWN)
 
