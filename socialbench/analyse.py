@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -104,18 +105,20 @@ def analyse(
 
 
 def load(db, paths: list[Path], *, fmt: str | None, options: sources.ReadOptions):
-    """The engine's ``messages`` from ``paths``: twcs archives read by DuckDB itself (any
-    size; globs, .gz, .zst and Parquet too), anything else by its reader in Python."""
+    """The engine's ``messages`` from ``paths``: twcs archives read by the engine itself
+    (DuckDB, or Spark from any path it reads: any size; globs, .gz, .zst and Parquet too),
+    anything else by its reader in Python."""
+    if _generic_scannable(db, fmt, options):
+        return _load_generic(db, paths, options)
     if _scannable(db, paths, fmt, options):
-        from socialbench.conversations import scan
-
-        scan.load_twcs(db, [str(p) for p in paths], skip_bad_rows=options.skip_bad_rows,
-                       bad=options.bad)  # fmt: skip
-        counts = dict(db.rows(f"SELECT file, count(*) FROM {scan.ROWS} WHERE problems = 0 "
+        names = [str(p) for p in paths]
+        reader = _file_reader(db)
+        reader.load_twcs(db, names, skip_bad_rows=options.skip_bad_rows, bad=options.bad)
+        counts = dict(db.rows(f"SELECT file, count(*) FROM {reader.ROWS} WHERE problems = 0 "
                               "GROUP BY file"))  # fmt: skip
         if not sum(counts.values()):
-            raise InputError(", ".join(str(p) for p in paths), "no messages found")
-        files = scan.expand([str(p) for p in paths])
+            raise InputError(", ".join(names), "no messages found")
+        files = reader.loaded_files(db) if _is_spark(db) else reader.expand(names)
         return [SourceInfo(f, "twcs", counts.get(i, 0)) for i, f in enumerate(files)]
     msgs, infos = load_messages(paths, fmt=fmt, options=options)
     db.load(conversations.arrow_messages(msgs))
@@ -123,18 +126,34 @@ def load(db, paths: list[Path], *, fmt: str | None, options: sources.ReadOptions
 
 
 _SCANNED = (".gz", ".zst", ".parquet", ".parq")
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+
+
+def _is_spark(db) -> bool:
+    from socialbench.conversations.spark import SparkEngine
+
+    return isinstance(db, SparkEngine)
+
+
+def _file_reader(db):
+    """The module that reads twcs files into ``db``: ``scan`` (DuckDB), ``spark_scan``."""
+    from socialbench.conversations import scan, spark_scan
+
+    return spark_scan if _is_spark(db) else scan
 
 
 def _scannable(db, paths: list[Path], fmt: str | None, options: sources.ReadOptions) -> bool:
-    """Whether DuckDB reads ``paths`` itself: a DuckDB engine and twcs files only (a glob, a
-    compressed or Parquet file can only be twcs)."""
-    if not hasattr(db, "con") or fmt not in (None, "twcs") or options.mapping:
+    """Whether the engine reads ``paths`` itself: twcs files only (a glob, a compressed or
+    Parquet file can only be twcs; so can a URI such as ``s3a://...``, which only Spark
+    reads)."""
+    spark = _is_spark(db)
+    if not (hasattr(db, "con") or spark) or fmt not in (None, "twcs") or options.mapping:
         return False
     for path in paths:
         text = str(path)
         if (glob.has_magic(text) and not path.exists()) or path.suffix.lower() in _SCANNED:
             continue
-        if fmt == "twcs":
+        if fmt == "twcs" or (spark and _URI.match(text)):
             continue
         try:
             if sources.detect(path, options) != "twcs":
@@ -153,3 +172,27 @@ def describe(
     found = conversations.describe(msgs, settings, engine=engine)
     times = msgs[m.CREATED_AT]
     return {**found, "first": times.min(), "last": times.max()}
+
+
+def _generic_scannable(db, fmt: str | None, options: sources.ReadOptions) -> bool:
+    """Whether DuckDB reads the files itself, as generic exports: a DuckDB engine and a
+    column mapping (which makes every file a generic export unless another format is forced)."""
+    return hasattr(db, "con") and bool(options.mapping) and fmt in (None, "generic")
+
+
+def _load_generic(db, paths: list[Path], options: sources.ReadOptions) -> list[SourceInfo]:
+    """Generic exports read by DuckDB (``conversations.scan_generic``), one SourceInfo a file."""
+    from socialbench.conversations import scan_generic
+
+    names = [str(p) for p in paths]
+    counts = scan_generic.load_generic(
+        db,
+        names,
+        options.mapping,
+        brands=options.brand_handles,
+        skip_bad_rows=options.skip_bad_rows,
+        bad=options.bad,
+    )
+    if not sum(n for _, n in counts):
+        raise InputError(", ".join(names), "no messages found")
+    return [SourceInfo(f, "generic", n) for f, n in counts]

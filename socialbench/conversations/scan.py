@@ -82,6 +82,7 @@ _SPACE = (  # WHITESPACE as a character class of DuckDB's regular expressions (R
     r"[\t-\r\x1c- \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}"
     r"\x{3000}]"
 )
+FLOAT_ZEROS = r"\.0+$"  # the fractional zeros of an id written as a float (3.0, 3.00)
 LONE_CR = "\x1f"  # a bare \r of the file while DuckDB reads it (as in sources.twcs)
 # whole seconds within int64 nanoseconds, as sources.twcs
 LATEST_S = (2**63 - 1) // 1_000_000_000
@@ -256,23 +257,30 @@ def _first_line(exc: Exception | str) -> str:
 def _header(file: _File) -> list[str]:
     """The header row's names, read as sources.twcs reads them (its first line, by the csv
     module); InputError for an empty file or an unreadable header."""
-    line = b""
+    head = b""
     for chunk in _chunks(file.path, _HEADER_LIMIT):
-        line += chunk
-        if b"\n" in chunk or len(line) >= _HEADER_LIMIT:
+        head += chunk
+        if b"\n" in chunk or len(head) >= _HEADER_LIMIT:
             break
-    line = line.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    return header_names(
+        file.path, head, lambda: not any(chunk.strip() for chunk in _chunks(file.path))
+    )
+
+
+def header_names(path: str, head: bytes, blank: Callable[[], bool]) -> list[str]:
+    """The header row's names from the first bytes of a file (up to its first line end or
+    ``_HEADER_LIMIT``, decompressed); ``blank()``: whether the whole file is whitespace,
+    asked only when the first line is."""
+    line = head.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0]
     if not line.strip():
-        if not any(chunk.strip() for chunk in _chunks(file.path)):
-            raise InputError(file.path, "the file is empty")
-        raise InputError(file.path, "the first line is blank, not the twcs header row", line=1)
+        if blank():
+            raise InputError(path, "the file is empty")
+        raise InputError(path, "the first line is blank, not the twcs header row", line=1)
     try:
         return next(csv.reader([line.decode("utf-8", "replace").rstrip("\r")]))
     except csv.Error as exc:
         problem = str(exc).split(" - ")[0]
-        raise InputError(
-            file.path, f"the header row is not readable CSV ({problem})", line=1
-        ) from None
+        raise InputError(path, f"the header row is not readable CSV ({problem})", line=1) from None
 
 
 def _positions(names: list[str], path: str, line: int | None = 1) -> dict[str, int]:
@@ -335,7 +343,7 @@ def _float_zeros(column: str) -> str:
     """An id without the fractional zeros of an id written as a float (``3.0``, ``3.00``)."""
     return (
         f"CASE WHEN contains({column}, '.0') "
-        f"THEN regexp_replace({column}, '\\.0+$', '') ELSE {column} END"
+        f"THEN regexp_replace({column}, {_literal(FLOAT_ZEROS)}, '') ELSE {column} END"
     )
 
 

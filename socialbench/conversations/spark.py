@@ -106,7 +106,8 @@ class SparkEngine(plan.Engine):
         self._views: dict = {}  # name -> the cached DataFrame behind the view (or None)
         self._owned = None  # the session this engine started (stopped by close)
         if session is None:
-            session, self._owned = _session(options, self.master)
+            with _no_pandas_warning():
+                session, self._owned = _session(options, self.master)
         self.remote = _is_remote(session)
         # a session of its own (own temporary views and settings, the same SparkContext),
         # so that engines sharing a context do not see each other's tables
@@ -152,6 +153,16 @@ class SparkEngine(plan.Engine):
         with self._alive():
             self._keep(name, self.spark.createDataFrame(table))  # Arrow's types, Spark's way
 
+    def view(self, name: str, query) -> None:
+        """``query`` (SQL text, or a DataFrame of this engine's session such as a file
+        reader's) as the temporary view ``name``: computed whenever it is read, not kept;
+        dropped with the engine (``spark_scan``'s ``messages`` is a view of its table)."""
+        with self._alive():
+            frame = self.spark.sql(query) if isinstance(query, str) else query
+            self._drop_view(name)
+            frame.createOrReplaceTempView(name)
+            self._views[name] = None
+
     def batches(self, sql: str) -> pa.RecordBatchReader:
         """The result of ``sql``, a batch at a time (collected on the driver first: Spark
         hands a query's result to Python whole)."""
@@ -161,10 +172,7 @@ class SparkEngine(plan.Engine):
     def classify(self, engine: plan.Engine | None = None) -> None:
         """The table ``flags`` from the table ``texts``: ``rules.classify_batch`` on the
         executors, batch by batch."""
-        with self._alive(), warnings.catch_warnings():
-            # mapInArrow checks for pandas, which it does not use here, and PySpark 4.1+
-            # warns that it does not yet fully support pandas 3: not a concern of Arrow batches
-            warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+        with self._alive(), _no_pandas_warning():
             texts = self.spark.table("texts")
             self._keep("flags", texts.mapInArrow(_classify_batches, _ddl(rules.FLAGS_SCHEMA)))
 
@@ -464,3 +472,15 @@ def _stop_quietly(SparkSession) -> None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
+
+
+@contextmanager
+def _no_pandas_warning():
+    """Without PySpark 4.1+'s warning that it does not yet fully support pandas 3, which its
+    session start (importing ``pyspark.testing``) and ``mapInArrow`` give though the engine
+    hands Spark Arrow batches, not pandas frames."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", "PySpark does not yet fully support pandas", FutureWarning
+        )
+        yield
