@@ -308,11 +308,12 @@ def _insert_sql(file: _File, scan: str, raw: dict[str, str]) -> str:
     text = f"coalesce({raw['text']}, '')"
     if file.restore_cr:
         text = f"replace({text}, chr(31), chr(13))"
+    padded, trim = _padded([raw[c] for c in _TRIMMED]), _trim_padded
     trimmed = f"""
-        SELECT {_trim(raw["tweet_id"])} AS id, {_trim(raw["in_response_to_tweet_id"])} AS parent,
-               {_trim(raw["author_id"])} AS author, lower({_trim(raw["inbound"])}) AS inbound,
-               {_trim(raw["created_at"])} AS created, {text} AS text
-        FROM {scan}"""
+        SELECT {trim(raw["tweet_id"])} AS id, {trim(raw["in_response_to_tweet_id"])} AS parent,
+               {trim(raw["author_id"])} AS author, lower({trim(raw["inbound"])}) AS inbound,
+               {trim(raw["created_at"])} AS created, {text} AS text
+        FROM (SELECT *, {padded} AS padded FROM {scan})"""
     cleaned = f"""
         SELECT {_float_zeros("id")} AS id, {_float_zeros("parent")} AS parent, author, inbound,
                created, text
@@ -327,6 +328,24 @@ def _insert_sql(file: _File, scan: str, raw: dict[str, str]) -> str:
                + 8 * CAST(coalesce(NOT {_in_range("secs")}, false) AS UTINYINT)
                + 16 * CAST(author = '' AS UTINYINT)
         FROM ({_seconds_sql(cleaned)})"""
+
+
+# the columns read trimmed of whitespace, as sources.twcs reads them
+_TRIMMED = ("tweet_id", "in_response_to_tweet_id", "author_id", "inbound", "created_at")
+
+
+def _padded(columns: list[str]) -> str:
+    """Whether some of ``columns`` starts or ends with whitespace: one test of the row's
+    values joined by 0x01 (a value holding 0x01 may give a false yes, which only costs a
+    ``trim`` that changes nothing)."""
+    joined = f"concat_ws(chr(1), {', '.join(columns)})"
+    return f"regexp_matches({joined}, '(?:^|\\x01){_SPACE}|{_SPACE}(?:$|\\x01)')"
+
+
+def _trim_padded(column: str) -> str:
+    """Without the whitespace at either end, in a row ``padded`` says has some."""
+    text = f"coalesce({column}, '')"
+    return f"CASE WHEN padded THEN trim({text}, {_literal(WHITESPACE)}) ELSE {text} END"
 
 
 def _trim(column: str) -> str:
@@ -383,13 +402,15 @@ _ISO_SPELLINGS = (
 
 def _seconds_sql(cleaned: str) -> str:
     """``cleaned`` with ``secs``: the time ``created`` as whole seconds since the epoch (UTC),
-    NULL where it does not read as a possible time."""
+    NULL where it does not read as a possible time (a Twitter-style time's offset is checked
+    only where it is not the usual ``+0000``)."""
     twitter = ", ".join(f"epoch_us(try_strptime(created, {_literal(f)}))" for f in _TWITTER_FORMATS)
     iso = "created"
     for pattern, replacement in _ISO_SPELLINGS:
         iso = f"regexp_replace({iso}, {_literal(pattern)}, {_literal(replacement)})"
     parsed = f"""
-        SELECT *, CASE WHEN tw IS NOT NULL AND NOT regexp_matches(created, '{_TWITTER_IMPOSSIBLE}')
+        SELECT *, CASE WHEN tw IS NOT NULL AND (created LIKE '% +0000 %' OR NOT
+                                                 regexp_matches(created, '{_TWITTER_IMPOSSIBLE}'))
                        THEN tw // 1000000 END AS tw_secs,
                   CASE WHEN tw IS NULL THEN regexp_extract({iso}, '{_ISO}', {_ISO_PARTS}) END AS iso
         FROM (SELECT *, coalesce({twitter}) AS tw FROM ({cleaned}))"""
