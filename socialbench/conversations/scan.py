@@ -435,10 +435,10 @@ def _iso_seconds(iso: str) -> str:
     return f"CASE WHEN {valid} THEN epoch_us({stamp}) // 1000000 - {_offset_seconds(iso)} END"
 
 
-def _offset_seconds(iso: str) -> str:
-    """The written offset from UTC in seconds: 0 for none or Z, NULL when impossible.
-    As pandas reads it: ``+H``, ``+HH``, ``+HHMM``, ``+HH:MM``, ``+H:MM`` (without a colon the
-    first two digits are the hours)."""
+def _offset_seconds(iso: str, max_hours: int = MAX_OFFSET_HOURS) -> str:
+    """The written offset from UTC in seconds: 0 for none or Z, NULL when impossible (hours
+    above ``max_hours``, minutes above 59). As pandas reads it: ``+H``, ``+HH``, ``+HHMM``,
+    ``+HH:MM``, ``+H:MM`` (without a colon the first two digits are the hours)."""
     digits = f"substr({iso}.tz, 2)"
     hours = (
         f"CAST(CASE WHEN contains({digits}, ':') THEN split_part({digits}, ':', 1)"
@@ -451,7 +451,7 @@ def _offset_seconds(iso: str) -> str:
     sign = f"CASE WHEN left({iso}.tz, 1) = '-' THEN -1 ELSE 1 END"
     return (
         f"(CASE WHEN {iso}.tz IN ('', 'Z') THEN 0"
-        f" WHEN {hours} <= {MAX_OFFSET_HOURS} AND {minutes} <= 59"
+        f" WHEN {hours} <= {max_hours} AND {minutes} <= 59"
         f" THEN {sign} * ({hours} * 3600 + {minutes} * 60) END)"
     )
 

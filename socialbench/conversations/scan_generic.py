@@ -348,24 +348,8 @@ def _floor_div(x: str, by: int) -> str:
 
 
 def _offset_seconds(iso: str) -> str:
-    """The written offset from UTC in seconds, as pandas reads it (``+H``, ``+HH``, ``+HHMM``,
-    ``+HH:MM``, ``+H:MM``; hours up to 23, minutes up to 59): 0 for none or Z, NULL when
-    impossible."""
-    digits = f"substr({iso}.tz, 2)"
-    hours = (
-        f"CAST(CASE WHEN contains({digits}, ':') THEN split_part({digits}, ':', 1)"
-        f" ELSE left({digits}, 2) END AS INTEGER)"
-    )
-    minutes = (
-        f"coalesce(TRY_CAST(nullif(CASE WHEN contains({digits}, ':')"
-        f" THEN split_part({digits}, ':', 2) ELSE substr({digits}, 3) END, '') AS INTEGER), 0)"
-    )
-    sign = f"CASE WHEN left({iso}.tz, 1) = '-' THEN -1 ELSE 1 END"
-    return (
-        f"(CASE WHEN {iso}.tz IN ('', 'Z') THEN 0"
-        f" WHEN {hours} <= {MAX_OFFSET_HOURS} AND {minutes} <= 59"
-        f" THEN {sign} * ({hours} * 3600 + {minutes} * 60) END)"
-    )
+    """The written offset from UTC in seconds, as pandas reads it (hours up to 23)."""
+    return scan._offset_seconds(iso, MAX_OFFSET_HOURS)
 
 
 # ------------------------------------------------------------------------------ reporting
