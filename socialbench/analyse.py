@@ -49,6 +49,31 @@ class Analysis:
     def write_probes(self, path: Path) -> None:
         self.table.write_csv(path)
 
+    def writers(self) -> dict:
+        """``probes.csv`` and ``summary.json`` (``output.write_run``'s writers): at the same
+        time when the engine can serve the file from a connection of its own, else the
+        summary first (one query at a time)."""
+        from socialbench import output
+
+        reader = self.table.db.reader()
+        if reader is None:
+            summary = self.summary  # computed before the file: queries take turns
+            return {
+                "probes.csv": self.write_probes,
+                "summary.json": lambda p: output.write_json(summary, p),
+            }
+
+        def write_probes(path: Path) -> None:
+            try:
+                self.table.write_csv(path, reader)
+            finally:
+                reader.close()
+
+        return {
+            "probes.csv": write_probes,
+            "summary.json": lambda p: output.write_json(self.summary, p),
+        }
+
     def close(self) -> None:
         self.table.db.close()
 

@@ -643,14 +643,7 @@ def _analyse_archive(paths: list[Path], options) -> None:
             ran = check.RunData(target, result.summary, result.probes)
             thresholds = check.thresholds_for(ran, request)
             baseline = check.load_baseline(request.baseline)
-        summary = result.summary  # one query at a time on the engine: the summary first
-        output.write_run(
-            target,
-            {
-                "probes.csv": result.write_probes,
-                "summary.json": lambda p: output.write_json(summary, p),
-            },
-        )
+        output.write_run(target, result.writers())
     _write_reports(target, options["report_formats"], quiet=options["quiet"])
     if not options["quiet"]:
         _report_skipped(result.skipped)

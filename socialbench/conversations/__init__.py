@@ -174,15 +174,17 @@ class ProbeTable:
         key = self.db.dialect.order_key("sent_ns", "seq")
         return aggregate.summarize(self.db, self.name, metric_settings, key=key)
 
-    def write_csv(self, path) -> None:
-        """``probes.csv``, streamed from the engine a batch at a time."""
+    def write_csv(self, path, db=None) -> None:
+        """``probes.csv``, streamed from the engine (or ``db``, another connection to its
+        tables: see ``plan.Engine.reader``) a batch at a time."""
         from socialbench import output
 
-        whole, fractions = self._formats()
-        reader = self.db.batches(self._select(fractions))
+        db = db or self.db
+        whole, fractions = self._formats(db)
+        reader = db.batches(self._select(fractions))
         output.write_probes_batches(reader, path, schema=reader.schema, whole=whole)
 
-    def _formats(self) -> tuple[set[str], set[str]]:
+    def _formats(self, db) -> tuple[set[str], set[str]]:
         """Which float columns hold whole numbers only, which times a fraction of a second."""
         floats = ("followers", "ttfr_s", "ttfr_business_s", "watched_s")
         tests = [
@@ -190,7 +192,7 @@ class ProbeTable:
             f"AND ({c} <> floor({c}) OR abs({c}) >= 9007199254740992))"
             for c in floats
         ] + [f"count(*) FILTER (WHERE {c} % 1000000000 <> 0)" for c in ("sent_ns", "first_ns")]
-        (row,) = self.db.rows(f"SELECT {', '.join(tests)} FROM {self.name}")
+        (row,) = db.rows(f"SELECT {', '.join(tests)} FROM {self.name}")
         whole = {c for c, n in zip(floats, row, strict=False) if not n}
         times = ("sent_at", "first_response_at")
         fractions = {c for c, n in zip(times, row[len(floats) :], strict=True) if n}

@@ -102,6 +102,13 @@ class DuckEngine(plan.Engine):
     def arrow(self, sql: str) -> pa.Table:
         return self.con.sql(sql).to_arrow_table()
 
+    def reader(self) -> DuckEngine:
+        """The same database through a connection of its own (a cursor), for queries run
+        from another thread while this engine runs its own."""
+        twin = object.__new__(DuckEngine)
+        twin.con, twin.threads = self.con.cursor(), self.threads
+        return twin
+
     def close(self) -> None:
         self.con.close()
 

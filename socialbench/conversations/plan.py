@@ -87,6 +87,11 @@ class Engine:
         """Add the rows of ``sql`` to the table ``name``."""
         self.create(name, f"SELECT * FROM {name} UNION ALL {sql}")
 
+    def reader(self) -> Engine | None:
+        """An engine over the same tables that may run queries while this one runs others
+        (None: queries must take turns)."""
+        return None
+
 
 class Dialect:
     """Spellings that differ between engines; DuckDB's are the default."""
