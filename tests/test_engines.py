@@ -353,6 +353,29 @@ def test_mentions_are_the_same_on_both_engines(spark):
     assert [h for k, _, h in duck if k == 3] == ["a", "c"]  # "@a@b @c": b is no mention
 
 
+def test_spark_hands_a_result_over_in_order_a_partition_at_a_time(spark):
+    """``batches`` of an ordered query spread over many partitions: every row, in order,
+    with the query's types (also none at all: the schema alone)."""
+    import pyarrow as pa
+
+    from socialbench.conversations.spark import SparkEngine
+
+    n = 20_000
+    table = pa.table({"k": pa.array(range(n)[::-1]), "name": [f"r{i % 97}" for i in range(n)]})
+    engine = SparkEngine(session=spark)
+    try:
+        engine.spark.createDataFrame(table).repartition(7).createOrReplaceTempView("spread")
+        reader = engine.batches("SELECT k, name, k % 2 = 0 AS even FROM spread ORDER BY k")
+        got = reader.read_all()
+        empty = engine.batches("SELECT k FROM spread WHERE k < 0 ORDER BY k").read_all()
+    finally:
+        engine.close()
+    assert got.column("k").to_pylist() == list(range(n))
+    assert got.column("name").to_pylist() == [f"r{(n - 1 - i) % 97}" for i in range(n)]
+    assert got.schema.field("even").type == pa.bool_()
+    assert got.num_rows == n and empty.num_rows == 0 and empty.schema.names == ["k"]
+
+
 # ------------------------------------------------------------------- real and synthetic
 
 

@@ -33,7 +33,6 @@ from socialbench.errors import EngineUnavailable, UsageError
 DEFAULT_MASTER = "local[*]"
 _CONNECT_TIMEOUT_S = 5.0
 _PARTITIONS = "spark.sql.shuffle.partitions"
-_BATCH_ROWS = 64 * 1024
 _JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 _SQL_TYPES = {"VARCHAR": "string", "BIGINT": "bigint", "BOOLEAN": "boolean"}
 _ARROW_SQL = {
@@ -164,10 +163,18 @@ class SparkEngine(plan.Engine):
             self._views[name] = None
 
     def batches(self, sql: str) -> pa.RecordBatchReader:
-        """The result of ``sql``, a batch at a time (collected on the driver first: Spark
-        hands a query's result to Python whole)."""
-        with self._alive():
-            return self.spark.sql(sql).toArrow().to_reader(max_chunksize=_BATCH_ROWS)
+        """The result of ``sql``, a batch at a time, in its order: the executors pack each
+        Arrow batch as one binary value and the driver fetches one partition at a time
+        (``toLocalIterator``), so it never holds the whole result."""
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        with self._alive(), _no_pandas_warning():
+            frame = self.spark.sql(sql)
+            schema = to_arrow_schema(frame.schema, timezone="UTC")
+            packed = frame.mapInArrow(_packed_batches, f"{_PACKED} binary")
+            rows = packed.toLocalIterator(prefetchPartitions=True)
+        unpacked = (_unpacked(row[_PACKED], schema) for row in rows)
+        return pa.RecordBatchReader.from_batches(schema, unpacked)
 
     def classify(self, engine: plan.Engine | None = None) -> None:
         """The table ``flags`` from the table ``texts``: ``rules.classify_batch`` on the
@@ -239,6 +246,25 @@ class SparkEngine(plan.Engine):
         self._drop_view(name)
         kept.createOrReplaceTempView(name)
         self._views[name] = kept
+
+
+_PACKED = "arrow_ipc"
+
+
+def _packed_batches(batches):
+    """Each Arrow batch as one row holding its IPC stream (``batches`` on the driver)."""
+    for batch in batches:
+        if batch.num_rows:
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, batch.schema) as writer:
+                writer.write_batch(batch)
+            packed = pa.array([sink.getvalue().to_pybytes()], pa.binary())
+            yield pa.RecordBatch.from_arrays([packed], names=[_PACKED])
+
+
+def _unpacked(data: bytes, schema: pa.Schema) -> pa.RecordBatch:
+    (batch,) = pa.ipc.open_stream(data).read_all().to_batches()
+    return batch.cast(schema)
 
 
 def _classify_batches(batches):
