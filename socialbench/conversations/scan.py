@@ -194,7 +194,13 @@ def _load_csv(con, file: _File, skip: bool, bad: Callable) -> int:
             _quoted_carriage_returns(con, file)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {rejects}_scan")
-    _report_values(con, file, skip, bad, lambda rows: _row_lines(file, rows, len(header)))
+    width = len(header)
+
+    def dropped(row: list[str], start: int) -> bool:
+        """Refused, or not this wide (DuckDB drops empty fields past the last column)."""
+        return len(row) < width or any(row[width:]) or start in file.refused
+
+    _report_values(con, file, skip, bad, lambda rows: row_lines(file, rows, dropped))
     return added
 
 
@@ -659,13 +665,16 @@ def _line_ends_outside_quotes(data: bytes, inside: bool) -> bytes:
     return byte[keep].tobytes()
 
 
-def _row_lines(file: _File, rows: set[int], width: int) -> dict[int, int]:
+def row_lines(
+    file: _File, rows: set[int], dropped: Callable[[list[str], int], bool]
+) -> dict[int, int]:
     """The line on which each of ``rows`` (indexes among the rows DuckDB kept) starts, read
-    again with the csv module (slow; only for bad rows). Rows DuckDB refused are passed over
-    by their lines."""
+    again with the csv module (slow; only for bad rows). ``dropped(row, line)``: whether
+    DuckDB passed over the row starting on that line."""
     counter = [0]
     reader = csv.reader(_text_lines(file.source, counter))
     lines, index, last = {}, 0, max(rows)
+    limit = csv.field_size_limit(_MAX_FIELD)
     try:
         next(reader, None)  # the header
         while index <= last:
@@ -673,14 +682,19 @@ def _row_lines(file: _File, rows: set[int], width: int) -> dict[int, int]:
             row = next(reader, None)
             if row is None:
                 break
-            if len(row) < width or any(row[width:]) or start in file.refused:
-                continue  # rows DuckDB did not keep (it drops empty fields past the last)
+            if dropped(row, start):
+                continue
             if index in rows:
                 lines[index] = start
             index += 1
     except csv.Error:
         pass  # lines left unknown rather than a second error
+    finally:
+        csv.field_size_limit(limit)
     return lines
+
+
+_MAX_FIELD = 1 << 30  # the longest field the csv module reads when finding lines
 
 
 def _text_lines(path: str, counter: list[int]) -> Iterator[str]:

@@ -560,30 +560,10 @@ def _report_refused_csv(job: _Job, file: scan._File, refused, width: int) -> Non
 
 
 def _csv_row_lines(file: scan._File, rows: set[int]) -> dict[int, int]:
-    """The line on which each of ``rows`` (indexes among the rows DuckDB kept) starts, read
-    again with the csv module (only for bad rows). Blank lines, which DuckDB passes over, and
-    rows it refused are passed over."""
-    counter = [0]
-    reader = csv.reader(scan._text_lines(file.source, counter))
-    lines, index, last = {}, 0, max(rows)
-    limit = csv.field_size_limit(MAX_LINE)
-    try:
-        next(reader, None)  # the header
-        while index <= last:
-            start = counter[0] + 1
-            row = next(reader, None)
-            if row is None:
-                break
-            if not row or start in file.refused:
-                continue
-            if index in rows:
-                lines[index] = start
-            index += 1
-    except csv.Error:
-        pass  # lines left unknown rather than a second error
-    finally:
-        csv.field_size_limit(limit)
-    return lines
+    """The line on which each of ``rows`` (indexes among the rows DuckDB kept) starts (only
+    for bad rows). Blank lines, which DuckDB passes over, and rows it refused are passed
+    over."""
+    return scan.row_lines(file, rows, lambda row, start: not row or start in file.refused)
 
 
 # ----------------------------------------------------------------------------- JSON Lines
