@@ -166,11 +166,9 @@ class SparkEngine(plan.Engine):
         """The result of ``sql``, a batch at a time, in its order: the executors pack each
         Arrow batch as one binary value and the driver fetches one partition at a time
         (``toLocalIterator``), so it never holds the whole result."""
-        from pyspark.sql.pandas.types import to_arrow_schema
-
         with self._alive(), _no_pandas_warning():
             frame = self.spark.sql(sql)
-            schema = to_arrow_schema(frame.schema, timezone="UTC")
+            schema = frame.limit(0).toArrow().schema  # Spark's own Arrow types of the result
             packed = frame.mapInArrow(_packed_batches, f"{_PACKED} binary")
             rows = packed.toLocalIterator(prefetchPartitions=True)
         unpacked = (_unpacked(row[_PACKED], schema) for row in rows)
