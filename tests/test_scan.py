@@ -47,14 +47,18 @@ def reference(path, *, skip=False):
 
 
 def assert_same(mine: pa.Table, theirs: pa.Table) -> None:
-    """Column by column; seq only in its order (scan's seq has gaps at skipped rows)."""
+    """Column by column; seq only in its order (a reader's seq has gaps at skipped rows)."""
     assert mine.schema == conversations.ARROW_SCHEMA
     assert mine.num_rows == theirs.num_rows
     seq = mine.column("seq")
     if len(seq) > 1:
         assert pc.all(pc.greater(seq[1:], seq[:-1])).as_py()
     for name in mine.column_names[1:]:
-        assert mine.column(name).equals(theirs.column(name)), name
+        assert mine.column(name).equals(theirs.column(name)), (
+            name,
+            mine.column(name).to_pylist(),
+            theirs.column(name).to_pylist(),
+        )
 
 
 def assert_like_twcs(path, *, skip=True) -> pa.Table:
@@ -208,8 +212,9 @@ def test_compressed_file_bad_row_names_its_line(tmp_path):
         load([str(path)])
 
 
-def test_parquet_in_the_twcs_layout(tmp_path):
-    table = pa.table(
+def twcs_parquet() -> pa.Table:
+    """Three tweets in the twcs layout with Parquet's own types (ids, flags, times)."""
+    return pa.table(
         {
             "tweet_id": pa.array([1, 2, 3], pa.int64()),
             "author_id": ["115", "AcmeHelp", "115"],
@@ -220,7 +225,10 @@ def test_parquet_in_the_twcs_layout(tmp_path):
             "in_response_to_tweet_id": [float("nan"), 1.0, 2.0],
         }
     )
-    pq.write_table(table, tmp_path / "t.parquet")
+
+
+def test_parquet_in_the_twcs_layout(tmp_path):
+    pq.write_table(twcs_parquet(), tmp_path / "t.parquet")
     csv = write(
         tmp_path,
         HEADER + f"\n1,115,True,{OK},@Acme hi,2,\n"

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
@@ -22,7 +21,8 @@ from socialbench import analyse, conversations, metrics, sources
 from socialbench.cli import main
 from socialbench.conversations import duck, scan_generic
 from socialbench.errors import InputError
-from tests.test_scan import TIMES
+from tests.test_scan import TIMES, assert_same
+from tests.test_source_generic import CSV_MAP
 
 FULL = {
     "id": "Id",
@@ -71,21 +71,6 @@ def reference(paths, mapping=FULL, *, skip=False, brands=frozenset()):
     frames = [sources.read(Path(p), fmt="generic", options=options) for p in paths]
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     return conversations.arrow_messages(frame), [str(s) for s in options.skipped]
-
-
-def assert_same(mine: pa.Table, theirs: pa.Table) -> None:
-    """Column by column; seq only in its order (scan_generic's seq has gaps)."""
-    assert mine.schema == conversations.ARROW_SCHEMA
-    assert mine.num_rows == theirs.num_rows
-    seq = mine.column("seq")
-    if len(seq) > 1:
-        assert pc.all(pc.greater(seq[1:], seq[:-1])).as_py()
-    for name in mine.column_names[1:]:
-        assert mine.column(name).equals(theirs.column(name)), (
-            name,
-            mine.column(name).to_pylist(),
-            theirs.column(name).to_pylist(),
-        )
 
 
 def assert_like_generic(paths, mapping=FULL, *, skip=True, brands=frozenset()) -> pa.Table:
@@ -190,19 +175,7 @@ def test_brand_flags_without_a_brand_column(tmp_path, brands):
 
 def test_the_project_samples(tmp_path):
     data = Path(__file__).parent / "data" / "sources"
-    mapping = {
-        "id": "ticket_msg_id",
-        "author": "sender",
-        "time": "sent_at",
-        "text": "body",
-        "parent": "in_reply_to",
-        "brand": "direction",
-        "channel": "platform",
-        "conversation": "thread",
-        "followers": "fans",
-        "surface": "visibility",
-    }
-    assert_like_generic([str(data / "generic_export.csv")], mapping)
+    assert_like_generic([str(data / "generic_export.csv")], CSV_MAP)
     mapping = {"id": "msg", "author": "who", "time": "at", "text": "content", "parent": "reply"}
     assert_like_generic([str(data / "generic_export.jsonl")], {**mapping, "brand": "agent"})
 

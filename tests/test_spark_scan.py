@@ -22,7 +22,7 @@ from socialbench.conversations import scan, spark_scan
 from socialbench.errors import InputError
 from tests.conftest import external
 from tests.test_engines import SPARK_CONF, SPARK_MISSING, assert_same
-from tests.test_scan import OK, TIMES, write
+from tests.test_scan import OK, TIMES, twcs_parquet, write
 from tests.test_scan import load as scan_load
 from tests.test_source_twcs import HEADER, IMPOSSIBLE_OFFSETS, QUIRKY
 
@@ -300,18 +300,7 @@ def test_a_corrupt_archive_names_the_file(spark, tmp_path):
 
 
 def test_parquet_in_the_twcs_layout(spark, tmp_path):
-    table = pa.table(
-        {
-            "tweet_id": pa.array([1, 2, 3], pa.int64()),
-            "author_id": ["115", "AcmeHelp", "115"],
-            "inbound": [True, False, True],
-            "created_at": pa.array([1509487847, 1509487907, 1509487967], pa.timestamp("s", "UTC")),
-            "text": ["@Acme hi", None, "again"],
-            "response_tweet_id": ["2", None, None],
-            "in_response_to_tweet_id": [float("nan"), 1.0, 2.0],
-        }
-    )
-    pq.write_table(table, tmp_path / "t.parquet")
+    pq.write_table(twcs_parquet(), tmp_path / "t.parquet")
     assert_like_scan(spark, [str(tmp_path / "t.parquet"), write(tmp_path, QUIRKY)], seq=True)
 
 

@@ -55,6 +55,7 @@ import glob
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,19 +102,28 @@ def load_twcs(engine, paths: list[str], *, skip_bad_rows: bool, bad: Callable | 
     a ``duck.DuckEngine`` (its connection ``con``)."""
     files = expand(paths)
     con = engine.con
-    ordered = _one(con, "SELECT current_setting('preserve_insertion_order')")[0]
-    con.execute(f"SET preserve_insertion_order = true; {_CREATE_ROWS}")
-    try:
+    with loading(con, _CREATE_ROWS, ROWS):
         base = 0
         for number, path in enumerate(files):
             base += _load_file(con, _File(path, number, base), skip_bad_rows, bad)
         con.execute(_CREATE_VIEW)
+    return _one(con, "SELECT count(*) FROM messages")[0]
+
+
+@contextmanager
+def loading(con, create_rows: str, rows: str) -> Iterator[None]:
+    """Files read into the table ``rows`` (made by ``create_rows``) in the order of their
+    rows: ``preserve_insertion_order`` on meanwhile, as it was after; ``rows`` and the view
+    ``messages`` dropped when reading fails."""
+    ordered = _one(con, "SELECT current_setting('preserve_insertion_order')")[0]
+    con.execute(f"SET preserve_insertion_order = true; {create_rows}")
+    try:
+        yield
     except BaseException:
-        con.execute(f"DROP VIEW IF EXISTS messages; DROP TABLE IF EXISTS {ROWS}")
+        con.execute(f"DROP VIEW IF EXISTS messages; DROP TABLE IF EXISTS {rows}")
         raise
     finally:
         con.execute(f"SET preserve_insertion_order = {str(ordered).lower()}")
-    return _one(con, "SELECT count(*) FROM messages")[0]
 
 
 def expand(paths: list[str]) -> list[str]:

@@ -120,22 +120,17 @@ def load_generic(
     files = scan.expand(paths)
     con = engine.con
     job = _Job(con, mapping, skip_bad_rows, bad or _ignore, bool(brands), _checks(mapping))
-    ordered = _one(con, "SELECT current_setting('preserve_insertion_order')")[0]
-    con.execute(f"SET preserve_insertion_order = true; {_CREATE_ROWS}")
-    con.execute(
-        f"CREATE OR REPLACE TABLE {BRANDS} AS SELECT unnest(?::VARCHAR[]) AS handle",
-        [sorted(brands)],
-    )
-    try:
-        for number, path in enumerate(files):
-            _load_file(job, scan._File(path, number, 0))
-        con.execute(_CREATE_VIEW)
-    except BaseException:
-        con.execute(f"DROP VIEW IF EXISTS messages; DROP TABLE IF EXISTS {ROWS}")
-        raise
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {BRANDS}")
-        con.execute(f"SET preserve_insertion_order = {str(ordered).lower()}")
+    with scan.loading(con, _CREATE_ROWS, ROWS):
+        con.execute(
+            f"CREATE OR REPLACE TABLE {BRANDS} AS SELECT unnest(?::VARCHAR[]) AS handle",
+            [sorted(brands)],
+        )
+        try:
+            for number, path in enumerate(files):
+                _load_file(job, scan._File(path, number, 0))
+            con.execute(_CREATE_VIEW)
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {BRANDS}")
     counts = dict(
         con.execute(f"SELECT file, count(*) FROM {ROWS} WHERE problem = 0 GROUP BY file").fetchall()
     )
@@ -439,13 +434,7 @@ def _drop(job: _Job, rejects: str) -> None:
 def _load_csv(job: _Job, file: scan._File) -> None:
     names = _header_names(file)
     generic._missing_columns(file.path, job.mapping, set(names))
-    rejects = f"_generic_rejects_{file.number}"
-    try:
-        _insert_csv(job, file, names, rejects)
-        refused = _rejects(job, file, rejects)
-    finally:
-        _drop(job, rejects)
-    _set_base(job, file)
+    refused = _inserted(job, file, lambda rejects: _insert_csv(job, file, names, rejects))
     _report_refused_csv(job, file, refused, len(names))
     _report_values(job, file, lambda rows: _csv_row_lines(file, rows))
 
@@ -589,9 +578,15 @@ def _load_json_lines(job: _Job, file: scan._File) -> None:
 
 def _read_json_lines(job: _Job, file: scan._File, sources: list[str]) -> list:
     """Insert the file's lines; returns the lines DuckDB refused (``_rejects``)."""
+    return _inserted(job, file, lambda rejects: _insert_json(job, file, sources, rejects))
+
+
+def _inserted(job: _Job, file: scan._File, insert: Callable[[str], None]) -> list:
+    """Run ``insert(rejects)`` (the name of DuckDB's rejects table for the file); returns the
+    rows DuckDB refused (``_rejects``), the file's first row numbered (``_set_base``)."""
     rejects = f"_generic_rejects_{file.number}"
     try:
-        _insert_json(job, file, sources, rejects)
+        insert(rejects)
         refused = _rejects(job, file, rejects)
     finally:
         _drop(job, rejects)
