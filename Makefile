@@ -18,7 +18,7 @@ demo: $(STAMP)
 	rm -rf reports/demo reports/demo-archive
 	$(BIN)/socialbench run scenarios/demo.yaml --speed 50000 --out reports/demo --report html,md \
 	  --check --junit reports/demo/junit.xml
-	$(BIN)/python -m socialbench.synth --conversations 2000 --brands 12 --seed 7 -o reports/demo-archive.csv
+	$(BIN)/python tests/synth.py --conversations 2000 --brands 12 --seed 7 -o reports/demo-archive.csv
 	$(BIN)/socialbench run --fixtures reports/demo-archive.csv --out reports/demo-archive
 
 test: $(STAMP) chromium java

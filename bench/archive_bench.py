@@ -2,7 +2,7 @@
 
     python bench/archive_bench.py [--conversations 1000000] [--brands 100] [--seed 1]
 
-1. Generates the archive and its exact ground truth once (``python -m socialbench.synth``)
+1. Generates the archive and its exact ground truth once (``python tests/synth.py``)
    into ``bench/out/`` (cached by parameters and by the generator's source).
 2. Runs ``socialbench run --fixtures ARCHIVE --out DIR --quiet`` and the DuckDB SQL reference
    (``bench/duckdb_reference.py``), each in its own child process, measuring its wall time and
@@ -36,7 +36,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "out"
-SYNTH = ROOT / "socialbench" / "synth.py"
+SYNTH = ROOT / "tests" / "synth.py"
 REFERENCE = HERE / "duckdb_reference.py"
 
 TIME_RATIO_TARGET = 1.0
@@ -132,7 +132,7 @@ def archive(conversations: int, brands: int, seed: int, *, force: bool) -> tuple
     if fresh and not force:
         print(f"archive: {csv_path.relative_to(ROOT)} (cached)")
         return csv_path, truth_path
-    cmd = [sys.executable, "-m", "socialbench.synth", "--conversations", str(conversations),
+    cmd = [sys.executable, str(SYNTH), "--conversations", str(conversations),
            "--brands", str(brands), "--seed", str(seed), "-o", str(csv_path),
            "--truth", str(truth_path)]  # fmt: skip
     gen = Run("synth", cmd)(OUT / f"{stem}.synth.log")

@@ -2,7 +2,7 @@
 
     python bench/classifier_eval.py [--external DIR] [--width 100]
 
-Prints, for each rule of ``socialbench.classify``, the support (labelled positives),
+Prints, for each rule of ``socialbench.measure.classify``, the support (labelled positives),
 precision, recall and F1 on our hand labels, the link recall on the IBM document-prediction
 conversations, and every misclassified id with the reason and its (truncated) text. It always
 exits 0: it measures, the thresholds live in ``tests/test_classify_real.py``.
@@ -61,7 +61,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from socialbench import classify
+from socialbench.measure import classify
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

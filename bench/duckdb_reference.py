@@ -18,7 +18,7 @@ Writes the figures in the shape of the synthetic archive's truth file
   message only acknowledges; resolved: a customer message after the first brand message,
   within the window, confirms resolution.
 
-The reply types are socialbench's own rules (``socialbench.classify``): its RE2 patterns,
+The reply types are socialbench's own rules (``socialbench.measure.classify``): its RE2 patterns,
 imported at run time, applied step for step in SQL - ``regexp_matches``, ``regexp_replace``
 with the same replacements, ``CASE`` so that the costly steps run only on the rows that
 matched the first pattern - on texts padded as ``classify._prepare`` pads them. So the
@@ -66,7 +66,7 @@ def _sql_str(value: str) -> str:
 
 
 def _classify_module() -> types.ModuleType:
-    """``socialbench.classify`` of this checkout, for its pattern strings.
+    """``socialbench.measure.classify`` of this checkout, for its pattern strings.
 
     The module imports numpy, pandas and pyarrow but needs none to build its patterns. Unless they
     are loaded already, it is executed here with empty placeholder modules in their place, and
@@ -78,7 +78,7 @@ def _classify_module() -> types.ModuleType:
     libraries = ("numpy", "pandas", "pyarrow", "pyarrow.compute")
     placeholders = [name for name in libraries if name not in sys.modules]
     if placeholders:
-        spec = importlib.util.find_spec("socialbench.classify")
+        spec = importlib.util.find_spec("socialbench.measure.classify")
         module = importlib.util.module_from_spec(spec)
         loaded = set(sys.modules)
         sys.modules.update({name: types.ModuleType(name) for name in placeholders})
@@ -90,13 +90,13 @@ def _classify_module() -> types.ModuleType:
         finally:
             for name in set(sys.modules) - loaded:
                 del sys.modules[name]
-    from socialbench import classify
+    from socialbench.measure import classify
 
     return classify
 
 
 class FullRules:
-    """SQL expressions applying ``socialbench.classify``'s rules, step for step."""
+    """SQL expressions applying ``socialbench.measure.classify``'s rules, step for step."""
 
     def __init__(self) -> None:
         classify = _classify_module()
@@ -229,7 +229,7 @@ class TemplateRules:
 
 def rules_query(rules: FullRules | TemplateRules, source: str) -> str:
     """Every rule on every text of ``source`` (columns ``i``, ``text``): for checking the SQL
-    rules against ``socialbench.classify`` row by row."""
+    rules against ``socialbench.measure.classify`` row by row."""
     typed = f"""
         SELECT i, s,
                {rules.link("s")} AS link, {rules.dm("s")} AS dm,
@@ -457,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     result = reference(args.archive, threads=args.threads, template_rules=args.template_rules)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=1) + "\n")
-    rules = "template regexes" if args.template_rules else "socialbench.classify rules"
+    rules = "template regexes" if args.template_rules else "socialbench.measure.classify rules"
     print(
         f"duckdb reference ({rules}): {len(result['brands'])} brands in "
         f"{time.perf_counter() - started:.1f}s -> {args.output}",

@@ -30,7 +30,7 @@ ROOT = HERE.parent
 OUT = HERE / "out"
 sys.path.insert(0, str(ROOT))
 
-from socialbench import sandbox_check  # noqa: E402
+from socialbench.probing.sandbox import audit  # noqa: E402
 
 WALL_TARGET_S = 30.0
 BRANDS = (
@@ -141,9 +141,9 @@ def main() -> int:
         return 1
 
     table = pd.read_csv(run_dir / "probes.csv", dtype={"probe_id": str})
-    events = sandbox_check.read_truth(truth)
-    check = sandbox_check.compare(table, events, 86400.0)
-    expected = sandbox_check.expected(events, 86400.0).set_index("probe_id")
+    events = audit.read_truth(truth)
+    check = audit.compare(table, events, 86400.0)
+    expected = audit.expected(events, 86400.0).set_index("probe_id")
     resolved = table.set_index("probe_id")["resolved"].astype(str).str.lower().eq("true")
     wrong_resolution = int((expected["answer"] != resolved.reindex(expected.index)).sum())
     summary = json.loads((run_dir / "summary.json").read_text())

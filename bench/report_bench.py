@@ -3,7 +3,7 @@ time headless Chromium takes to have it ready (every chart drawn, the probe tabl
 
     python bench/report_bench.py [--probes 100000]
 
-1. A synthetic twcs archive of ``--probes`` conversations (``socialbench.synth``, cached in
+1. A synthetic twcs archive of ``--probes`` conversations (``tests/synth.py``, cached in
    ``bench/out/``), analysed with ``socialbench run --fixtures`` once.
 2. ``socialbench report DIR --format html`` timed in its own process (load, render, write).
 3. Debian's ``chromium`` opens the file headless; the page stamps ``data-ready-ms``
@@ -43,7 +43,7 @@ def main() -> int:
     run_dir = OUT / f"report_run_{args.probes}"
     if not (run_dir / "summary.json").exists():
         subprocess.run(
-            [sys.executable, "-m", "socialbench.synth", "--conversations", str(args.probes),
+            [sys.executable, str(ROOT / "tests" / "synth.py"), "--conversations", str(args.probes),
              "--brands", "100", "--seed", "1", "-o", str(archive)],
             cwd=ROOT, check=True,
         )  # fmt: skip

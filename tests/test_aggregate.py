@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 from conftest import msg, write_fixture
 
-from socialbench import brands, conversations, metrics, sources
-from socialbench.calendar import SupportHours
-from socialbench.conversations import aggregate, duck
+from socialbench import conversations, sources
+from socialbench.conversations import brands, duck, frames
+from socialbench.measure import aggregate, metrics
+from socialbench.measure.calendar import SupportHours
 from socialbench.sources import fixture
 
 WEEK = 7 * 86400.0
@@ -280,7 +281,7 @@ def test_probe_table_from_messages(engine, tmp_path: Path) -> None:
     path = write_fixture(tmp_path / "f.jsonl", conversations_rows(7))
     messages = fixture.read(path, sources.ReadOptions(brand_handles=book.handles()))
     settings = conversations.Settings(window_s=7200.0, brand_book=book)
-    frame = conversations.probe_table(messages, settings)
+    frame = frames.probe_table(messages, settings)
     assert frame["ttfr_business_s"].ne(frame["ttfr_s"]).any()  # the business clock differs
     metric_settings = metrics.MetricSettings(settings.window_s, min_group=5)
     summary = on_engine(engine, frame, metric_settings)

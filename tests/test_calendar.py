@@ -1,4 +1,4 @@
-"""Tests for socialbench.calendar: support hours and the business clock.
+"""Tests for socialbench.measure.calendar: support hours and the business clock.
 
 Expectations are computed by hand in the comments (UTC offsets: London GMT+0 / BST+1,
 New York EST-5 / EDT-4, Sydney AEST+10 / AEDT+11).
@@ -15,7 +15,7 @@ import pandas as pd
 import pydantic
 import pytest
 
-from socialbench.calendar import (
+from socialbench.measure.calendar import (
     DAY_KEYS,
     SupportHours,
     business_seconds,

@@ -36,7 +36,7 @@ def replay(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("archive")
-    from socialbench import synth
+    import synth
 
     csv = tmp / "a.csv"
     synth.main(["--conversations", "400", "--brands", "4", "--seed", "3", "-o", str(csv)])

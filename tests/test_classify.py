@@ -1,4 +1,4 @@
-"""Table-driven tests for socialbench.classify.
+"""Table-driven tests for socialbench.measure.classify.
 
 Wording comes from many brands' public customer-care replies (airlines, telcos, retailers,
 banks, tech, food delivery; UK and US English); cases marked "twcs" are quoted from the
@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from socialbench import classify
+from socialbench.measure import classify
 
 RULE_NAMES = ["link", "dm", "phone", "email", "ack_only", "confirms_resolution"]
 

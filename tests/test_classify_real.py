@@ -1,4 +1,4 @@
-"""socialbench.classify against hand-labelled real replies (twcs) and IBM's help-link tweets.
+"""measure.classify against hand-labelled real replies (twcs) and IBM's help-link tweets.
 
 The labels (ids and 0/1 only) are in tests/data/labels; the texts are read at run time from
 the real public samples in ../shared/data/external. How the samples were drawn and labelled

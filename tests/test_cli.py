@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import msg, write_fixture
 
-from socialbench import conversations, metrics
+from socialbench import conversations
 from socialbench.cli import main
+from socialbench.measure import metrics
 
 HEADER = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id"
 
@@ -262,10 +263,15 @@ def test_bad_engine_options_are_usage_errors(tmp_path, fixture_file, args, messa
     assert not (tmp_path / "o").exists()
 
 
-def test_engine_options_are_refused_with_a_suite(tmp_path):
-    result = invoke("run", "scenarios/demo.yaml", "--threads", "2", "--out", tmp_path / "o")
+@pytest.mark.parametrize(
+    ("option", "value", "flag"),
+    [("--threads", "2", "--threads"), ("--temp-dir", "spill", "--temp-dir"),
+     ("--brands", "brands.yaml", "--brands"), ("--format", "twcs", "--format")],
+)  # fmt: skip
+def test_archive_options_are_refused_with_a_suite_by_their_own_name(tmp_path, option, value, flag):
+    result = invoke("run", "scenarios/demo.yaml", option, value, "--out", tmp_path / "o")
     assert result.exit_code == 2
-    assert "--threads" in result.output
+    assert f"run: {flag} apply to recorded conversations" in result.output
 
 
 def test_validate_takes_engine_options(fixture_file):

@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import DATA
 
-from socialbench import sandbox, scenarios
+from socialbench import scenarios
 from socialbench.cli import main
+from socialbench.probing import sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "scenarios" / "demo.yaml"

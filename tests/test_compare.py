@@ -6,13 +6,16 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from socialbench import compare
 from socialbench.errors import InputError, UsageError
+from socialbench.measure import compare
+
+SYNTH = Path(__file__).with_name("synth.py")
 
 
 def synth_run(folder, *, seed: int, window: str | None = None):
@@ -22,7 +25,7 @@ def synth_run(folder, *, seed: int, window: str | None = None):
     folder.mkdir()
     archive = folder / f"seed{seed}.csv"
     subprocess.run(
-        [sys.executable, "-m", "socialbench.synth", "--conversations", "300", "--brands", "4",
+        [sys.executable, str(SYNTH), "--conversations", "300", "--brands", "4",
          "--seed", str(seed), "-o", str(archive)],
         check=True, capture_output=True,
     )  # fmt: skip
@@ -233,5 +236,5 @@ def test_groups_missing_from_both_runs_give_no_rows():
 
 
 def test_importing_compare_does_not_import_pandas():
-    code = "import socialbench.compare, sys; assert 'pandas' not in sys.modules, 'pandas'"
+    code = "import socialbench.measure.compare, sys; assert 'pandas' not in sys.modules, 'pandas'"
     subprocess.run([sys.executable, "-c", code], check=True)

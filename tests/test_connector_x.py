@@ -1,4 +1,4 @@
-"""The X API v2 connector (socialbench.connectors.x) against a fake X behind MockTransport.
+"""The X API v2 connector (socialbench.probing.connectors.x) against a fake X behind MockTransport.
 
 ``FakeX`` answers the subset of docs/x_api_subset.md with the shapes X uses, counts rate
 limits per (token, endpoint) in 15-minute windows and can be told to fail. ``FakeClock``
@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from socialbench.connectors.base import Observed, RunFailed, SendFailed, Watch
-from socialbench.connectors.x import (
+from socialbench.probing.connectors.base import Observed, RunFailed, SendFailed, Watch
+from socialbench.probing.connectors.x import (
     Credential,
     PollFailed,
     XConnector,
@@ -27,7 +27,7 @@ from socialbench.connectors.x import (
     parse_time,
     snowflake_time,
 )
-from socialbench.probes import PRIVATE, PUBLIC, Probe, marker
+from socialbench.probing.probes import PRIVATE, PUBLIC, Probe, marker
 
 TWITTER_EPOCH_MS = 1288834974657
 START = 1_800_000_010.0  # 2027-01-15T08:00:10Z, 10 s into a 15-minute window

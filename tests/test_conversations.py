@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from conftest import msg, write_fixture
 
-from socialbench import brands, conversations, sources
+from socialbench import conversations, sources
+from socialbench.conversations import brands, frames
 from socialbench.conversations.plan import ReplyLoop
 from socialbench.sources import fixture
 
@@ -20,7 +21,7 @@ def table(tmp_path: Path, rows: list[dict], **settings) -> pd.DataFrame:
     book = settings.pop("brand_book", brands.BrandBook())
     options = sources.ReadOptions(brand_handles=book.handles())
     msgs = fixture.read(path, options)
-    return conversations.probe_table(msgs, conversations.Settings(brand_book=book, **settings))
+    return frames.probe_table(msgs, conversations.Settings(brand_book=book, **settings))
 
 
 def row(probes: pd.DataFrame, probe_id: str) -> pd.Series:
@@ -325,7 +326,7 @@ def test_ids_are_matched_within_their_channel(tmp_path):
 
 
 def test_automated_replies_are_reported_apart_in_the_summary(tmp_path):
-    from socialbench import metrics
+    from socialbench.measure import metrics
 
     probes = table(
         tmp_path,
@@ -465,8 +466,8 @@ def test_deep_threads_keep_their_root(tmp_path):
 @pytest.mark.parametrize("fraction", [False, True], ids=["whole-seconds", "milliseconds"])
 def test_the_engine_writes_probes_csv_as_the_frame_writer_does(tmp_path, fraction):
     """probes.csv streamed from the engine equals output.write_probes_csv of the frame."""
-    from socialbench import output
     from socialbench.conversations import duck
+    from socialbench.report import output
 
     rows = [
         msg(1, "=cust", 0, "@Acme help", followers=12),
@@ -480,8 +481,8 @@ def test_the_engine_writes_probes_csv_as_the_frame_writer_does(tmp_path, fractio
     msgs = fixture.read(path, sources.ReadOptions())
     settings = conversations.Settings()
     db = duck.DuckEngine()
-    db.load(conversations.arrow_messages(msgs))
-    table = conversations.build(db, settings)
+    db.load(frames.arrow_messages(msgs))
+    table = frames.build(db, settings)
     table.write_csv(tmp_path / "engine.csv")
     output.write_probes_csv(table.frame(), tmp_path / "frame.csv")
     db.close()

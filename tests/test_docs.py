@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 import pytest
 
-from socialbench import conversations, metrics, sources
+from socialbench import conversations, sources
 from socialbench.cli import main
+from socialbench.measure import metrics
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

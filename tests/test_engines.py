@@ -18,11 +18,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import synth
 from conftest import external
 
-from socialbench import brands, calendar, conversations, messages, sources, synth
-from socialbench.conversations import plan
+from socialbench import conversations, sources
+from socialbench.conversations import brands, frames, plan
 from socialbench.errors import EngineUnavailable
+from socialbench.measure import calendar
+from socialbench.sources import messages
 
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)  # a Monday
 MIN, HOUR, DAY = 60, 3600, 86400
@@ -50,8 +53,15 @@ def _spark_missing() -> str | None:
 
 
 SPARK_MISSING = _spark_missing()
-# a JVM that lives for seconds: no C2 compiler, one GC thread (a fifth less time on 2 cores)
-SPARK_CONF = {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
+# a JVM that lives for a few minutes: no C2 compiler, one GC thread (a fifth less time on 2
+# cores), and room for the code of every query the tests run (without C2 the JVM reserves
+# 48 MB for compiled code, which the module's hundreds of queries fill: "Out of space in
+# CodeCache for adapters")
+SPARK_CONF = {
+    "spark.driver.extraJavaOptions": (
+        "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=256m"
+    )
+}
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +100,7 @@ def frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def duck_table(msgs: pd.DataFrame, settings: conversations.Settings) -> pd.DataFrame:
-    return conversations.probe_table(msgs, settings)
+    return frames.probe_table(msgs, settings)
 
 
 def spark_table(
@@ -104,8 +114,8 @@ def spark_table(
 
 def on_engine(engine, msgs, settings, csv: Path | None = None) -> pd.DataFrame:
     try:
-        engine.load(conversations.arrow_messages(msgs))
-        table = conversations.build(engine, settings)
+        engine.load(frames.arrow_messages(msgs))
+        table = frames.build(engine, settings)
         if csv is not None:
             table.write_csv(csv)
         return table.frame()
@@ -388,16 +398,14 @@ def test_real_twcs_sample_same_on_spark(spark):
 
 
 def test_synthetic_archive_same_on_spark(spark, tmp_path):
-    """Through ``conversations.probe_table(engine=...)``: the engine the options name, on
+    """Through ``frames.probe_table(engine=...)``: the engine the options name, on
     the session this process already runs."""
     path = tmp_path / "synth.csv"
     synth.main(["--conversations", "3000", "--brands", "8", "--seed", "3", "-o", str(path)])
     msgs = sources.read(path, options=sources.ReadOptions())
     duck = duck_table(msgs, DEFAULTS)
     assert len(duck) == 3000
-    on_spark = conversations.probe_table(
-        msgs, DEFAULTS, engine=conversations.EngineOptions(kind="spark")
-    )
+    on_spark = frames.probe_table(msgs, DEFAULTS, engine=conversations.EngineOptions(kind="spark"))
     assert_same(duck, on_spark)
 
 

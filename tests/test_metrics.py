@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from socialbench import metrics
+from socialbench.measure import metrics
 
 WEEK = 7 * 86400.0
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from socialbench.pacing import Lanes, Pacing, interleave, schedule, span
-from socialbench.probes import Probe
+from socialbench.probing.pacing import Lanes, Pacing, interleave, schedule, span
+from socialbench.probing.probes import Probe
 
 
 def probe(n: int, *, brand="acme", channel="x", surface="public", persona="jo") -> Probe:

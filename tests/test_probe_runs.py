@@ -22,14 +22,16 @@ import pytest
 from click.testing import CliRunner
 from conftest import DATA, write_fixture
 
-from socialbench import conversations, probe_runs, runs, sandbox, sandbox_check, scenarios
+from socialbench import conversations, scenarios
 from socialbench.cli import main
-from socialbench.connectors.base import Observed, PollFailed, Sent, SpeedClock, Watch
-from socialbench.connectors.x import Credential, XConnector
-from socialbench.pacing import schedule
-from socialbench.runner import Runner, RunSettings, epoch
-from socialbench.sandbox.profile import Behaviour, Latency, Profile
-from socialbench.store import RunStore
+from socialbench.probing import attribution, sandbox, session
+from socialbench.probing.connectors.base import Observed, PollFailed, Sent, SpeedClock, Watch
+from socialbench.probing.connectors.x import Credential, XConnector
+from socialbench.probing.pacing import schedule
+from socialbench.probing.runner import Runner, RunSettings, epoch
+from socialbench.probing.sandbox import audit
+from socialbench.probing.sandbox.profile import Behaviour, Latency, Profile
+from socialbench.probing.store import RunStore
 
 SUITES = DATA / "suites"
 SMALL = SUITES / "run_small.yaml"  # 3 brands, 2 personas, 34 probes, 3-hour window
@@ -105,9 +107,9 @@ def events(truth: list[dict], kind: str) -> list[dict]:
 
 def check(out: Path, suite_path: Path, truth_path: Path | None = None):
     """The run in ``out`` compared with the sandbox's truth; also returns table and truth."""
-    truth = sandbox_check.read_truth(truth_path or out / runs.TRUTH_FILE)
+    truth = audit.read_truth(truth_path or out / session.TRUTH_FILE)
     table = read_probes(out)
-    return sandbox_check.compare(table, truth, window_of(suite_path)), table, truth
+    return audit.compare(table, truth, window_of(suite_path)), table, truth
 
 
 def assert_exact(result) -> None:
@@ -163,7 +165,7 @@ def test_sandbox_run_agrees_exactly_with_the_truth(tmp_path, seed):
     assert {e["private"] for e in received} == {True, False}
     assert {e["persona"] for e in received} == {"jo_casual", "sam_influencer"}
     # resolution by the answer key is exactly "a reply in the window gave the answer"
-    want = sandbox_check.expected(truth, window_of(SMALL)).set_index("probe_id")
+    want = audit.expected(truth, window_of(SMALL)).set_index("probe_id")
     got = table.set_index("probe_id")
     keyed = got.index[got["scenario"].isin(keyed_scenarios(SMALL))]
     assert len(keyed) == 22
@@ -185,7 +187,7 @@ def test_a_probe_run_raises_no_warnings(tmp_path):
 def test_probe_table_columns_and_summary(recorded):
     with open(recorded / "probes.csv", newline="", encoding="utf-8") as handle:
         header = next(csv.reader(handle))
-    columns = conversations.PROBE_COLUMNS + conversations.EXTRA_COLUMNS + probe_runs.RUN_COLUMNS
+    columns = conversations.PROBE_COLUMNS + conversations.EXTRA_COLUMNS + attribution.RUN_COLUMNS
     assert header == list(columns)
     table = read_probes(recorded)
     suite = scenarios.load_suite(SMALL)
@@ -244,7 +246,7 @@ def test_replay_of_a_recording_agrees_with_the_run(recorded, tmp_path):
     assert done.returncode == 0, done.stderr
     run = read_summary(out)["run"]
     assert (run["target"], run["complete"], run["failed"]) == ("fixture", True, [])
-    columns = ["responded", "ttfr_s", *sandbox_check.FLAGS[1:], "resolved"]
+    columns = ["responded", "ttfr_s", *audit.FLAGS[1:], "resolved"]
     live = read_probes(recorded).set_index("probe_id").sort_index()[columns]
     replay = read_probes(out).set_index("probe_id").sort_index()[columns]
     assert list(replay.index) == list(live.index)
@@ -390,7 +392,7 @@ def test_mostly_failing_requests_fail_some_probes_by_name(tmp_path):
     assert public
     public_truth = [e for e in truth if e.get("probe_id") in public]
     in_public = table[table["probe_id"].isin(public)]
-    assert_exact(sandbox_check.compare(in_public, public_truth, window_of(SHORT)))
+    assert_exact(audit.compare(in_public, public_truth, window_of(SHORT)))
 
 
 TIGHT_LIMITS = """\
@@ -602,8 +604,8 @@ def test_a_run_where_every_probe_failed_still_writes_its_files(tmp_path):
         ],
     )  # fmt: skip
     out = tmp_path / "run"
-    target = runs.TargetOptions(target="fixture", fixtures=(str(recording),), poll_every_s=0.01)
-    outcome = asyncio.run(runs.start(PAIR, out, target=target, output=runs.OutputOptions()))
+    target = session.TargetOptions(target="fixture", fixtures=(str(recording),), poll_every_s=0.01)
+    outcome = asyncio.run(session.start(PAIR, out, target=target, output=session.OutputOptions()))
     run = outcome.summary["run"]
     assert [item["error"][:12] for item in run["failed"]] == ["no recording"] * 2
     assert len(read_probes(out)) == 0

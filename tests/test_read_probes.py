@@ -8,8 +8,8 @@ import math
 import pandas as pd
 import pytest
 
-from socialbench import output
 from socialbench.errors import InputError
+from socialbench.report import output
 from socialbench.report.model import read_probes
 
 HEADER = "probe_id,brand,responded,sent_at,ttfr_s,brand_messages,category\n"

@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 
 from conftest import external
 
-from socialbench import analyse, conversations, metrics, sources
+from socialbench import conversations, sources
+from socialbench.conversations import analyse
+from socialbench.measure import metrics
 
 WINDOW = timedelta(days=7)
 

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from socialbench import metrics, output
-from socialbench.report import html, html_charts, html_data, html_sections
+from socialbench.measure import metrics
+from socialbench.report import html, html_charts, html_data, html_sections, output
 from socialbench.report.model import Message, Report, load
 
 SECTION_IDS = [id for id, _ in html.SECTIONS]
@@ -616,7 +616,7 @@ def test_transcripts_fill_only_what_the_page_budget_leaves(tmp_path, monkeypatch
 def test_write_creates_the_file(probe_run, tmp_path):
     path = html.write(probe_run, tmp_path / "deep" / "report.html")
     assert path.read_text(encoding="utf-8").startswith("<!doctype html>")
-    assert html.EXTENSION == "html"
+    assert html.DEFAULT_NAME == "report.html"
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from conftest import DATA
 from markdown_it import MarkdownIt
 
-from socialbench import metrics, output
-from socialbench.report import csv_format, json_format, markdown, model
+from socialbench.measure import metrics
+from socialbench.report import csv_format, json_format, markdown, model, output
 
 REPORT_DATA = DATA / "report"
 FOLDERS = ("probe_run", "archive")
@@ -335,7 +335,7 @@ def test_renderers_on_real_runs(tmp_path):
     assert result.exit_code == 0, result.output
     report = model.load(tmp_path / "run")
     for module in (markdown, json_format):
-        target = module.write(report, tmp_path / f"report.{module.EXTENSION}")
+        target = module.write(report, tmp_path / module.DEFAULT_NAME)
         assert target.read_text(encoding="utf-8") == module.render(report)
     assert "run\\_small" in markdown.render(report)
     folder = csv_format.write(report, tmp_path / "report-csv")

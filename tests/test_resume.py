@@ -15,8 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from socialbench import runs, sandbox_check, scenarios
-from socialbench.store import RunStore
+from socialbench import scenarios
+from socialbench.probing import session
+from socialbench.probing.sandbox import audit
+from socialbench.probing.store import RunStore
 
 SUITE = Path(__file__).parent / "data" / "suites" / "resume.yaml"
 SPEED = 20_000.0  # 6 h of spread and 2 h windows in a few seconds
@@ -88,15 +90,15 @@ def test_a_run_killed_at_random_moments_resumes_without_sending_twice(tmp_path, 
     assert code == 0, output
     assert kills >= 3, "the run finished too soon to be killed several times"
 
-    events = sandbox_check.read_truth(truth_path)
+    events = audit.read_truth(truth_path)
     suite = scenarios.load_suite(SUITE)
-    expected_ids = {p.probe_id for p in scenarios.expand(suite, run=runs.label(out))}
+    expected_ids = {p.probe_id for p in scenarios.expand(suite, run=session.label(out))}
     received = pd.Series([e["probe_id"] for e in events if e["event"] == "probe"])
     assert set(received) == expected_ids
     assert not received.duplicated().any(), "a probe was received twice"
     assert not [e for e in events if e["event"] in ("duplicate", "violation")]
 
     table = pd.read_csv(out / "probes.csv", dtype={"probe_id": str})
-    check = sandbox_check.compare(table, events, 2 * 3600.0)
+    check = audit.compare(table, events, 2 * 3600.0)
     assert check.exact, check
     assert len(table) == len(expected_ids)

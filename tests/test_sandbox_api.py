@@ -15,11 +15,11 @@ import httpx
 import pandas as pd
 import pytest
 
-from socialbench.calendar import business_seconds
-from socialbench.classify import classify_text
-from socialbench.sandbox import PlatformClock, World, create_app
-from socialbench.sandbox.clock import iso_ms, parse_iso_ms, snowflake_ms
-from socialbench.sandbox.profile import Behaviour, Faults, Habits, Latency, Profile
+from socialbench.measure.calendar import business_seconds
+from socialbench.measure.classify import classify_text
+from socialbench.probing.sandbox import PlatformClock, World, create_app
+from socialbench.probing.sandbox.clock import iso_ms, parse_iso_ms, snowflake_ms
+from socialbench.probing.sandbox.profile import Behaviour, Faults, Habits, Latency, Profile
 
 START = "2026-01-05T09:00:00Z"
 FIELDS = {

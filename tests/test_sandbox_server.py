@@ -10,8 +10,8 @@ import time
 import httpx
 import pytest
 
-from socialbench.sandbox import PlatformClock, World, serve_in_thread
-from socialbench.sandbox.profile import Behaviour, Faults, Latency, Profile
+from socialbench.probing.sandbox import PlatformClock, World, serve_in_thread
+from socialbench.probing.sandbox.profile import Behaviour, Faults, Latency, Profile
 
 START = "2026-01-05T09:00:00Z"
 ACCOUNTS = {
@@ -78,7 +78,7 @@ def test_timeout_fault_hangs_after_the_post_succeeded():
 
 def test_run_server_announces_its_url(tmp_path):
     code = (
-        "from socialbench.sandbox import run_server; "
+        "from socialbench.probing.sandbox import run_server; "
         f"run_server(port=0, seed=5, speed=10.0, truth_path={str(tmp_path / 't.jsonl')!r}, "
         f"start={START!r})"
     )

@@ -9,12 +9,12 @@ import statistics
 import pandas as pd
 import pytest
 
-from socialbench.calendar import SupportHours, business_seconds
-from socialbench.classify import classify_text
 from socialbench.errors import ConfigError, UsageError
-from socialbench.sandbox import query as q
-from socialbench.sandbox.business import BusinessClock
-from socialbench.sandbox.clock import (
+from socialbench.measure.calendar import SupportHours, business_seconds
+from socialbench.measure.classify import classify_text
+from socialbench.probing.sandbox import query as q
+from socialbench.probing.sandbox.business import BusinessClock
+from socialbench.probing.sandbox.clock import (
     PlatformClock,
     Snowflakes,
     first_snowflake_after,
@@ -22,9 +22,16 @@ from socialbench.sandbox.clock import (
     parse_iso_ms,
     snowflake_ms,
 )
-from socialbench.sandbox.decide import Situation, plan
-from socialbench.sandbox.phrases import ACK, COMPONENTS, PHRASES, PLAIN, answer_types, render
-from socialbench.sandbox.profile import (
+from socialbench.probing.sandbox.decide import Situation, plan
+from socialbench.probing.sandbox.phrases import (
+    ACK,
+    COMPONENTS,
+    PHRASES,
+    PLAIN,
+    answer_types,
+    render,
+)
+from socialbench.probing.sandbox.profile import (
     EXAMPLE_PROFILE,
     Behaviour,
     Habits,
@@ -34,8 +41,8 @@ from socialbench.sandbox.profile import (
     derived_behaviour,
     load_profile,
 )
-from socialbench.sandbox.rng import seeded
-from socialbench.sandbox.timeline import Tweet
+from socialbench.probing.sandbox.rng import seeded
+from socialbench.probing.sandbox.timeline import Tweet
 
 START = "2026-01-05T09:00:00Z"  # a Monday
 START_MS = parse_iso_ms(START)

@@ -13,8 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from socialbench import conversations, sources
-from socialbench.conversations import duck, scan
+from socialbench.conversations import duck, frames, scan
 from socialbench.errors import InputError
+from socialbench.sources import messages
 from tests.conftest import external
 from tests.test_source_twcs import HEADER, IMPOSSIBLE_OFFSETS, QUIRKY
 
@@ -43,12 +44,12 @@ def load(paths, *, skip=False, engine=None):
 def reference(path, *, skip=False):
     options = sources.ReadOptions(skip_bad_rows=skip)
     frame = sources.read(Path(path), fmt="twcs", options=options)
-    return conversations.arrow_messages(frame), [str(s) for s in options.skipped]
+    return frames.arrow_messages(frame), [str(s) for s in options.skipped]
 
 
 def assert_same(mine: pa.Table, theirs: pa.Table) -> None:
     """Column by column; seq only in its order (a reader's seq has gaps at skipped rows)."""
-    assert mine.schema == conversations.ARROW_SCHEMA
+    assert mine.schema == messages.ARROW_SCHEMA
     assert mine.num_rows == theirs.num_rows
     seq = mine.column("seq")
     if len(seq) > 1:
@@ -148,7 +149,7 @@ def test_the_real_sample_reads_as_the_twcs_reader_reads_it():
 
 
 def test_the_messages_give_the_same_probe_table(tmp_path):
-    from socialbench import synth
+    import synth
 
     path = tmp_path / "synth.csv"
     synth.write(path, conversations=300, brands=5, seed=3)
@@ -156,11 +157,11 @@ def test_the_messages_give_the_same_probe_table(tmp_path):
     engine = duck.DuckEngine()
     try:
         scan.load_twcs(engine, [str(path)], skip_bad_rows=False, bad=None)
-        mine = conversations.run_plan(engine, settings)
+        mine = frames.build(engine, settings).frame()
     finally:
         engine.close()
     frame = sources.read(path, fmt="twcs", options=sources.ReadOptions())
-    theirs = conversations.probe_table(frame, settings)
+    theirs = frames.probe_table(frame, settings)
     assert len(mine) > 100
     assert mine.equals(theirs)
 

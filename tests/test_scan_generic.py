@@ -17,10 +17,11 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from socialbench import analyse, conversations, metrics, sources
+from socialbench import conversations, sources
 from socialbench.cli import main
-from socialbench.conversations import duck, scan_generic
+from socialbench.conversations import analyse, duck, frames, scan_generic
 from socialbench.errors import InputError
+from socialbench.measure import metrics
 from tests.test_scan import TIMES, assert_same
 from tests.test_source_generic import CSV_MAP
 
@@ -68,9 +69,9 @@ def load(paths, mapping=FULL, *, skip=False, brands=frozenset()):
 def reference(paths, mapping=FULL, *, skip=False, brands=frozenset()):
     """The same through the Python reader (sources.generic), files stacked as analyse does."""
     options = sources.ReadOptions(mapping=mapping, skip_bad_rows=skip, brand_handles=brands)
-    frames = [sources.read(Path(p), fmt="generic", options=options) for p in paths]
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return conversations.arrow_messages(frame), [str(s) for s in options.skipped]
+    read = [sources.read(Path(p), fmt="generic", options=options) for p in paths]
+    frame = pd.concat(read, ignore_index=True) if len(read) > 1 else read[0]
+    return frames.arrow_messages(frame), [str(s) for s in options.skipped]
 
 
 def assert_like_generic(paths, mapping=FULL, *, skip=True, brands=frozenset()) -> pa.Table:

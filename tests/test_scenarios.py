@@ -11,7 +11,7 @@ import pytest
 
 from socialbench import scenarios
 from socialbench.errors import ConfigError
-from socialbench.probes import Expectation, Resolution, find_marker, marker, probe_id
+from socialbench.probing.probes import Expectation, Resolution, find_marker, marker, probe_id
 from socialbench.scenarios.render import length, mentions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -907,7 +907,7 @@ def test_suite_built_in_code(tmp_path):
 
 
 def test_run_settings():
-    from socialbench.pacing import Pacing
+    from socialbench.probing.pacing import Pacing
 
     suite = scenarios.load_suite(SUITES / "full.yaml")
     assert scenarios.window_s(suite) == 2 * 86400

@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 from conftest import msg, write_fixture
 
-from socialbench import messages
 from socialbench.errors import InputError
-from socialbench.sources import ReadOptions, fixture
+from socialbench.sources import ReadOptions, fixture, messages
 
 
 def test_account_field_read_and_optional(tmp_path: Path) -> None:

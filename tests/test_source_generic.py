@@ -9,9 +9,8 @@ import pytest
 from conftest import SOURCE_DATA as DATA
 from conftest import write_file as write
 
-from socialbench import messages
 from socialbench.errors import InputError, UsageError
-from socialbench.sources import ReadOptions, generic
+from socialbench.sources import ReadOptions, generic, messages
 
 COLUMNS = [
     messages.ID,

@@ -11,9 +11,8 @@ from conftest import EXTERNAL
 from conftest import SOURCE_DATA as DATA
 from conftest import write_file as write
 
-from socialbench import messages
 from socialbench.errors import InputError
-from socialbench.sources import ReadOptions, graph, read_head
+from socialbench.sources import ReadOptions, graph, messages, read_head
 
 SAMPLES = EXTERNAL / "meta_graph_samples"
 COLUMNS = [

@@ -10,9 +10,8 @@ import pytest
 from conftest import EXTERNAL
 from conftest import SOURCE_DATA as DATA
 
-from socialbench import messages
 from socialbench.errors import InputError
-from socialbench.sources import ReadOptions, read_head, whatsapp
+from socialbench.sources import ReadOptions, messages, read_head, whatsapp
 
 COLUMNS = [
     messages.ID,

@@ -11,9 +11,8 @@ from conftest import EXTERNAL
 from conftest import SOURCE_DATA as DATA
 from conftest import write_file as write
 
-from socialbench import messages
 from socialbench.errors import InputError
-from socialbench.sources import ReadOptions, read_head, x_v2
+from socialbench.sources import ReadOptions, messages, read_head, x_v2
 
 COLUMNS = [
     messages.ID,

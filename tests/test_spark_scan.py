@@ -16,10 +16,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+import synth
 
-from socialbench import analyse, conversations, metrics, sources, synth
-from socialbench.conversations import scan, spark_scan
+from socialbench import conversations, sources
+from socialbench.conversations import analyse, scan, spark_scan
 from socialbench.errors import InputError
+from socialbench.measure import metrics
+from socialbench.sources import messages
 from tests.conftest import external
 from tests.test_engines import SPARK_CONF, SPARK_MISSING, assert_same
 from tests.test_scan import OK, TIMES, twcs_parquet, write
@@ -58,7 +61,7 @@ def load(session, paths, *, skip=False, **conf):
     finally:
         engine.close()
     assert table.num_rows == count
-    return table.cast(conversations.ARROW_SCHEMA), [str(s) for s in options.skipped]
+    return table.cast(messages.ARROW_SCHEMA), [str(s) for s in options.skipped]
 
 
 def assert_like_scan(session, paths, *, skip=True, seq=False) -> pa.Table:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from socialbench import store
-from socialbench.connectors.base import Observed, Sent
 from socialbench.errors import SocialbenchError
-from socialbench.probes import Expectation, Probe, Resolution
-from socialbench.store import RunLocked, RunStore, redact
+from socialbench.probing import store
+from socialbench.probing.connectors.base import Observed, Sent
+from socialbench.probing.probes import Expectation, Probe, Resolution
+from socialbench.probing.store import RunLocked, RunStore, redact
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -168,7 +168,7 @@ def test_another_process_is_refused_while_the_store_is_open(tmp_path):
     child = """
         import sys
         from pathlib import Path
-        from socialbench.store import RunLocked, RunStore
+        from socialbench.probing.store import RunLocked, RunStore
         try:
             RunStore.open(Path(sys.argv[1]), create=False).close()
         except RunLocked as error:
@@ -446,8 +446,8 @@ def test_an_intent_survives_the_process_being_killed(tmp_path):
     child = """
         import os, sys
         from pathlib import Path
-        from socialbench.probes import Probe
-        from socialbench.store import RunStore
+        from socialbench.probing.probes import Probe
+        from socialbench.probing.store import RunStore
         probe = Probe(
             probe_id="p00000000001", suite="s", scenario="q", category="c", brand="b",
             brand_handle="B", channel="x", surface="public", persona="a", persona_handle="A",

@@ -1,4 +1,4 @@
-"""Tests for socialbench.synth: the synthetic twcs archive, its ground truth, and the DuckDB
+"""Tests for tests/synth.py: the synthetic twcs archive, its ground truth, and the DuckDB
 reference (bench/duckdb_reference.py) that the benchmark compares socialbench with.
 
 The truth is checked against a recomputation written here from scratch: the csv module,
@@ -23,8 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-
-from socialbench import synth
+import synth
 
 ROOT = Path(__file__).resolve().parents[1]
 TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
@@ -446,11 +445,11 @@ def test_duckdb_reference_equals_the_truth(archive, template_rules):
 
 
 def _sql_rules_disagree(texts: list) -> list[str]:
-    """Texts on which the reference's SQL rules and socialbench.classify disagree."""
+    """Texts on which the reference's SQL rules and socialbench.measure.classify disagree."""
     import duckdb
     import pyarrow as pa
 
-    from socialbench import classify
+    from socialbench.measure import classify
 
     module = _duckdb_reference()
     con = duckdb.connect()
@@ -485,7 +484,7 @@ AWKWARD_TEXTS = [
 
 
 def test_duckdb_reference_applies_socialbench_rules(archive):
-    """The reference's SQL gives socialbench.classify's answer on every text, rule by rule."""
+    """The reference's SQL gives measure.classify's answer on every text, rule by rule."""
     path, _ = archive
     with open(path, newline="", encoding="utf-8") as f:
         texts = [row["text"] for row in csv.DictReader(f)]
@@ -504,11 +503,11 @@ def test_duckdb_reference_rules_on_real_texts():
 
 
 def test_duckdb_reference_reads_the_patterns_without_pandas():
-    """Run alone, the reference loads socialbench.classify's patterns but not pandas."""
+    """Run alone, the reference loads socialbench.measure.classify's patterns but not pandas."""
     import subprocess
     import sys
 
-    from socialbench import classify
+    from socialbench.measure import classify
 
     _duckdb_reference()
     reference = str(ROOT / "bench" / "duckdb_reference.py")
@@ -527,7 +526,7 @@ def test_duckdb_reference_reads_the_patterns_without_pandas():
 
 
 def test_every_template_is_classified_as_intended():
-    classify = pytest.importorskip("socialbench.classify")
+    classify = pytest.importorskip("socialbench.measure.classify")
     items = synth.examples(per_template=10)
     texts = pd.Series([item["text"] for item in items])
     results = {}

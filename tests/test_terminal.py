@@ -7,7 +7,10 @@ import io
 from conftest import msg, write_fixture
 from rich.console import Console
 
-from socialbench import analyse, conversations, metrics, sources, terminal
+from socialbench import conversations, sources
+from socialbench.conversations import analyse
+from socialbench.measure import metrics
+from socialbench.report import terminal
 
 
 def summary_of(tmp_path) -> dict:
@@ -70,9 +73,9 @@ def test_brand_names_are_not_read_as_rich_markup(tmp_path):
 
 
 def test_verdict_table_is_inert_in_both_renderings(tmp_path):
-    from socialbench import check
-    from socialbench.thresholds import grammar
-    from socialbench.verdict import terminal as verdict_terminal
+    from socialbench.report import verdict_terminal
+    from socialbench.verdict import check
+    from socialbench.verdict.thresholds import grammar
 
     path = write_fixture(tmp_path / "f.jsonl", [
         msg("1", "cust", 0, "@x help"),

@@ -6,11 +6,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from socialbench import check
 from socialbench.cli import main
 from socialbench.errors import ConfigError, UsageError
-from socialbench.thresholds import grammar, regression, sources
-from socialbench.thresholds.evaluate import FAIL, NO_DATA, PASS, WARN
+from socialbench.verdict import check
+from socialbench.verdict.thresholds import grammar, regression, sources
+from socialbench.verdict.thresholds.evaluate import FAIL, NO_DATA, PASS, WARN
 from tests.conftest import msg, write_fixture
 
 

@@ -10,16 +10,17 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+import synth
 from click.testing import CliRunner
 from conftest import DATA, msg, write_fixture
 from markdown_it import MarkdownIt
 
-from socialbench import check, synth
 from socialbench.cli import main
+from socialbench.report import verdict_markdown
 from socialbench.report.markdown import escape
-from socialbench.thresholds import regression
-from socialbench.thresholds.grammar import parse_option, section
-from socialbench.verdict import junit, markdown, rows
+from socialbench.verdict import check, junit, rows
+from socialbench.verdict.thresholds import regression
+from socialbench.verdict.thresholds.grammar import parse_option, section
 
 DEMO = DATA.parents[1] / "scenarios" / "demo.yaml"
 PAIR = DATA / "suites" / "run_pair.yaml"
@@ -351,7 +352,9 @@ def test_hostile_names_make_well_formed_junit(hostile, tmp_path):
 
 
 def test_hostile_names_make_inert_markdown(hostile):
-    text = markdown.render(hostile_verdict(hostile), limit=markdown.STEP_SUMMARY_LIMIT)
+    text = verdict_markdown.render(
+        hostile_verdict(hostile), limit=verdict_markdown.STEP_SUMMARY_LIMIT
+    )
     assert not ILLEGAL_IN_XML.search(text) and "\x1b" not in text
     lines = table_lines(text)
     assert len(lines) == 2
@@ -380,7 +383,7 @@ def many_rows(run):
 
 def test_the_full_table_puts_failing_rows_first_then_warnings(recorded):
     verdict = many_rows(recorded)
-    text = markdown.render(verdict, limit=markdown.STEP_SUMMARY_LIMIT)
+    text = verdict_markdown.render(verdict, limit=verdict_markdown.STEP_SUMMARY_LIMIT)
     statuses = [line.rsplit("|", 2)[1].strip() for line in table_lines(text)]
     assert statuses == ["**FAIL**"] * 7 + ["WARN — severity: warn"] * 3 + ["PASS"] * 18
     assert text.startswith("### socialbench check: FAIL\n")
@@ -395,7 +398,9 @@ def test_the_full_table_puts_failing_rows_first_then_warnings(recorded):
         pytest.param(2400, 900, id="partly-full"),
         pytest.param(1200, 600, id="nearly-full"),
         pytest.param(
-            markdown.STEP_SUMMARY_LIMIT, markdown.STEP_SUMMARY_LIMIT - 1400, id="github-cap"
+            verdict_markdown.STEP_SUMMARY_LIMIT,
+            verdict_markdown.STEP_SUMMARY_LIMIT - 1400,
+            id="github-cap",
         ),
     ],
 )
@@ -404,7 +409,7 @@ def test_the_step_summary_stays_within_the_cap(recorded, tmp_path, limit, alread
     path = tmp_path / "summary.md"
     before = ("é" * (already // 2)).encode("utf-8")  # other steps' content, 2 bytes a char
     path.write_bytes(before)
-    appended = markdown.append_step_summary(verdict, path, limit=limit)
+    appended = verdict_markdown.append_step_summary(verdict, path, limit=limit)
     data = path.read_bytes()
     assert 0 < appended == len(data) - len(before)
     assert len(data) <= limit
@@ -421,10 +426,10 @@ def test_the_step_summary_stays_within_the_cap(recorded, tmp_path, limit, alread
 
 def test_truncation_keeps_the_failing_rows(recorded):
     verdict = many_rows(recorded)
-    full = markdown.render(verdict, limit=markdown.STEP_SUMMARY_LIMIT)
+    full = verdict_markdown.render(verdict, limit=verdict_markdown.STEP_SUMMARY_LIMIT)
     head = full.split("| metric")[0]
     limit = len(head.encode("utf-8")) + 600
-    text = markdown.render(verdict, limit=limit)
+    text = verdict_markdown.render(verdict, limit=limit)
     assert len(text.encode("utf-8")) <= limit
     shown = table_lines(text)
     assert 0 < len(shown) <= 7
@@ -445,15 +450,15 @@ def test_a_full_summary_file_is_left_alone(recorded, tmp_path, size, limit):
     path = tmp_path / "summary.md"
     path.write_bytes(b"x" * size)
     verdict = check.judge(recorded, [parse_option("ttfr: p(90) < 1s")])
-    assert markdown.append_step_summary(verdict, path, limit=limit) == 0
+    assert verdict_markdown.append_step_summary(verdict, path, limit=limit) == 0
     assert path.read_bytes() == b"x" * size
 
 
 def test_a_heading_alone_when_nothing_else_fits(recorded):
     verdict = check.judge(recorded, [parse_option("ttfr: p(90) < 1s")])
     heading = "### socialbench check: FAIL\n"
-    assert markdown.render(verdict, limit=len(heading)) == heading
-    assert markdown.render(verdict, limit=len(heading) - 1) == ""
+    assert verdict_markdown.render(verdict, limit=len(heading)) == heading
+    assert verdict_markdown.render(verdict, limit=len(heading) - 1) == ""
 
 
 # -- where the figures came from ------------------------------------------------------------
@@ -474,6 +479,6 @@ def test_both_outputs_say_where_the_figures_came_from(request, fixture, source):
     assert properties["source"] == source
     assert properties["source_text"] == check.SOURCES[source]
     assert properties["directory"] == str(run.directory)
-    text = markdown.render(verdict, limit=markdown.STEP_SUMMARY_LIMIT)
+    text = verdict_markdown.render(verdict, limit=verdict_markdown.STEP_SUMMARY_LIMIT)
     assert f"\nFigures from: {escape(check.SOURCES[source], limit=None)}\n" in text
     assert f"Figures from: {check.SOURCES[source]}" in html(text)  # as GitHub shows it

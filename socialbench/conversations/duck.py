@@ -23,12 +23,10 @@ class DuckEngine(plan.Engine):
     dialect = plan.Dialect()
 
     def __init__(self, options=None) -> None:
-        """``options``: a ``conversations.EngineOptions`` (threads, memory_limit, temp_dir)."""
+        """``options``: a ``plan.EngineOptions`` (threads, memory_limit, temp_dir)."""
         import duckdb
 
-        from socialbench.conversations import EngineOptions
-
-        options = options or EngineOptions()
+        options = options or plan.EngineOptions()
         config = {"preserve_insertion_order": True}
         if options.threads:
             config["threads"] = int(options.threads)
@@ -73,7 +71,7 @@ class DuckEngine(plan.Engine):
     # ------------------------------------------------------------------------ the rest
 
     def load(self, messages: pa.Table) -> None:
-        """The messages relation (``conversations.ARROW_SCHEMA``) as the view ``messages``
+        """The messages relation (``sources.messages.ARROW_SCHEMA``) as the view ``messages``
         (DuckDB reads the Arrow table in place)."""
         self.con.register("messages", messages)
 

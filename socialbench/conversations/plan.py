@@ -48,6 +48,20 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _DAY_NS, _HOUR_NS = 86_400_000_000_000, 3_600_000_000_000
 
 
+ENGINES = ("duckdb", "spark")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Which engine runs the plan and how it may use the machine (``None``: its default)."""
+
+    kind: str = "duckdb"
+    threads: int | None = None
+    memory_limit: str | None = None
+    temp_dir: str | None = None
+    spark_master: str | None = None
+
+
 class ReplyLoop(InputError):
     """Raised when a message's chain of parents leads back to itself (bad input)."""
 

@@ -3,7 +3,7 @@
 The plan's table ``texts`` (seq, probe, text, reply, first_reply, moved) goes through
 ``classify_batch`` batch by batch: DuckDB's batches on a pool of threads (Arrow's regular
 expressions release the GIL), Spark's through ``mapInArrow``. The rules themselves are
-``socialbench.classify`` (RE2 patterns applied by Arrow), so both engines give the same
+``socialbench.measure.classify`` (RE2 patterns applied by Arrow), so both engines give the same
 answers whatever their own regular-expression dialects.
 """
 
@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from socialbench import classify
 from socialbench.conversations.plan import REPLY_BITS
+from socialbench.measure import classify
 
 FLAGS_SCHEMA = pa.schema(
     [

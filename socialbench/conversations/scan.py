@@ -93,7 +93,7 @@ _HEADER_LIMIT = 1 << 20
 
 
 def load_twcs(engine, paths: list[str], *, skip_bad_rows: bool, bad: Callable | None = None) -> int:
-    """Make the engine's relation ``messages`` (``conversations.ARROW_SCHEMA``) from twcs
+    """Make the engine's relation ``messages`` (``sources.messages.ARROW_SCHEMA``) from twcs
     files read by DuckDB; returns the number of messages.
 
     ``paths``: files or glob patterns (sorted matches), read in that order. A bad row raises

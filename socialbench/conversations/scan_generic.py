@@ -108,7 +108,7 @@ def load_generic(
     skip_bad_rows: bool = False,
     bad: Callable | None = None,
 ) -> list[tuple[str, int]]:
-    """Make the engine's relation ``messages`` (``conversations.ARROW_SCHEMA``) from generic
+    """Make the engine's relation ``messages`` (``sources.messages.ARROW_SCHEMA``) from generic
     exports read by DuckDB; returns each file with its number of messages.
 
     ``paths``: files or glob patterns (sorted matches), read in that order; ``mapping``: target

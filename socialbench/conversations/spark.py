@@ -94,13 +94,12 @@ class SparkEngine(plan.Engine):
     dialect = SparkDialect()
 
     def __init__(self, options=None, *, master: str | None = None, session=None) -> None:
-        """``options``: a ``conversations.EngineOptions`` (``spark_master``, ``threads`` for
+        """``options``: a ``plan.EngineOptions`` (``spark_master``, ``threads`` for
         local mode, ``memory_limit`` for the driver of local mode, ``temp_dir`` for Spark's
         scratch space). ``master`` overrides ``options.spark_master``. ``session``: an
         existing SparkSession to work in (it is not stopped by ``close``)."""
-        from socialbench.conversations import EngineOptions
 
-        options = options or EngineOptions()
+        options = options or plan.EngineOptions()
         self.master = master or options.spark_master
         self._views: dict = {}  # name -> the cached DataFrame behind the view (or None)
         self._owned = None  # the session this engine started (stopped by close)
@@ -139,8 +138,8 @@ class SparkEngine(plan.Engine):
     # ------------------------------------------------------------------------ the rest
 
     def load(self, messages: pa.Table) -> None:
-        """The messages relation (``conversations.ARROW_SCHEMA``) as the table ``messages``."""
-        from socialbench.conversations import ARROW_SCHEMA
+        """The messages relation (``sources.messages.ARROW_SCHEMA``) as the table ``messages``."""
+        from socialbench.sources.messages import ARROW_SCHEMA
 
         table = messages.select(ARROW_SCHEMA.names).cast(ARROW_SCHEMA)
         with self._alive():
@@ -283,9 +282,8 @@ def start_session(options=None, master: str | None = None, conf: dict | None = N
     ``master``, else ``options.spark_master``, else ``local[*]``; ``conf``: more Spark
     settings), or a Spark Connect session when ``SPARK_REMOTE`` is set. For callers that
     keep one session for several engines (``SparkEngine(session=...)``); they stop it."""
-    from socialbench.conversations import EngineOptions
 
-    options = options or EngineOptions()
+    options = options or plan.EngineOptions()
     SparkSession = _pyspark()
     remote = os.environ.get("SPARK_REMOTE")
     master = master or options.spark_master

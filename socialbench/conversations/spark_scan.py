@@ -147,7 +147,7 @@ class _Facts:
 
 
 def load_twcs(engine, paths: list[str], *, skip_bad_rows: bool, bad: Callable | None = None) -> int:
-    """Make the engine's relation ``messages`` (``conversations.ARROW_SCHEMA``) from twcs
+    """Make the engine's relation ``messages`` (``sources.messages.ARROW_SCHEMA``) from twcs
     files read by Spark; returns the number of messages.
 
     ``paths``: files, folders or glob patterns, local or URIs (see the module). A bad row

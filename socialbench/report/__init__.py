@@ -1,16 +1,23 @@
-"""Reports of a run: one Report object, one renderer module per format, registered here.
+"""A run in, every rendering of it out: its files (``output``: probes.csv and summary.json),
+the terminal summary (``terminal``), the reports (one renderer module per format,
+registered here, over one ``Report`` object: ``model``) and a check's verdict on a terminal
+or in a CI step summary (``verdict_terminal``, ``verdict_markdown``).
 
-Each renderer module has ``EXTENSION`` and ``write(report, path) -> Path`` (a file, or a
-folder for csv). A new format is one module plus one line in FORMATS.
+Each renderer module has ``DEFAULT_NAME`` (its file beside the run's files) and
+``write(report, path) -> Path`` (a file, or a folder for csv); the text formats also
+``render(report) -> str``. A new format is one module plus one line in FORMATS.
 """
 
 from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from socialbench.errors import UsageError
-from socialbench.report.model import Message, Report, load
+
+if TYPE_CHECKING:
+    from socialbench.report.model import Report
 
 FORMATS = {
     "html": "socialbench.report.html",
@@ -18,14 +25,8 @@ FORMATS = {
     "json": "socialbench.report.json_format",
     "csv": "socialbench.report.csv_format",
 }
-DEFAULT_NAMES = {
-    "html": "report.html",
-    "md": "report.md",
-    "json": "report.json",
-    "csv": "report-csv",
-}
 
-__all__ = ["FORMATS", "Message", "Report", "load", "parse_formats", "write"]
+__all__ = ["FORMATS", "parse_formats", "render", "write"]
 
 
 def parse_formats(text: str) -> list[str]:
@@ -43,5 +44,10 @@ def parse_formats(text: str) -> list[str]:
 def write(report: Report, fmt: str, path: Path | None = None) -> Path:
     """Render ``report`` as ``fmt`` into ``path`` (default: beside the run's files)."""
     module = importlib.import_module(FORMATS[fmt])
-    target = path if path is not None else report.directory / DEFAULT_NAMES[fmt]
+    target = path if path is not None else report.directory / module.DEFAULT_NAME
     return module.write(report, target)
+
+
+def render(report: Report, fmt: str) -> str:
+    """``report`` as text in ``fmt`` (a format with ``render``: md, json, html)."""
+    return importlib.import_module(FORMATS[fmt]).render(report)

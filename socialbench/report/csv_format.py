@@ -22,11 +22,11 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from socialbench.errors import InputError
-from socialbench.metrics import AGGREGATE_KEYS, WITHIN
-from socialbench.output import defuse_formulas, write_probes_csv, write_run
+from socialbench.measure.metrics import AGGREGATE_KEYS, WITHIN
 from socialbench.report.model import Report
+from socialbench.report.output import defuse_formulas, write_probes_csv, write_run
 
-EXTENSION = ""
+DEFAULT_NAME = "report-csv"  # beside the run's files
 _SAFE_NAME = re.compile(r"[a-z0-9_]+")
 
 

@@ -23,7 +23,7 @@ from socialbench.report import html_sections as sections
 from socialbench.report.model import Report
 from socialbench.report.references import REFERENCES
 
-EXTENSION = "html"
+DEFAULT_NAME = "report.html"  # beside the run's files
 HERE = Path(__file__).resolve().parent
 ASSETS = HERE / "assets"
 TEMPLATES = HERE / "templates"

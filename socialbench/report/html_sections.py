@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from socialbench.durations import format_seconds
-from socialbench.metrics import WEEKDAYS
+from socialbench.measure.metrics import WEEKDAYS
 from socialbench.report import references
-from socialbench.terminal import by_response_rate
+from socialbench.report.terminal import by_response_rate
 
 EXPECTATIONS = ("reply", "deadline", "link", "dm", "resolution")
 REPLY_TYPES = (

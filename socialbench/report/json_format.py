@@ -13,10 +13,10 @@ import json
 import re
 from pathlib import Path
 
-from socialbench.output import clean_json
 from socialbench.report.model import Report
+from socialbench.report.output import clean_json
 
-EXTENSION = "json"
+DEFAULT_NAME = "report.json"  # beside the run's files
 
 # Characters that appear only inside JSON strings, so escaping them in the text is safe.
 _LIVE = re.compile("[<>&\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")

@@ -20,9 +20,9 @@ import pandas as pd
 from socialbench.durations import format_seconds
 from socialbench.report.model import Report
 from socialbench.report.references import Reference, for_metric
-from socialbench.terminal import ci, leaderboard_rows, pct
+from socialbench.report.terminal import ci, leaderboard_rows, pct
 
-EXTENSION = "md"
+DEFAULT_NAME = "report.md"  # beside the run's files
 TOP_BRANDS = 15
 MAX_TEXT = 80  # characters of one untrusted value shown
 MAX_SOURCES = 3

@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from socialbench.errors import InputError
-from socialbench.output import TEXT_COLUMNS
-from socialbench.summaries import read_summary, run_kind
+from socialbench.measure.summaries import read_summary, run_kind
+from socialbench.report.output import TEXT_COLUMNS
 
 BOOL_COLUMNS = ("responded", "link", "dm", "phone", "email", "ack_only", "resolved")
 RUN_BOOL_COLUMNS = ("one_touch", "expectations_met")
@@ -172,14 +172,15 @@ def _objects(column: pa.ChunkedArray) -> pd.Series:
 
 
 def _transcripts(directory: Path) -> dict[str, list[Message]]:
-    from socialbench import probe_runs, scenarios
-    from socialbench.store import RunStore
+    from socialbench import scenarios
+    from socialbench.probing import attribution
+    from socialbench.probing.store import RunStore
 
     store = RunStore.read_only(directory)
     try:
         suite = scenarios.load_suite(directory / "suite.yaml")
         book = scenarios.brand_book(suite)
-        msgs, sent = probe_runs.messages_table(store, book.handles())
+        msgs, sent = attribution.messages_table(store, book.handles())
     finally:
         store.close()
     owner = {pid: s.probe.probe_id for pid, s in sent.items()}

@@ -1,4 +1,4 @@
-"""Suites: customer queries replayed against brand accounts, from YAML to probes.
+"""Suite files in, probes out: customer queries replayed against brand accounts.
 
 A suite file names its brands (a handle per channel, alias handles, support hours), its
 personas (the customer accounts that send, with follower counts and the *names* of the

@@ -6,14 +6,21 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 
-from socialbench import brands
+from socialbench.conversations import brands
 from socialbench.errors import ConfigError
-from socialbench.pacing import Pacing
-from socialbench.probes import Expectation, Probe, Resolution, marker, probe_id, run_probe_id
+from socialbench.probing.pacing import Pacing
+from socialbench.probing.probes import (
+    Expectation,
+    Probe,
+    Resolution,
+    marker,
+    probe_id,
+    run_probe_id,
+)
 from socialbench.scenarios import load
-from socialbench.scenarios.lines import field
 from socialbench.scenarios.models import CHANNELS, Brand, Expect, Suite
 from socialbench.scenarios.render import Entry
+from socialbench.yamlfile import field, report
 
 
 def expand(suite: Suite, *, run: str | None = None) -> list[Probe]:
@@ -112,7 +119,7 @@ def check_credentials(suite: Suite, probes: list[Probe], env: Mapping[str, str])
             continue
         found.append((suite.line(loc), field(loc), problem))
     if found:
-        raise ConfigError(load.report(suite.path, found))
+        raise ConfigError(report(suite.path, found))
 
 
 def brand_book(suite: Suite) -> brands.BrandBook:

@@ -1,4 +1,4 @@
-"""Reading a suite file: YAML, then the strict models, then the checks across values.
+"""Reading a suite file: YAML, then the strict models, then the coherence across values.
 
 ``yaml.safe_load`` is used here only. Every problem found is reported at once, one line each,
 ``file:line: field.path: problem``, in file order; line numbers come from the composed YAML
@@ -8,18 +8,14 @@ node tree.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pydantic
-import yaml
 
 from socialbench.errors import ConfigError
-from socialbench.scenarios import checks, render
-from socialbench.scenarios.lines import field, line_at
+from socialbench.scenarios import coherence, render
 from socialbench.scenarios.models import Suite
-
-Located = tuple[int, str, str]  # line, field path, problem
+from socialbench.yamlfile import Located, duplicate_keys, field, line_at, read_yaml, report
 
 _SUITE_KEY = re.compile(r"""^["']?suite["']?[ \t]*:""", re.MULTILINE)
 _MESSAGES = {"extra_forbidden": "unknown key", "missing": "required key is missing"}
@@ -52,7 +48,7 @@ def entries(suite: Suite) -> list[render.Entry]:
 
 def _rendered(suite: Suite) -> tuple[list[render.Entry], list[Located]]:
     rendered, problems = render.render_all(suite)
-    problems = [*checks.problems(suite), *problems]
+    problems = [*coherence.problems(suite), *problems]
     return rendered, [(suite.line(loc), field(loc), problem) for loc, problem in problems]
 
 
@@ -68,55 +64,10 @@ def is_suite(path: Path) -> bool:
     return _SUITE_KEY.search(text) is not None
 
 
-def read_yaml(path: Path) -> tuple[object, yaml.Node]:
-    """The file's data and its YAML node tree (for line numbers)."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8")
-        root, data = yaml.compose(text), yaml.safe_load(text)
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: text is not UTF-8") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}:{line}: invalid YAML: {problem}") from None
-    if root is None:
-        raise ConfigError(f"{path}: the file is empty")
-    return data, root
-
-
-def duplicate_keys(node: yaml.Node, at: tuple, seen: set[int] | None = None) -> Iterator[Located]:
-    """Keys given twice in one mapping (YAML would silently keep the last); each node once,
-    so aliases cannot make the walk long or endless."""
-    seen = set() if seen is None else seen
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        keys: set[str] = set()
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                if key.value in keys:
-                    yield key.start_mark.line + 1, field((*at, key.value)), "duplicate key"
-                keys.add(key.value)
-            yield from duplicate_keys(value, (*at, key.value), seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            yield from duplicate_keys(item, (*at, index), seen)
-
-
-def _located(root: yaml.Node, error: dict) -> Located:
+def _located(root, error: dict) -> Located:
     loc = tuple(error["loc"])
     message = _MESSAGES.get(error["type"], error["msg"].removeprefix("Value error, "))
     if loc and loc[-1] == "[key]":
         loc = loc[:-1]
         message = f"unknown key {loc[-1]!r}; {message[:1].lower()}{message[1:]}"
     return line_at(root, loc), field(loc), message
-
-
-def report(path: Path | str, found: list[Located]) -> str:
-    """One ``file:line: field: problem`` line per problem, in file order, repeats dropped."""
-    ordered = sorted(dict.fromkeys(found), key=lambda item: item[0])
-    return "\n".join(f"{path}:{line}: {where}: {problem}" for line, where, problem in ordered)

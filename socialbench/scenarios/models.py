@@ -1,7 +1,7 @@
 """The suite file's strict models: every key known, every value checked on its own.
 
 Checks that need more than one value (ids referenced by queries, handles per channel,
-templates) live in ``checks`` and ``render``, where each problem gets its own YAML path.
+templates) live in ``coherence`` and ``render``, where each problem gets its own YAML path.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pydantic import (
 )
 
 from socialbench import durations
-from socialbench.calendar import SupportHours
 from socialbench.errors import UsageError
-from socialbench.scenarios.lines import line_at
+from socialbench.measure.calendar import SupportHours
+from socialbench.yamlfile import line_at
 
 CHANNELS: tuple[str, ...] = ("x", "facebook", "instagram", "messenger", "whatsapp", "webchat")
 SURFACES: tuple[str, ...] = ("public", "private")

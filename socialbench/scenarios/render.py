@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from socialbench.probes import marker
-from socialbench.scenarios.checks import Problem, surfaces
+from socialbench.probing.probes import marker
+from socialbench.scenarios.coherence import Problem, surfaces
 from socialbench.scenarios.models import Brand, Persona, Query, Suite
 
 MARKER_LENGTH = len(" " + marker("p" + "0" * 11))
@@ -96,7 +96,7 @@ def combinations(variables: dict[str, list]) -> Iterator[dict]:
 
 def _targets(suite: Suite, query: Query) -> Iterator[tuple[Brand, str, str, Persona]]:
     """The query's brands, channels, surfaces and personas; unknown ids and missing handles
-    are skipped here (the checks report them)."""
+    are skipped here (``coherence`` reports them)."""
     for brand in _chosen(suite.brands, query.brands):
         for channel in query.channels:
             for surface in surfaces(query, channel):

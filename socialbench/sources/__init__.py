@@ -1,4 +1,5 @@
-"""Recorded-conversation sources: one module per format, one registry.
+"""Recorded files in, the messages table (``messages``) out: one module per format, one
+registry.
 
 Each source module defines:
 
@@ -7,7 +8,7 @@ Each source module defines:
 - ``sniff(head: str, path: Path) -> bool``: whether a file's first characters look like this
   format (used when ``--format`` is not given; the first module that says yes wins);
 - ``read(path: Path, options: ReadOptions) -> pandas.DataFrame``: the file as a messages
-  table (see ``socialbench.messages``), already passed through ``messages.normalize``.
+  table (see ``socialbench.sources.messages``), already passed through ``messages.normalize``.
 
 A new format is one new module plus one line in ``_MODULES``.
 """
@@ -36,6 +37,9 @@ _MODULES: dict[str, str] = {
 }
 
 SNIFF_CHARS = 64 * 1024
+# the generic format's --map targets: the columns it must be told, then those it may be
+MAP_REQUIRED = ("id", "author", "time", "text")
+MAP_OPTIONAL = ("parent", "brand", "channel", "conversation", "followers", "surface", "account")
 
 
 @dataclass
@@ -74,6 +78,26 @@ class ReadOptions:
 def names() -> list[str]:
     """Every format name, in detection order."""
     return list(_MODULES)
+
+
+def parse_map(text: str | None) -> dict[str, str]:
+    """``--map id=tweet,author=user,...`` -> {"id": "tweet", "author": "user", ...}."""
+    if not text:
+        return {}
+    targets = MAP_REQUIRED + MAP_OPTIONAL
+    mapping = {}
+    for part in text.split(","):
+        target, sep, column = part.partition("=")
+        target, column = target.strip(), column.strip()
+        if not sep or not column:
+            raise UsageError(f"--map: {part!r} is not TARGET=COLUMN")
+        if target not in targets:
+            raise UsageError(f"--map: unknown target {target!r}; targets: {', '.join(targets)}")
+        mapping[target] = column
+    missing = [t for t in MAP_REQUIRED if t not in mapping]
+    if missing:
+        raise UsageError(f"--map: missing required target(s) {', '.join(missing)}")
+    return mapping
 
 
 def module(name: str) -> ModuleType:

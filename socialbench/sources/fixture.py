@@ -28,8 +28,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from socialbench import messages as m
 from socialbench.sources import ReadOptions, json_lines
+from socialbench.sources import messages as m
 
 NAME = "fixture"
 DESCRIPTION = "socialbench fixture (JSON Lines of messages)"

@@ -37,9 +37,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from socialbench import messages
 from socialbench.errors import InputError, UsageError
-from socialbench.sources import ReadOptions, json_lines, read_text
+from socialbench.sources import (
+    MAP_OPTIONAL,
+    MAP_REQUIRED,
+    ReadOptions,
+    json_lines,
+    messages,
+    read_text,
+)
 from socialbench.sources.payloads import EARLIEST, LATEST, describe
 
 if TYPE_CHECKING:
@@ -48,8 +54,7 @@ if TYPE_CHECKING:
 NAME = "generic"
 DESCRIPTION = "CSV or JSON Lines export from another tool, read through a --map column mapping"
 
-REQUIRED = ("id", "author", "time", "text")
-OPTIONAL = ("parent", "brand", "channel", "conversation", "followers", "surface", "account")
+REQUIRED, OPTIONAL = MAP_REQUIRED, MAP_OPTIONAL
 TRUE_WORDS = frozenset({"true", "1", "yes", "outbound"})
 FALSE_WORDS = frozenset({"false", "0", "no", "inbound"})
 _EPOCH_PATTERN = r"[+-]?\d+(?:\.\d+)?"

@@ -70,9 +70,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from socialbench import messages
 from socialbench.errors import InputError
-from socialbench.sources import ReadOptions
+from socialbench.sources import ReadOptions, messages
 from socialbench.sources.payloads import (
     RecordError,
     dedupe,

@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from socialbench import messages
-from socialbench.sources import ReadOptions, json_document, json_lines
+from socialbench.sources import ReadOptions, json_document, json_lines, messages
 
 if TYPE_CHECKING:
     import pandas as pd

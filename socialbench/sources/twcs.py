@@ -32,9 +32,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from socialbench import messages as m
 from socialbench.errors import InputError
 from socialbench.sources import ReadOptions
+from socialbench.sources import messages as m
 
 NAME = "twcs"
 DESCRIPTION = 'twcs CSV ("Customer Support on Twitter" layout)'

@@ -32,9 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from socialbench import messages
 from socialbench.errors import InputError
-from socialbench.sources import ReadOptions
+from socialbench.sources import ReadOptions, messages
 from socialbench.sources.payloads import (
     RecordError,
     dedupe,

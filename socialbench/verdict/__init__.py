@@ -1,6 +1,11 @@
-"""Renderings of a check's Verdict: the terminal table, JUnit XML, the Markdown step summary.
+"""A run's figures and thresholds in, a Verdict out: pass or fail, and why.
 
-Every renderer takes its cells from ``rows``, so the three say the same thing. Cells are
+- ``thresholds/``: the grammar, where thresholds are written, their evaluation;
+- ``check``: judges a finished run (and a baseline) against them;
+- ``junit``: the verdict as JUnit XML; the terminal and Markdown renderings are in
+  ``report`` (``verdict_terminal``, ``verdict_markdown``).
+
+Every rendering takes its cells from ``rows`` here, so all say the same thing. Cells are
 plain text; values that come from data or configuration (scope values: brand names from an
 archive) are untrusted, and each renderer escapes them for its medium.
 """
@@ -10,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from socialbench.durations import format_seconds
-from socialbench.thresholds.evaluate import unit_of
-from socialbench.thresholds.regression import expression_text
+from socialbench.verdict.thresholds.evaluate import unit_of
+from socialbench.verdict.thresholds.regression import expression_text
 
 COLUMNS = ("metric", "scope", "expression", "observed", "samples", "status")
 # how a row counts in the verdict (and as a JUnit case)
