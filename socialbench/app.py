@@ -318,28 +318,27 @@ def _print_summary(summary: dict, out_dir: Path, *, top: int) -> None:
 
 
 def _print_failed(summary: dict) -> None:
-    from socialbench.safe import terminal_text
-
     failed = summary.get("run", {}).get("failed", [])
-    if not failed:
-        return
-    click.echo(f"{len(failed)} probe(s) failed:", err=True)
-    for item in failed[:10]:
-        click.echo(f"  {terminal_text(item['probe_id'])}: {terminal_text(item['error'])}", err=True)
-    if len(failed) > 10:
-        click.echo(f"  … and {len(failed) - 10} more (summary.json run.failed)", err=True)
+    lines = [f"{item['probe_id']}: {item['error']}" for item in failed]
+    _echo_first(f"{len(failed)} probe(s) failed:", lines, "(summary.json run.failed)")
 
 
 def _report_skipped(skipped) -> None:
-    if not skipped:
-        return
+    _echo_first(f"skipped {len(skipped)} bad row(s):", [str(row) for row in skipped], "")
+
+
+def _echo_first(title: str, lines: list[str], where: str, shown: int = 10) -> None:
+    """``title`` and the first ``shown`` of ``lines`` (untrusted text, made inert) on
+    stderr, then how many more there are and ``where`` they are; nothing without lines."""
     from socialbench.safe import terminal_text
 
-    click.echo(f"skipped {len(skipped)} bad row(s):", err=True)
-    for row in skipped[:10]:
-        click.echo(f"  {terminal_text(row)}", err=True)
-    if len(skipped) > 10:
-        click.echo(f"  … and {len(skipped) - 10} more", err=True)
+    if not lines:
+        return
+    click.echo(title, err=True)
+    for line in lines[:shown]:
+        click.echo(f"  {terminal_text(line)}", err=True)
+    if len(lines) > shown:
+        click.echo(f"  … and {len(lines) - shown} more {where}".rstrip(), err=True)
 
 
 # ------------------------------------------------------------------------------ checks
