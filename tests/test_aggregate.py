@@ -93,6 +93,9 @@ def random_probes(seed: int, n: int, *, window: float = WEEK, censored: bool = T
         out[rng.random(n) < missing] = None
         return out
 
+    automated = rng.integers(0, 2, n) * (rng.random(n) < 0.4)
+    ttfa = np.where(automated > 0, rng.choice([0.0, 5.0, 5.0, 30.0, 600.0], n), np.nan)
+    handoff = np.where(answered & (automated > 0) & (ttfr >= ttfa), ttfr - ttfa, np.nan)
     personas = [f"p{i}" for i in range(70)] + ["Bob", "bob"]
     weights = rng.random(len(personas)) ** 2
     persona = rng.choice(personas, n, p=weights / weights.sum()).astype(object)
@@ -117,7 +120,10 @@ def random_probes(seed: int, n: int, *, window: float = WEEK, censored: bool = T
             "resolved": pd.array(rng.choice([True, False, None], n), dtype="boolean"),
             "brand_messages": rng.integers(0, 3, n),
             "watched_s": rng.choice(watched, n),
-            "automated_messages": rng.integers(0, 2, n) * (rng.random(n) < 0.2),
+            "automated_messages": automated,
+            "ttfa_s": ttfa,
+            "bot_only": (automated > 0) & ~answered,
+            "handoff_s": handoff,
             "weekday": pick(list(WEEKDAYS), 0.01),
             "hour": rng.integers(0, 24, n),
         }
@@ -181,6 +187,9 @@ def probes(ttfr: list[float | None], **columns) -> pd.DataFrame:
         "brand_messages": [1] * n,
         "watched_s": [WEEK] * n,
         "automated_messages": [0] * n,
+        "ttfa_s": [np.nan] * n,
+        "bot_only": [False] * n,
+        "handoff_s": [np.nan] * n,
         "weekday": ["Mon"] * n,
         "hour": [9] * n,
     }

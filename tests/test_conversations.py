@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -323,6 +324,41 @@ def test_ids_are_matched_within_their_channel(tmp_path):
         ("facebook", False),
         ("instagram", True),
     ]
+
+
+def test_automated_replies_have_their_own_columns(tmp_path):
+    """METRICS.md: the first automated message's time and delay, bot-only, and the hand-off
+    to the first human brand message (empty when a human answered before the bot)."""
+    probes = table(
+        tmp_path,
+        [
+            msg(1, "cust", 0, "@Acme help"),  # bot at 1 min, a human at 31 min
+            msg(2, "Acme", 1, "Thanks, we'll reply soon", parent=1, brand=True, automated=True),
+            msg(3, "Acme", 3, "Anything else?", parent=2, brand=True, automated=True),
+            msg(4, "Acme", 31, "@cust Try a restart.", parent=1, brand=True),
+            msg(5, "cust", 60, "@Acme hello?"),  # the bot alone
+            msg(6, "Acme", 62, "Away until Monday", parent=5, brand=True, automated=True),
+            msg(7, "cust", 120, "@Acme hi"),  # a human first, then the bot
+            msg(8, "Acme", 125, "@cust Hello!", parent=7, brand=True),
+            msg(9, "Acme", 126, "Rate us", parent=8, brand=True, automated=True),
+            msg(10, "cust", 180, "@Acme hey"),  # nothing automated
+            msg(11, "Acme", 200, "@cust Hi", parent=10, brand=True),
+            msg(12, "cust", 240, "@Acme late bot"),  # the bot after the window
+            msg(13, "Acme", 240 + 25 * 60, "Hi", parent=12, brand=True, automated=True),
+        ],
+        window_s=24 * 3600,
+    )
+    got = {
+        p.probe_id: (p.ttfa_s, p.bot_only, p.handoff_s, p.automated_messages)
+        for p in probes.itertuples()
+    }
+    assert got["1"] == (60.0, False, 1800.0, 2)
+    assert got["5"][:2] == (120.0, True) and math.isnan(got["5"][2])
+    assert got["7"][:2] == (360.0, False) and math.isnan(got["7"][2])
+    assert math.isnan(got["10"][0]) and not got["10"][1] and math.isnan(got["10"][2])
+    assert math.isnan(got["12"][0]) and not got["12"][1] and got["12"][3] == 0
+    at = probes.set_index("probe_id")["automated_at"]
+    assert at["1"] == pd.Timestamp("2024-03-04T09:01:00Z") and pd.isna(at["10"])
 
 
 def test_automated_replies_are_reported_apart_in_the_summary(tmp_path):

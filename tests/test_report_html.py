@@ -258,6 +258,29 @@ def test_headline_figures_equal_summary(probe_run):
     assert len(refs) == 4 and "Brandwatch, 2015" in refs[0].text()
 
 
+def test_automated_replies_get_cards_only_when_there_are_some(probe_run, tmp_path):
+    plain = parse(html.render(probe_run))
+    assert not [c for c in plain.find_all("div", class_="card")
+                if c.attrs["data-metric"] == "automated_rate"]  # fmt: skip
+    probes = probe_frame(300)
+    bot = np.arange(len(probes)) % 3 == 0  # a third had a bot; those not answered: bot only
+    probes["automated_messages"] = pd.array(bot.astype(int), dtype="Int64")
+    probes["ttfa_s"] = np.where(bot, 4.0 + np.arange(len(probes)) % 7, np.nan)
+    probes["bot_only"] = pd.array(bot & ~probes["responded"].to_numpy(bool), dtype="boolean")
+    answered = probes["responded"].to_numpy(bool)
+    handoff = probes["ttfr_s"] - probes["ttfa_s"]
+    probes["handoff_s"] = np.where(bot & answered & (handoff >= 0), handoff, np.nan)
+    report = make_report(probes, tmp_path)
+    o = report.summary["overall"]
+    assert o["automated"] == int(bot.sum()) and o["bot_only_rate"] > 0
+    dom = parse(html.render(report))
+    cards = {c.attrs["data-metric"]: c for c in dom.find_all("div", class_="card")}
+    assert cards["automated_rate"].find("div", class_="value").text() == pct(o["automated_rate"])
+    assert cards["ttfa_median_s"].find("div", class_="value").text() == dur(o["ttfa_median_s"])
+    assert cards["bot_only_rate"].find("div", class_="value").text() == pct(o["bot_only_rate"])
+    assert dur(o["handoff_median_s"]) in cards["bot_only_rate"].text()
+
+
 def test_leaderboard_has_one_row_per_brand_with_summary_figures(probe_run):
     dom = parse(html.render(probe_run))
     table = dom.find("table", id="leaderboard-table")

@@ -95,3 +95,14 @@ def test_verdict_table_is_inert_in_both_renderings(tmp_path):
         text = console.file.getvalue()
         assert "\x1b" not in text
         assert "brand:[red]Evil\\x1b[2J" in text and "PASS" in text
+
+
+def test_automated_replies_get_their_lines_only_when_there_are_some(tmp_path):
+    plain = render(summary_of(tmp_path), terminal_like=False)
+    assert "automated replies" not in plain and "bot only" not in plain
+    summary = summary_of(tmp_path)
+    summary["overall"] |= {"automated": 3, "automated_rate": 0.25, "ttfa_median_s": 12.0,
+                           "bot_only_rate": 0.125, "handoff_median_s": 5400.0}  # fmt: skip
+    text = render(summary, terminal_like=False)
+    assert "3 probes (25.0%), median 12s after the probe" in text
+    assert "12.5% answered only by automation, hand-off to a human median 1.5h" in text

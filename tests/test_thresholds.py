@@ -229,8 +229,9 @@ def test_regression_direction(higher_is_better, current, baseline, worse):
 
 @pytest.fixture(scope="module")
 def archive_run(tmp_path_factory):
-    """Six probes with known answers: acme answers after 10, 20 and 30 min and misses one;
-    globex after 60 min (with a link) and 240 min (asking for a DM)."""
+    """Six probes with known answers: acme answers after 10, 20 and 30 min and misses one
+    (where a bot answers after 2 min); globex's bot after 1 min, then a human after 60 min
+    (with a link) and 240 min (asking for a DM)."""
     tmp = tmp_path_factory.mktemp("archive")
     rows = []
     for n, (brand, minutes, text) in enumerate([
@@ -245,6 +246,10 @@ def archive_run(tmp_path_factory):
         rows.append(msg(f"{n}0", f"cust{n}", start, f"@{brand} help please"))
         if minutes is not None:
             rows.append(msg(f"{n}1", brand, start + minutes, text, parent=f"{n}0", brand=True))
+        if brand == "GlobexCares" or minutes is None:  # a bot first: after 1 min, or 2 alone
+            bot = "Thanks, we'll be right with you"
+            rows.append(msg(f"{n}2", brand, start + 1 + (minutes is None), bot, parent=f"{n}0",
+                            brand=True, automated=True))  # fmt: skip
     fixture = write_fixture(tmp / "small.jsonl", rows)
     out = tmp / "run"
     result = CliRunner().invoke(
@@ -273,6 +278,10 @@ def archive_run(tmp_path_factory):
         pytest.param("probes{brand:GlobexCares,channel:x}: count == 2", 2, 2, PASS, id="two-tags"),
         pytest.param("probes{channel:whatsapp}: count >= 1", 0, 0, FAIL, id="count-empty"),
         pytest.param("ttfr{follower_tier:≥10k}: med < 1h", None, 0, NO_DATA, id="no-data"),
+        pytest.param("automated_rate: rate == 50%", 0.5, 6, PASS, id="automated"),
+        pytest.param("bot_only_rate{brand:AcmeHelp}: rate == 25%", 0.25, 4, PASS, id="bot-only"),
+        pytest.param("ttfa: med == 1m", 60.0, 3, PASS, id="ttfa"),
+        pytest.param("handoff{brand:GlobexCares}: max == 239m", 14340.0, 2, PASS, id="handoff"),
     ],
 )
 def test_observed_figures(archive_run, text, observed, samples, status):
@@ -294,6 +303,10 @@ def test_figures_equal_the_summary(archive_run):
         "response_rate: rate > 0": overall["response_rate"],
         "link_rate: rate > 0": overall["link_rate"],
         "deflection_rate: rate > 0": overall["deflection_rate"],
+        "automated_rate: rate > 0": overall["automated_rate"],
+        "bot_only_rate: rate > 0": overall["bot_only_rate"],
+        "ttfa: med < 1d": overall["ttfa_median_s"],
+        "handoff: med < 1d": overall["handoff_median_s"],
     }
     verdict = check.judge(archive_run, [parse(t) for t in expected])
     observed = [o.observed for o in verdict.outcomes]

@@ -41,7 +41,10 @@ PROBE_COLUMNS = (
     "sent_at", "responded", "first_response_at", "ttfr_s", "ttfr_business_s", "link", "dm",
     "phone", "email", "ack_only", "resolved", "brand_messages",
 )  # fmt: skip
-EXTRA_COLUMNS = ("conversation_id", "watched_s", "automated_messages", "weekday", "hour")
+EXTRA_COLUMNS = (
+    "conversation_id", "watched_s", "automated_messages", "automated_at", "ttfa_s", "bot_only",
+    "handoff_s", "weekday", "hour",
+)  # fmt: skip
 REPLY_TYPES = ("link", "dm", "phone", "email")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _NS = 1_000_000_000

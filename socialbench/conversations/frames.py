@@ -28,6 +28,9 @@ from socialbench.sources.messages import ARROW_SCHEMA
 if TYPE_CHECKING:
     import pandas as pd
 
+# the probe table's times, and the plan's columns that hold them in nanoseconds
+_TIMES = {"sent_at": "sent_ns", "first_response_at": "first_ns", "automated_at": "auto_ns"}
+
 
 class ProbeTable:
     """The probe table the plan left in an engine (``plan.FINISHED``): written, summarised
@@ -44,7 +47,7 @@ class ProbeTable:
         iso = self.db.dialect.iso_time
         times = {
             name: f"{iso(ns, milliseconds=name in fractions)} AS {name}"
-            for name, ns in (("sent_at", "sent_ns"), ("first_response_at", "first_ns"))
+            for name, ns in _TIMES.items()
         }
         columns = [times.get(c, c) for c in PROBE_COLUMNS + EXTRA_COLUMNS]
         return f"SELECT {', '.join(columns)} FROM {self.name} ORDER BY sent_ns, seq"
@@ -73,15 +76,15 @@ class ProbeTable:
 
     def _formats(self, db) -> tuple[set[str], set[str]]:
         """Which float columns hold whole numbers only, which times a fraction of a second."""
-        floats = ("followers", "ttfr_s", "ttfr_business_s", "watched_s")
+        floats = ("followers", "ttfr_s", "ttfr_business_s", "watched_s", "ttfa_s", "handoff_s")
         tests = [
             f"count(*) FILTER (WHERE {c} IS NOT NULL AND NOT isnan({c}) "
             f"AND ({c} <> floor({c}) OR abs({c}) >= 9007199254740992))"
             for c in floats
-        ] + [f"count(*) FILTER (WHERE {c} % 1000000000 <> 0)" for c in ("sent_ns", "first_ns")]
+        ] + [f"count(*) FILTER (WHERE {c} % 1000000000 <> 0)" for c in _TIMES.values()]
         (row,) = db.rows(f"SELECT {', '.join(tests)} FROM {self.name}")
         whole = {c for c, n in zip(floats, row, strict=False) if not n}
-        times = ("sent_at", "first_response_at")
+        times = tuple(_TIMES)
         fractions = {c for c, n in zip(times, row[len(floats) :], strict=True) if n}
         return whole, fractions
 
@@ -173,7 +176,7 @@ def finish(table: pa.Table, settings: Settings) -> pd.DataFrame:
     series["followers"] = pd.Series(
         pc.fill_null(table.column("followers"), np.nan).to_numpy(zero_copy_only=False)
     )
-    for name, ns in (("sent_at", "sent_ns"), ("first_response_at", "first_ns")):
+    for name, ns in _TIMES.items():
         values = pc.fill_null(table.column(ns), np.iinfo(np.int64).min)  # NaT's very bits
         series[name] = _times(values.to_numpy(zero_copy_only=False))
     for name in ("brand_messages", "automated_messages", "hour"):

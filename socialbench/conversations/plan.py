@@ -353,7 +353,7 @@ def _conv(dialect: Dialect, params: Params) -> str:
 def _first(dialect: Dialect, params: Params) -> str:
     """Per probe: its time, the author of the first brand message of its conversation (at
     any time), the first response (the exchange's first human brand message within the
-    window) and counts."""
+    window), the first automated brand message within the window, and counts."""
     first = dialect.order_key("t", "seq")
     watched = f"ex AND is_brand AND t <= sent + {params.window_ns}"
     return f"""
@@ -362,6 +362,7 @@ def _first(dialect: Dialect, params: Params) -> str:
                min_by(author, {first}) FILTER (WHERE is_brand) AS brand_author,
                min_by(seq, {first}) FILTER (WHERE {watched} AND NOT automated) AS reply_seq,
                min(t) FILTER (WHERE {watched} AND NOT automated) AS first_t,
+               min(t) FILTER (WHERE {watched} AND automated) AS auto_t,
                count(*) FILTER (WHERE {watched} AND NOT automated) AS brand_messages,
                count(*) FILTER (WHERE {watched} AND automated) AS automated_messages
         FROM conv
@@ -450,7 +451,7 @@ def _probes(params: Params) -> str:
                coalesce(r.ack_only, false) AS ack_only,
                coalesce(r.resolved, false) AS resolved,
                f.brand_messages, {thread_id} AS conversation_id, f.automated_messages,
-               p.seq
+               f.auto_t AS auto_ns, p.seq
         FROM first f
         JOIN messages p ON p.seq = f.probe{thread_join}
         JOIN brand_of b ON b.probe = f.probe
@@ -460,10 +461,12 @@ def _probes(params: Params) -> str:
 
 def _finished(dialect: Dialect, params: Params) -> str:
     """The probe table as users see it (``conversations.PROBE_COLUMNS`` and
-    ``EXTRA_COLUMNS``), times in nanoseconds as ``sent_ns`` and ``first_ns``: the plain
-    clock in seconds, the business clock equal to it (support hours change it after), the
-    weekday and hour in UTC (1970-01-01 was a Thursday)."""
-    ttfr = "CAST(first_ns - sent_ns AS DOUBLE) / 1000000000.0"
+    ``EXTRA_COLUMNS``), times in nanoseconds as ``sent_ns``, ``first_ns`` and ``auto_ns``:
+    the plain clock in seconds, the business clock equal to it (support hours change it
+    after), the automated reply's delay and the hand-off to a human (when the human came at
+    or after the first automated reply), the weekday and hour in UTC (1970-01-01 was a
+    Thursday)."""
+    ttfr = _seconds("first_ns - sent_ns")
     day = f"(({dialect.floor_div('sent_ns', _DAY_NS)} + 3) % 7 + 7) % 7"
     names = " ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(WEEKDAYS))
     hour = f"(({dialect.floor_div('sent_ns', _HOUR_NS)}) % 24 + 24) % 24"
@@ -472,16 +475,26 @@ def _finished(dialect: Dialect, params: Params) -> str:
                sent_ns, responded, first_ns, {ttfr} AS ttfr_s, {ttfr} AS ttfr_business_s,
                link, dm, phone, email, ack_only, resolved, brand_messages, conversation_id,
                CAST({params.window_ns} AS DOUBLE) / 1000000000.0 AS watched_s,
-               automated_messages, CASE {day} {names} END AS weekday, {hour} AS hour, seq
+               automated_messages, auto_ns, {_seconds("auto_ns - sent_ns")} AS ttfa_s,
+               auto_ns IS NOT NULL AND first_ns IS NULL AS bot_only,
+               CASE WHEN first_ns >= auto_ns THEN {_seconds("first_ns - auto_ns")} END
+                   AS handoff_s,
+               CASE {day} {names} END AS weekday, {hour} AS hour, seq
         FROM ({_probes(params)}) AS probes
     """
+
+
+def _seconds(ns: str) -> str:
+    """A span of nanoseconds in seconds (DOUBLE; NULL stays NULL)."""
+    return f"CAST({ns} AS DOUBLE) / 1000000000.0"
 
 
 _FINISHED_COLUMNS = (
     "probe_id", "brand", "channel", "surface", "persona", "followers", "category", "scenario",
     "sent_ns", "responded", "first_ns", "ttfr_s", "ttfr_business_s", "link", "dm", "phone",
     "email", "ack_only", "resolved", "brand_messages", "conversation_id", "watched_s",
-    "automated_messages", "weekday", "hour", "seq",
+    "automated_messages", "auto_ns", "ttfa_s", "bot_only", "handoff_s", "weekday", "hour",
+    "seq",
 )  # fmt: skip
 _LOCAL = {
     "ttfr_business_s": "CASE WHEN c.seq IS NULL THEN p.ttfr_business_s ELSE c.business END",

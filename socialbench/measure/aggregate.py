@@ -47,6 +47,7 @@ PLACE = "place"  # a group's row in the groups' table, by grouping set then firs
 QUANTILES = (0.5, 0.9)
 DEFAULT_ORDER = ("sent_at", "probe_id")
 _TIMES = ("ttfr", "business")  # the two clocks, each with its QUANTILES
+_BOT_TIMES = ("ttfa", "handoff")  # automated replies' delay and hand-off: medians only
 
 
 class Spellings:
@@ -140,6 +141,7 @@ class Query:
                    {persona} AS persona, {tier_sql(self.settings.tiers)} AS follower_tier,
                    t.weekday, t.hour, t.responded, t.resolved, {flags},
                    t.automated_messages > 0 AS automated, t.watched_s AS watched,
+                   t.bot_only, t.ttfa_s AS ttfa, t.handoff_s AS handoff,
                    CASE WHEN t.responded THEN t.ttfr_s END AS ttfr,
                    CASE WHEN t.responded THEN t.ttfr_business_s END AS business,
                    {self._first("t.")} AS {FIRST}
@@ -203,6 +205,8 @@ class Query:
         counts["ttfr_sum"] = columns["ttfr_sum"].astype(float)
         for what in _TIMES:  # one clock's quantiles when the two are the same
             counts[what] = _quantiles(columns.get(f"{what}_q", columns["ttfr_q"]))
+        for what in _BOT_TIMES:
+            counts[what] = _quantiles(columns[f"{what}_q"], 1)
         return aggregate_rows(counts, self._within(columns, counts, i), self.settings)
 
     # ---------------------------------------------------------------------- within, KM
@@ -280,7 +284,8 @@ class Query:
 # ------------------------------------------------------------------------------- the SQL
 
 _HORIZONS = len(metrics.WITHIN) + 1  # and the window
-_COUNTS = ("probes", "responded", "automated", "rule", "resolved", "deflected",
+_COUNTS = ("probes", "responded", "automated", "rule", "resolved", "deflected", "bot_only",
+           "handoffs",
            *metrics.TYPE_FLAGS, *(f"within_{h}" for h in range(_HORIZONS)))  # fmt: skip
 
 
@@ -329,9 +334,12 @@ def measures(
         "resolved": count("b.resolved"),
         **{f: count(f"b.responded AND b.{f}") for f in metrics.TYPE_FLAGS},
         "deflected": count("b.responded AND (b.dm OR b.phone OR b.email)"),
+        "bot_only": count("b.bot_only"),
+        "handoffs": count("b.handoff IS NOT NULL"),
         "ttfr_sum": "coalesce(sum(b.ttfr), 0)",
         "ttfr_q": spell.quantiles("b.ttfr", QUANTILES),
         "business_q": spell.quantiles("b.business", QUANTILES),
+        **{f"{what}_q": spell.quantiles(f"b.{what}", (0.5,)) for what in _BOT_TIMES},
         FIRST: f"min(b.{FIRST})",
     }
     if not two_clocks:
@@ -384,10 +392,11 @@ def aggregate_rows(counts: dict, within: dict[str, np.ndarray], settings) -> lis
     """Each group's AGGREGATE_KEYS from its counts, as ``metrics`` shapes them (``counts``:
     float arrays of ``_COUNTS``, ``ttfr_sum``, and ``ttfr``/``business`` quantiles)."""
     n, r, rule = counts["probes"], counts["responded"], counts["rule"]
+    automated, handoffs = counts["automated"], counts["handoffs"]
     rates_ok, times_ok, rule_ok = (x >= settings.min_group for x in (n, r, rule))
-    safe_r = np.maximum(r, 1)
+    safe_n, safe_r = np.maximum(n, 1), np.maximum(r, 1)
     columns = {
-        "response_rate": (r / np.maximum(n, 1), rates_ok),
+        "response_rate": (r / safe_n, rates_ok),
         "ttfr_median_s": (counts["ttfr"][:, 0], times_ok),
         "ttfr_p90_s": (counts["ttfr"][:, 1], times_ok),
         "ttfr_mean_s": (counts["ttfr_sum"] / safe_r, times_ok),
@@ -396,6 +405,10 @@ def aggregate_rows(counts: dict, within: dict[str, np.ndarray], settings) -> lis
         **{f"{f}_rate": (counts[f] / safe_r, times_ok) for f in metrics.TYPE_FLAGS},
         "deflection_rate": (counts["deflected"] / safe_r, times_ok),
         "resolution_rate": (counts["resolved"] / np.maximum(rule, 1), rule_ok),
+        "automated_rate": (automated / safe_n, rates_ok),
+        "ttfa_median_s": (counts["ttfa"][:, 0], automated >= settings.min_group),
+        "bot_only_rate": (counts["bot_only"] / safe_n, rates_ok),
+        "handoff_median_s": (counts["handoff"][:, 0], handoffs >= settings.min_group),
     }
     low, high = metrics.wilson_arrays(r, n)
     return [
@@ -406,12 +419,14 @@ def aggregate_rows(counts: dict, within: dict[str, np.ndarray], settings) -> lis
 
 def _row(g: int, counts: dict, columns: dict, within: dict, ci, settings) -> dict:
     """Group ``g``'s row (``ci``: its Wilson interval, None when its rates are withheld)."""
-    n, r, rule = (counts[k][g] for k in ("probes", "responded", "rule"))
+    n, r, rule, automated, handoffs = (
+        counts[k][g] for k in ("probes", "responded", "rule", "automated", "handoffs")
+    )
     row = {"probes": int(n), "responded": int(r), "automated": int(counts["automated"][g])}
     row |= {key: metrics._figure(values[g], ok[g]) for key, (values, ok) in columns.items()}
     row["response_rate_ci"] = None if ci is None else [float(ci[0]), float(ci[1])]
     row["within"] = None if ci is None else {k: float(v[g]) for k, v in within.items()}
-    small = metrics._small(n, r, rule, settings.min_group)
+    small = metrics._small(n, r, rule, settings.min_group, automated, handoffs)
     return {k: row[k] for k in metrics.AGGREGATE_KEYS} | ({"small": small} if small else {})
 
 
@@ -419,15 +434,16 @@ def _empty(settings) -> dict:
     """The overall row of a table without probes (an engine may return no row for it)."""
     zeros = {k: np.zeros(1) for k in (*_COUNTS, "ttfr_sum")}
     zeros |= {t: np.full((1, len(QUANTILES)), np.nan) for t in _TIMES}
+    zeros |= {t: np.full((1, 1), np.nan) for t in _BOT_TIMES}
     within = {k: np.zeros(1) for k in (*metrics.WITHIN, "window")}
     return aggregate_rows(zeros, within, settings)[0]
 
 
-def _quantiles(values: np.ndarray) -> np.ndarray:
-    """Lists of quantiles (None: no value) as a groups × QUANTILES float array."""
-    nan = [math.nan] * len(QUANTILES)
+def _quantiles(values: np.ndarray, width: int = len(QUANTILES)) -> np.ndarray:
+    """Lists of ``width`` quantiles (None: no value) as a groups × ``width`` float array."""
+    nan = [math.nan] * width
     return np.array([nan if v is None else v for v in values], dtype=float).reshape(
-        len(values), len(QUANTILES)
+        len(values), width
     )
 
 

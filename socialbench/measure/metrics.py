@@ -42,6 +42,10 @@ AGGREGATE_KEYS = (
     "ack_only_rate",
     "deflection_rate",
     "resolution_rate",
+    "automated_rate",
+    "ttfa_median_s",
+    "bot_only_rate",
+    "handoff_median_s",
 )
 OTHER_PERSONAS = "(other personas)"
 MAX_PERSONAS = 50
@@ -140,6 +144,8 @@ class ProbeArrays:
         self.ttfr = frame["ttfr_s"].to_numpy(dtype=float)
         business = frame["ttfr_business_s"].to_numpy(dtype=float)
         self.times = {"ttfr": self.ttfr, "business": business}
+        # automated replies: their delay, and the hand-off to a human (NaN: none)
+        self.times |= {name: _floats(frame, column) for name, column in _BOT_TIMES.items()}
         # without support hours the business clock is the plain one: sort it once
         self.same = {"business": "ttfr"} if np.array_equal(business, self.ttfr, True) else {}
         self.watched = frame["watched_s"].to_numpy(dtype=float)
@@ -148,6 +154,11 @@ class ProbeArrays:
         self.automated = (
             np.zeros(len(frame), dtype=bool) if automated is None else automated.to_numpy() > 0
         )
+        bot_only = frame.get("bot_only")
+        self.bot_only = (
+            np.zeros(len(frame), dtype=bool) if bot_only is None else bot_only.to_numpy(bool)
+        )
+        self.handoff = ~np.isnan(self.times["handoff"])
         resolved = frame["resolved"]
         self.rule = resolved.notna().to_numpy()
         self.resolved = resolved.fillna(False).to_numpy(dtype=bool) & self.rule
@@ -155,10 +166,12 @@ class ProbeArrays:
         for i, name in enumerate(_JOINT):
             self.bits |= self._flag(name).astype(np.int64) << i
         answered = np.flatnonzero(self.responded)
+        present = {name: np.flatnonzero(~np.isnan(self.times[name])) for name in _BOT_TIMES}
         self.by_value = {
-            name: answered[np.argsort(values[answered], kind="stable")]
+            name: rows[np.argsort(values[rows], kind="stable")]
             for name, values in self.times.items()
             if name not in self.same
+            for rows in [present.get(name, answered)]
         }
         # the answered probes' times in that order, read in order by every grouping
         self.sorted_times = {name: self.times[name][rows] for name, rows in self.by_value.items()}
@@ -170,7 +183,16 @@ class ProbeArrays:
         return Groups(self, codes, count)
 
 
-_JOINT = ("responded", "automated", "rule", "resolved", *TYPE_FLAGS)
+# the columns of automated replies' times (NaN, or absent from an older table: none)
+_BOT_TIMES = {"ttfa": "ttfa_s", "handoff": "handoff_s"}
+
+
+def _floats(frame: pd.DataFrame, column: str) -> np.ndarray:
+    values = frame.get(column)
+    return np.full(len(frame), np.nan) if values is None else values.to_numpy(dtype=float)
+
+
+_JOINT = ("responded", "automated", "rule", "resolved", "bot_only", "handoff", *TYPE_FLAGS)
 _PATTERNS = 1 << len(_JOINT)
 
 
@@ -183,6 +205,7 @@ class _Combinations:
         value = {name: (pattern >> i) & 1 == 1 for i, name in enumerate(_JOINT)}
         self.responded, self.automated = value["responded"], value["automated"]
         self.rule, self.resolved = value["rule"], value["resolved"]
+        self.bot_only, self.handoff = value["bot_only"], value["handoff"]
         self.flags = {f: value[f] for f in TYPE_FLAGS}
 
 
@@ -233,6 +256,8 @@ class Groups:
     ttfr = cached_property(lambda self: self.table.ttfr[self._keep])
     watched = cached_property(lambda self: self.table.watched[self._keep])
     automated = cached_property(lambda self: self.table.automated[self._keep])
+    bot_only = cached_property(lambda self: self.table.bot_only[self._keep])
+    handoff = cached_property(lambda self: self.table.handoff[self._keep])
     rule = cached_property(lambda self: self.table.rule[self._keep])
     resolved = cached_property(lambda self: self.table.resolved[self._keep])
     flags = cached_property(lambda self: {f: v[self._keep] for f, v in self.table.flags.items()})
@@ -259,9 +284,10 @@ class Groups:
         return self.measured.sums
 
     def quantile(self, name: str, q: float) -> np.ndarray:
-        """Per-group quantile of response times (``ttfr`` or ``business``) over responded
-        probes, by linear interpolation (pandas' and SQL ``quantile_cont``'s definition,
-        without their last-bit differences; see ``interpolate``)."""
+        """Per-group quantile of a time (``ttfr`` or ``business`` over responded probes,
+        ``ttfa`` or ``handoff`` over the probes that have one), by linear interpolation
+        (pandas' and SQL ``quantile_cont``'s definition, without their last-bit
+        differences; see ``interpolate``)."""
         v, codes = self._sorted(name)
         return interpolate(v, np.bincount(codes, minlength=self.count), q)
 
@@ -370,6 +396,7 @@ def _rows(groups: Groups, settings: MetricSettings) -> list[dict]:
     n, r = groups.total(), groups.tally(lambda g: g.responded)
     automated = groups.tally(lambda g: g.automated)
     rule = groups.tally(lambda g: g.rule)
+    handoffs = groups.tally(lambda g: g.handoff)
     rates_ok, times_ok, rule_ok = (x >= settings.min_group for x in (n, r, rule))
     safe_n, safe_r = np.maximum(n, 1), np.maximum(r, 1)
     flag_rates = {
@@ -390,6 +417,10 @@ def _rows(groups: Groups, settings: MetricSettings) -> list[dict]:
         **{f"{f}_rate": (v, times_ok) for f, v in flag_rates.items()},
         "deflection_rate": (deflected / safe_r, times_ok),
         "resolution_rate": (groups.tally(lambda g: g.resolved) / np.maximum(rule, 1), rule_ok),
+        "automated_rate": (automated / safe_n, rates_ok),
+        "ttfa_median_s": (groups.quantile("ttfa", 0.5), automated >= settings.min_group),
+        "bot_only_rate": (groups.tally(lambda g: g.bot_only) / safe_n, rates_ok),
+        "handoff_median_s": (groups.quantile("handoff", 0.5), handoffs >= settings.min_group),
     }
     rows = []
     for g in range(groups.count):
@@ -398,7 +429,7 @@ def _rows(groups: Groups, settings: MetricSettings) -> list[dict]:
             row[key] = _figure(values[g], ok[g])
         row["response_rate_ci"] = [float(low[g]), float(high[g])] if rates_ok[g] else None
         row["within"] = {k: float(v[g]) for k, v in within_all.items()} if rates_ok[g] else None
-        small = _small(n[g], r[g], rule[g], settings.min_group)
+        small = _small(n[g], r[g], rule[g], settings.min_group, automated[g], handoffs[g])
         rows.append({k: row[k] for k in AGGREGATE_KEYS} | ({"small": small} if small else {}))
     return rows
 
@@ -407,11 +438,16 @@ def _figure(value: float, ok: bool) -> float | None:
     return float(value) if ok and not math.isnan(value) else None
 
 
-def _small(n: float, r: float, rule: float, minimum: int) -> list[str]:
-    """Which samples of a group are too small for their figures (an absent rule is not)."""
+def _small(
+    n: float, r: float, rule: float, minimum: int, automated: float = 0, handoffs: float = 0
+) -> list[str]:
+    """Which samples of a group are too small for their figures (an absent rule, automated
+    reply or hand-off is not)."""
     samples = [("probes", n), ("responded", r)]
-    if rule:
-        samples.append(("probes with a resolution rule", rule))
+    optional = [("probes with a resolution rule", rule),
+                ("probes with an automated reply", automated),
+                ("hand-offs from automation to a human", handoffs)]  # fmt: skip
+    samples += [(what, k) for what, k in optional if k]
     return [f"{what} {int(k)} < {minimum}" for what, k in samples if k < minimum]
 
 

@@ -109,7 +109,23 @@ def headline(report, resolution: dict) -> list[dict]:
             card("ttr_mean_s", "Mean time to resolution", resolution["overall"]["ttr_mean_s"],
                  "seconds", "over resolved probes (answer key)")
         )  # fmt: skip
-    return cards
+    return cards + automated_cards(o)
+
+
+def automated_cards(o: dict) -> list[dict]:
+    """Automated replies (bots, away messages), when some probe had one: they never count as
+    the first response, so they get figures of their own."""
+    if not o.get("automated"):
+        return []
+    handoff = dur(o.get("handoff_median_s"))
+    return [
+        card("automated_rate", "Probes with an automated reply", o.get("automated_rate"),
+             "share", f"{o['automated']:,} probes; share of all probes", refs=[]),
+        card("ttfa_median_s", "Median time to the automated reply", o.get("ttfa_median_s"),
+             "seconds", "over probes with an automated reply", refs=[]),
+        card("bot_only_rate", "Answered only by automation", o.get("bot_only_rate"), "share",
+             f"share of all probes; hand-off to a human: median {handoff}", refs=[]),
+    ]  # fmt: skip
 
 
 def brand_names(report) -> dict[str, str]:

@@ -20,7 +20,7 @@ import pandas as pd
 from socialbench.durations import format_seconds
 from socialbench.report.model import Report
 from socialbench.report.references import Reference, for_metric
-from socialbench.report.terminal import ci, leaderboard_rows, pct
+from socialbench.report.terminal import automated_lines, ci, leaderboard_rows, pct
 
 DEFAULT_NAME = "report.md"  # beside the run's files
 TOP_BRANDS = 15
@@ -128,6 +128,7 @@ def _headline(summary: dict) -> list[tuple[str, str, str]]:
         ("replies moving to DM", pct(o["dm_rate"]), "deflection_rate"),
         (f"resolved, by {method}", pct(o["resolution_rate"]), "ttr_mean_s"),
     )
+    rows += tuple((label, value, None) for label, value in automated_lines(o))
     return [(label, value, _reference(metric)) for label, value, metric in rows]
 
 

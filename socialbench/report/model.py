@@ -18,11 +18,10 @@ import pyarrow.compute as pc
 
 from socialbench.errors import InputError
 from socialbench.measure.summaries import read_summary, run_kind
-from socialbench.report.output import TEXT_COLUMNS
+from socialbench.report.output import TEXT_COLUMNS, TIME_COLUMNS
 
-BOOL_COLUMNS = ("responded", "link", "dm", "phone", "email", "ack_only", "resolved")
+BOOL_COLUMNS = ("responded", "link", "dm", "phone", "email", "ack_only", "resolved", "bot_only")
 RUN_BOOL_COLUMNS = ("one_touch", "expectations_met")
-TIME_COLUMNS = ("sent_at", "first_response_at", "resolved_at")
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,9 @@ def load(directory: Path) -> Report:
     return report
 
 
-NUMBER_COLUMNS = ("ttfr_s", "ttfr_business_s", "ttr_s", "watched_s", "followers")
+NUMBER_COLUMNS = (
+    "ttfr_s", "ttfr_business_s", "ttr_s", "watched_s", "followers", "ttfa_s", "handoff_s",
+)  # fmt: skip
 COUNT_COLUMNS = ("brand_messages", "automated_messages", "hour")
 _DEFUSED_RE2 = r"^'([=+\-@\t\r])"  # RE2 has no lookahead: keep the character, drop the '
 

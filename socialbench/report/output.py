@@ -33,7 +33,7 @@ TEXT_COLUMNS = (
     "platform_id",
     "expectations_missed",
 )
-TIME_COLUMNS = ("sent_at", "first_response_at", "resolved_at")
+TIME_COLUMNS = ("sent_at", "first_response_at", "automated_at", "resolved_at")
 # a text cell a spreadsheet would run as a formula: one starting with = + - @ tab or CR
 _FORMULA_START = r"^[=+\-@\t\r]"
 # rows Arrow's CSV writer formats at a time: larger batches than its default (1,024) cost

@@ -55,12 +55,10 @@ def run_lines(summary: dict) -> list[tuple[str, str]]:
 def overall_lines(summary: dict) -> list[tuple[str, str]]:
     o = summary["overall"]
     within = o["within"] or {}
-    return run_lines(summary) + [
+    answered = f"{o['responded']:,} ({pct(o['response_rate'])}, 95% CI {ci(o['response_rate_ci'])})"
+    lines = [
         ("probes", f"{o['probes']:,}"),
-        (
-            "answered",
-            f"{o['responded']:,} ({pct(o['response_rate'])}, 95% CI {ci(o['response_rate_ci'])})",
-        ),
+        ("answered", answered),
         (
             "time to first response",
             f"median {format_seconds(o['ttfr_median_s'])}, "
@@ -83,6 +81,26 @@ def overall_lines(summary: dict) -> list[tuple[str, str]]:
         ("acknowledgement only", pct(o["ack_only_rate"])),
         ("deflection (DM/phone/email)", pct(o["deflection_rate"])),
         (f"resolved ({_resolution_method(summary)})", pct(o["resolution_rate"])),
+    ]
+    return run_lines(summary) + lines + automated_lines(o)
+
+
+def automated_lines(o: dict) -> list[tuple[str, str]]:
+    """Automated replies (bots, away messages), when some probe had one: how many probes,
+    how fast, how many had nothing else, and the hand-off to a human."""
+    if not o.get("automated"):
+        return []
+    return [
+        (
+            "automated replies",
+            f"{o['automated']:,} probes ({pct(o.get('automated_rate'))}), "
+            f"median {format_seconds(o.get('ttfa_median_s'))} after the probe",
+        ),
+        (
+            "bot only / hand-off",
+            f"{pct(o.get('bot_only_rate'))} answered only by automation, hand-off to a human "
+            f"median {format_seconds(o.get('handoff_median_s'))}",
+        ),
     ]
 
 

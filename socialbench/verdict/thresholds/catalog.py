@@ -52,10 +52,15 @@ METRICS: dict[str, Metric] = {
         Metric("ack_only_rate", RATE, "ack_only", RESPONDED, False),
         Metric("deflection_rate", RATE, "deflected", RESPONDED, False),
         Metric("resolution_rate", RATE, "resolved", WITH_RULE, True),
+        Metric("automated_rate", RATE, "automated", ALL, False),
+        Metric("bot_only_rate", RATE, "bot_only", ALL, False),
         Metric("expectations_met", RATE, "expectations_met", ALL, True, probe_runs_only=True),
         Metric("ttfr", TREND, "ttfr_s", RESPONDED, False),
         Metric("ttfr_business", TREND, "ttfr_business_s", RESPONDED, False),
         Metric("ttr", TREND, "ttr_s", RESOLVED, False, probe_runs_only=True),
+        # over the probes that have one (a trend's samples are the probes with a value)
+        Metric("ttfa", TREND, "ttfa_s", ALL, False),
+        Metric("handoff", TREND, "handoff_s", ALL, False),
     )
 }
 

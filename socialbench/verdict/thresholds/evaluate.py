@@ -71,6 +71,8 @@ class ProbeTable:
         self.frame = frame[keep].assign(
             responded=flags["responded"], deflected=flags["dm"] | flags["phone"] | flags["email"]
         )
+        if "automated_messages" in frame:  # a probe with an automated reply
+            self.frame["automated"] = frame["automated_messages"].fillna(0).astype(int) > 0
         self._folded: dict[str, pd.Series] = {}
 
     def __len__(self) -> int:
@@ -95,7 +97,8 @@ class ProbeTable:
 
 _READ = frozenset(
     {*TAGS, "responded", "link", "dm", "phone", "email", "ack_only", "resolved",
-     "expectations_met", "ttfr_s", "ttfr_business_s", "ttr_s"}
+     "expectations_met", "ttfr_s", "ttfr_business_s", "ttr_s", "bot_only", "ttfa_s",
+     "handoff_s"}
 )  # fmt: skip
 
 
