@@ -104,7 +104,7 @@ def random_probes(seed: int, n: int, *, window: float = WEEK, censored: bool = T
         {
             "probe_id": [f"m{i}" for i in range(n)],
             "brand": pick(["Acme", "acme", "Globex", "Initech", "(unknown)"], 0.01),
-            "channel": ["x"] * n,
+            "channel": pick(["x", "x", "whatsapp", "messenger"], 0.01),
             "surface": pick(["public", "private"]),
             "persona": persona,
             "followers": rng.choice([np.nan, 10, 999, 1000, 5000, 1e4, 25000, np.inf], n),
@@ -312,3 +312,38 @@ def test_on_spark() -> None:  # pragma: no cover - opt-in, starts a local Spark
         assert_same(aggregate.summarize(db, "probes", settings), metrics.summarize(frame, settings))
     finally:
         db.close()
+
+
+def test_consistency_across_channels(engine) -> None:
+    """METRICS.md: per brand and query, over the channels that answered, consistent when the
+    answer key held on all of them or on none; the share among pairs answered on two
+    channels or more."""
+    cases = [  # brand, query, channel, answered, answer key held (None: no key)
+        ("Acme", "q1", "x", True, True), ("Acme", "q1", "whatsapp", True, True),
+        ("Acme", "q2", "x", True, True), ("Acme", "q2", "whatsapp", True, False),
+        ("Acme", "q3", "x", True, True),  # one channel: not a pair
+        ("Acme", "q4", "x", True, False), ("Acme", "q4", "whatsapp", False, False),
+        ("Acme", "q5", "x", True, None), ("Acme", "q5", "whatsapp", True, None),
+        ("Beta", "q1", "x", True, False), ("Beta", "q1", "messenger", True, False),
+    ]  # fmt: skip
+    brand, query, channel, answered, held = (list(c) for c in zip(*cases, strict=True))
+    frame = probes(
+        [60.0 if a else None for a in answered],
+        brand=brand, scenario=pd.array(query, dtype="string"), channel=channel,
+        resolved=pd.array(held, dtype="boolean"),
+    )  # fmt: skip
+    settings = metrics.MetricSettings(WEEK, min_group=1)
+    summary = on_engine(engine, frame, settings)
+    assert_same(summary, metrics.summarize(frame, settings))
+    consistency = summary["omnichannel"]["consistency"]
+    assert (consistency["pairs"], consistency["consistent"]) == (3, 2)
+    assert [(r["brand"], r["pairs"], r["consistent"]) for r in consistency["by_brand"]] == [
+        ("Acme", 2, 1),
+        ("Beta", 1, 1),
+    ]
+    cells = {(c["brand"], c["channel"]): c for c in summary["omnichannel"]["matrix"]}
+    assert cells["Acme", "whatsapp"]["probes"] == 4
+    assert cells["Acme", "whatsapp"]["response_rate"] == 0.75
+    assert cells["Acme", "x"]["resolution_rate"] == 3 / 4
+    assert list(cells) == [("Acme", "whatsapp"), ("Acme", "x"), ("Beta", "messenger"),
+                           ("Beta", "x")]  # fmt: skip

@@ -681,3 +681,29 @@ def test_a_run_in_progress_is_marked_provisional(probe_run):
     probe_run.summary["run"]["complete"] = False
     text = parse(html.render(probe_run)).find("header").text()
     assert "still in progress" in text and "provisional" in text
+
+
+def test_brand_by_channel_panel_and_consistency(tmp_path):
+    probes = probe_frame(400)
+    channel = np.where(np.arange(len(probes)) % 2 == 0, "x", "whatsapp")
+    probes["channel"] = pd.array(channel, dtype="str")
+    report = make_report(probes, tmp_path)
+    found = report.summary["omnichannel"]
+    assert found["consistency"]["pairs"] > 0
+    dom = parse(html.render(report))
+    table = dom.find("table", id="brand-channel-table")
+    rows = table.find("tbody").find_all("tr")
+    assert len(rows) == len(found["matrix"]) == 2 * len(BRANDS)
+    first = found["matrix"][0]
+    cells = [td.text() for td in rows[0].find_all("td")]
+    assert cells[:4] == [first["brand"], first["channel"], f"{first['probes']:,}",
+                         pct(first["response_rate"])]  # fmt: skip
+    consistency = found["consistency"]
+    sentence = dom.find("p", id="consistency").text()
+    assert f"for {consistency['consistent']:,} of {consistency['pairs']:,}" in sentence
+
+
+def test_one_channel_per_brand_says_there_is_no_comparison(probe_run):
+    dom = parse(html.render(probe_run))
+    assert dom.find_all("table", id="brand-channel-table") == []
+    assert "no cross-channel comparison" in dom.find("section", id="channels").text()

@@ -106,3 +106,13 @@ def test_automated_replies_get_their_lines_only_when_there_are_some(tmp_path):
     text = render(summary, terminal_like=False)
     assert "3 probes (25.0%), median 12s after the probe" in text
     assert "12.5% answered only by automation, hand-off to a human median 1.5h" in text
+
+
+def test_consistency_across_channels_gets_a_line_only_when_there_are_pairs(tmp_path):
+    summary = summary_of(tmp_path)
+    assert summary["omnichannel"]["consistency"]["pairs"] == 0
+    assert "consistent across channels" not in render(summary, terminal_like=False)
+    summary["omnichannel"]["consistency"] |= {"pairs": 8, "consistent": 6,
+                                              "consistency_rate": 0.75}  # fmt: skip
+    text = render(summary, terminal_like=False)
+    assert "6 of 8 brand × query pairs (75.0%)" in text

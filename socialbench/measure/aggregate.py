@@ -95,7 +95,7 @@ def summarize(
         query.personas()
         groups = query.groups()
         overall = groups.pop("")
-        return summaries.document(settings, overall, groups, query.fairness())
+        return summaries.document(settings, overall, groups, query.fairness(), query.omnichannel())
     finally:
         engine.drop(GROUPED, SHOWN)
 
@@ -280,6 +280,28 @@ class Query:
             codes=codes, responded=np.ones(len(codes), bool), ttfr=_floats(found.column("ttfr"))
         )
 
+    # ----------------------------------------------------------------------- cross-channel
+
+    def omnichannel(self) -> dict:
+        """The brand × channel matrix and the consistency of answers across channels, as
+        ``metrics.omnichannel`` makes them (few rows: brands × channels, and brands)."""
+        cells = self.engine.arrow(_matrix_sql(self.table, self.spell, self._first("t.")))
+        data = cells.drop_columns([FIRST]).to_pylist()
+        matrix = [
+            metrics.matrix_row(row["brand"], row["channel"], row, _median(row["ttfr_q"]),
+                               self.settings)
+            for row in data
+        ]  # fmt: skip
+        return {"matrix": metrics.matrix_sorted(matrix), "consistency": self._consistency()}
+
+    def _consistency(self) -> dict:
+        found = self.engine.arrow(_consistency_sql(self.table, self._first("t.")))
+        data = found.drop_columns([FIRST]).to_pylist()
+        rows = [metrics.consistency_row(r["pairs"], r["consistent"], r["brand"]) for r in data]
+        rows.sort(key=lambda row: metrics._order("brand", row["brand"]))
+        pairs, consistent = sum(r["pairs"] for r in rows), sum(r["consistent"] for r in rows)
+        return metrics.consistency_row(pairs, consistent) | {"by_brand": rows}
+
 
 # ------------------------------------------------------------------------------- the SQL
 
@@ -383,6 +405,53 @@ def grouped_sql(
         ) AS g
         WHERE {kept}
     """
+
+
+def _matrix_sql(table: str, spell: Spellings, first: str) -> str:
+    """Per brand and channel: the counts of ``metrics.matrix_row`` and the median response
+    time, with the cell's first probe (for ties in the order)."""
+    answered = "CASE WHEN t.responded THEN t.ttfr_s END"
+    return f"""
+        SELECT t.brand, t.channel, count(*) AS probes,
+               count(*) FILTER (WHERE t.responded) AS responded,
+               count(*) FILTER (WHERE t.automated_messages > 0) AS automated,
+               count(*) FILTER (WHERE t.resolved IS NOT NULL) AS rule,
+               count(*) FILTER (WHERE t.resolved) AS resolved,
+               {spell.quantiles(answered, (0.5,))} AS ttfr_q, min({first}) AS {FIRST}
+        FROM {table} t
+        WHERE t.brand IS NOT NULL AND t.channel IS NOT NULL
+        GROUP BY t.brand, t.channel
+        ORDER BY {FIRST}
+    """
+
+
+def _consistency_sql(table: str, first: str) -> str:
+    """Per brand: its (brand, query) pairs answered on two channels or more (probes with an
+    answer key), how many consistently (the key held on all or none of their answered
+    probes), and the first probe of those pairs."""
+    return f"""
+        SELECT brand, count(*) AS pairs,
+               count(*) FILTER (WHERE held_all OR NOT held_any) AS consistent,
+               min({FIRST}) AS {FIRST}
+        FROM (
+            SELECT t.brand, t.scenario, count(DISTINCT t.channel) AS channels,
+                   bool_and(CAST(t.resolved AS BOOLEAN)) AS held_all,
+                   bool_or(CAST(t.resolved AS BOOLEAN)) AS held_any,
+                   min({first}) AS {FIRST}
+            FROM {table} t
+            WHERE t.responded AND t.resolved IS NOT NULL AND t.brand IS NOT NULL
+              AND t.scenario IS NOT NULL AND t.channel IS NOT NULL
+            GROUP BY t.brand, t.scenario
+        ) AS pairs
+        WHERE channels >= 2
+        GROUP BY brand
+        ORDER BY {FIRST}
+    """
+
+
+def _median(values) -> float:
+    """The one quantile of a list (None or empty: NaN)."""
+    return math.nan if not values or values[0] is None else float(values[0])
 
 
 # ---------------------------------------------------------------------- shaping (Python)

@@ -78,7 +78,9 @@ def summarize(probes: pd.DataFrame, settings: MetricSettings) -> dict:
     with ThreadPoolExecutor(max_workers=_SUMMARY_THREADS) as pool:
         tiers = pool.submit(fairness, probes, settings, table=table)
         groups = dict(zip(GROUPS, pool.map(rows, GROUPS), strict=True))
-    return summaries.document(settings, overall, groups, tiers.result())
+    return summaries.document(
+        settings, overall, groups, tiers.result(), omnichannel(probes, settings)
+    )
 
 
 def aggregate(frame: pd.DataFrame, settings: MetricSettings) -> dict:
@@ -590,3 +592,93 @@ def _compare_tiers(groups: Groups, rows: list[dict], settings: MetricSettings) -
         "mannwhitney_p": float(stats.mannwhitneyu(hi_t, lo_t).pvalue) if both else None,
         "small": min(low["probes"], high["probes"]) < settings.min_group,
     }
+
+
+# ----------------------------------------------------------------------- cross-channel
+
+MATRIX_KEYS = ("probes", "responded", "response_rate", "ttfr_median_s", "automated_rate",
+               "resolution_rate")  # fmt: skip
+
+
+def matrix_row(brand, channel, counts: dict, median: float, settings: MetricSettings) -> dict:
+    """One cell of the brand × channel matrix from its counts (probes, responded,
+    automated, rule, resolved) and median response time, figures withheld as elsewhere."""
+    n, r, rule = counts["probes"], counts["responded"], counts["rule"]
+    minimum = settings.min_group
+    row = {
+        "brand": brand,
+        "channel": channel,
+        "probes": int(n),
+        "responded": int(r),
+        "response_rate": _figure(r / max(n, 1), n >= minimum),
+        "ttfr_median_s": _figure(median, r >= minimum),
+        "automated_rate": _figure(counts["automated"] / max(n, 1), n >= minimum),
+        "resolution_rate": _figure(counts["resolved"] / max(rule, 1), rule >= minimum),
+    }
+    return row
+
+
+def consistency_row(pairs: int, consistent: int, brand=None) -> dict:
+    """How many (brand, query) pairs were answered on two channels or more, how many of
+    them consistently, and the share (None without pairs; not withheld for small samples:
+    the counts stand beside it)."""
+    row = {} if brand is None else {"brand": brand}
+    rate = consistent / pairs if pairs else None
+    return row | {"pairs": int(pairs), "consistent": int(consistent), "consistency_rate": rate}
+
+
+def matrix_sorted(cells: list[dict]) -> list[dict]:
+    """Matrix cells given in order of first appearance, by brand (each brand's cells
+    together, case variants in order of first appearance), then channel."""
+    seen = {}
+    for cell in cells:
+        seen.setdefault(cell["brand"], len(seen))
+
+    def key(cell: dict) -> tuple:
+        brand = cell["brand"]
+        return (*_order("brand", brand), seen[brand], *_order("channel", cell["channel"]))
+
+    return sorted(cells, key=key)
+
+
+def omnichannel(probes: pd.DataFrame, settings: MetricSettings) -> dict:
+    """METRICS.md's cross-channel consistency: the brand × channel matrix, and per brand and
+    query, whether the answer key held on every channel that answered or on none."""
+    frame = probes[probes["brand"].notna() & probes["channel"].notna()].copy()
+    frame["_row"] = np.arange(len(frame))
+    cells = []
+    for (brand, channel), g in frame.groupby(["brand", "channel"], sort=False):
+        responded = g["responded"].to_numpy(dtype=bool)
+        automated = g.get("automated_messages")
+        counts = {
+            "probes": len(g),
+            "responded": int(responded.sum()),
+            "automated": 0 if automated is None else int((automated.fillna(0) > 0).sum()),
+            "rule": int(g["resolved"].notna().sum()),
+            "resolved": int(g["resolved"].fillna(False).astype(bool).sum()),
+        }
+        median = quantile(g["ttfr_s"].to_numpy(dtype=float)[responded], 0.5)
+        cells.append(matrix_row(_jsonable(brand), _jsonable(channel), counts, median, settings))
+    return {"matrix": matrix_sorted(cells), "consistency": _consistency(frame)}
+
+
+def _consistency(frame: pd.DataFrame) -> dict:
+    """Pairs of (brand, query) answered on two channels or more (probes with an answer
+    key), consistent when the key held on all their answered probes or on none."""
+    answered = frame[frame["responded"].astype(bool) & frame["resolved"].notna()
+                     & frame["scenario"].notna()]  # fmt: skip
+    held = answered["resolved"].astype(bool)
+    pairs = answered.assign(held=held).groupby(["brand", "scenario"], sort=False).agg(
+        channels=("channel", "nunique"), all=("held", "all"), any=("held", "any"),
+        first=("_row", "min"))  # fmt: skip
+    pairs = pairs[pairs["channels"] >= 2].reset_index()
+    pairs["consistent"] = pairs["all"] | ~pairs["any"]
+    brands = pairs.groupby("brand", sort=False).agg(
+        pairs=("consistent", "size"), consistent=("consistent", "sum"), first=("first", "min")
+    ).reset_index()  # fmt: skip
+    brands = brands.sort_values("first", kind="stable")
+    counted = zip(brands["brand"], brands["pairs"], brands["consistent"], strict=True)
+    rows = [consistency_row(p, c, _jsonable(b)) for b, p, c in counted]
+    rows.sort(key=lambda row: _order("brand", row["brand"]))
+    total = consistency_row(len(pairs), int(pairs["consistent"].sum()))
+    return total | {"by_brand": rows}

@@ -56,7 +56,7 @@ def run_kind(summary: dict) -> str:
     return "replay" if run.get("target") == "fixture" else "simulated"
 
 
-def document(settings, overall: dict, groups: dict, fairness: dict) -> dict:
+def document(settings, overall: dict, groups: dict, fairness: dict, omnichannel: dict) -> dict:
     """The whole ``summary.json`` document from its parts (``settings``: the
     ``metrics.MetricSettings`` it was computed with)."""
     return {
@@ -67,4 +67,5 @@ def document(settings, overall: dict, groups: dict, fairness: dict) -> dict:
         "overall": overall,
         "groups": groups,
         "fairness": fairness,
+        "omnichannel": omnichannel,
     }

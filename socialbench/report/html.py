@@ -169,6 +169,7 @@ def context(report: Report) -> dict:
         "brands": sections.by_probes(brands),
         "groups": groups,
         "heatmap": sections.heatmap(probes, summary),
+        "omnichannel": sections.omnichannel(summary),
         "resolution": resolution,
         "resolution_method": sections.resolution_method(report),
         "fairness_sentences": sections.fairness_sentences(summary),

@@ -128,6 +128,19 @@ def automated_cards(o: dict) -> list[dict]:
     ]  # fmt: skip
 
 
+def omnichannel(summary: dict) -> dict:
+    """The brand × channel cells of the brands seen on more than one channel, and the
+    consistency of answers across channels (an older summary without them: none)."""
+    found = summary.get("omnichannel") or {}
+    cells = found.get("matrix", [])
+    channels: dict = {}
+    for cell in cells:
+        channels[cell["brand"]] = channels.get(cell["brand"], 0) + 1
+    compared = [cell for cell in cells if channels[cell["brand"]] > 1]
+    consistency = found.get("consistency") or {"pairs": 0}
+    return {"compared": bool(compared), "cells": compared, "consistency": consistency}
+
+
 def brand_names(report) -> dict[str, str]:
     """Brand id -> display name from the suite (probe runs), when it differs."""
     names = {}

@@ -82,7 +82,7 @@ def overall_lines(summary: dict) -> list[tuple[str, str]]:
         ("deflection (DM/phone/email)", pct(o["deflection_rate"])),
         (f"resolved ({_resolution_method(summary)})", pct(o["resolution_rate"])),
     ]
-    return run_lines(summary) + lines + automated_lines(o)
+    return run_lines(summary) + lines + automated_lines(o) + consistency_lines(summary)
 
 
 def automated_lines(o: dict) -> list[tuple[str, str]]:
@@ -101,6 +101,20 @@ def automated_lines(o: dict) -> list[tuple[str, str]]:
             f"{pct(o.get('bot_only_rate'))} answered only by automation, hand-off to a human "
             f"median {format_seconds(o.get('handoff_median_s'))}",
         ),
+    ]
+
+
+def consistency_lines(summary: dict) -> list[tuple[str, str]]:
+    """Cross-channel consistency, when some brand answered a query on two channels."""
+    found = (summary.get("omnichannel") or {}).get("consistency") or {}
+    if not found.get("pairs"):
+        return []
+    return [
+        (
+            "consistent across channels",
+            f"{found['consistent']:,} of {found['pairs']:,} brand × query pairs "
+            f"({pct(found['consistency_rate'])}): the answer key held on all channels or none",
+        )
     ]
 
 
