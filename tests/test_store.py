@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import subprocess
@@ -134,7 +135,8 @@ def test_a_store_newer_than_the_code_is_refused(tmp_path):
     db = sqlite3.connect(tmp_path / "run.sqlite")
     db.execute(f"PRAGMA user_version = {len(store.MIGRATIONS) + 1}")
     db.close()
-    with pytest.raises(SocialbenchError, match="schema version 2, but .* up to 1; upgrade"):
+    known = len(store.MIGRATIONS)
+    with pytest.raises(SocialbenchError, match=f"version {known + 1}, but .* up to {known}; upg"):
         RunStore.open(tmp_path, create=False)
     # the refusal released the lock
     with pytest.raises(SocialbenchError, match="schema version"):
@@ -517,3 +519,23 @@ def test_redact_masks_credentials_in_urls():
     }
     assert redact(7) == 7
     assert redact(None) is None
+
+
+def test_a_store_of_the_first_schema_gains_the_automated_flag(tmp_path):
+    """A run stored before messages had an automated flag opens, its messages human."""
+    db = sqlite3.connect(tmp_path / "run.sqlite")
+    db.executescript(store.MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    db.execute(
+        "INSERT INTO messages (channel, id, surface, author, created_at, text, raw, observed_at)"
+        " VALUES ('x', '1', 'public', 'acme', '2026-01-05T09:00:00Z', 'hi', '{}', 0)"
+    )
+    db.commit()
+    db.close()
+    with RunStore.open(tmp_path, create=False) as run:
+        assert run.schema_version == len(store.MIGRATIONS)
+        [(message, _)] = run.messages()
+        assert message.automated is False
+        bot = dataclasses.replace(message, id="2", automated=True)
+        assert run.add_messages([(bot, None)], observed_at=1.0) == 1
+        assert [m.automated for m, _ in run.messages()] == [False, True]
+        assert run.message_rows()["automated"] == [0, 1]

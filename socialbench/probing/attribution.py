@@ -81,10 +81,10 @@ def attribute(observed: pd.DataFrame, sent: dict) -> pd.Series:
         columns=["platform_id", "conversation_id", "owner", "private", "sent_at"],
     )
     is_private = probes["private"].astype(bool)
-    owner = observed["id"].map(probes.set_index("platform_id")["owner"])
+    owner = observed["id"].map(probes.set_index("platform_id")["owner"]).astype("string")
     public = probes[~is_private].set_index("conversation_id")["owner"]
     in_public = observed["surface"].ne(PRIVATE)
-    owner = owner.fillna(observed["conversation_id"].where(in_public).map(public))
+    owner = owner.fillna(observed["conversation_id"].where(in_public).map(public).astype("string"))
     private = _latest_probe_before(observed[~in_public], probes[is_private])
     return owner.fillna(private).astype("string")
 
@@ -159,7 +159,7 @@ def _reply_rows(observed: pd.DataFrame, sent: dict, brand_handles: frozenset[str
             m.CHANNEL: observed["channel"],
             m.SURFACE: observed["surface"],
             m.FOLLOWERS: pd.to_numeric(observed["followers"], errors="coerce"),
-            m.AUTOMATED: False,
+            m.AUTOMATED: observed["automated"].fillna(0).astype(bool),
         }
     )
 
@@ -367,6 +367,8 @@ def _fixture_record(row: dict, probe: Probe | None) -> dict:
         "channel": row[m.CHANNEL],
         "surface": row[m.SURFACE],
     }
+    if row[m.AUTOMATED]:
+        record["automated"] = True
     if pd.notna(row[m.FOLLOWERS]):
         record["followers"] = int(row[m.FOLLOWERS])
     if probe is not None:

@@ -21,6 +21,9 @@ class Pacing:
     gap_s: float = 0.0  # between two probes to the same brand on the same channel
     spread_s: float = 0.0  # first sends spread evenly over this span
     window_s: float = 7 * 86400.0  # a private conversation holds one probe at a time
+    # every probe a conversation of its own (a chatbot session per probe): none waits for
+    # another's window
+    own_conversations: bool = False
 
 
 def lane(probe: Probe) -> tuple[str, str]:
@@ -82,7 +85,7 @@ def schedule(
     planned = []
     for index, probe in enumerate(order):
         wanted = origin + index * step
-        talk = conversation(probe)
+        talk = None if pacing.own_conversations else conversation(probe)
         if talk is not None:
             wanted = max(wanted, talk_free.get(talk, origin))
         due = lanes.reserve(lane(probe), wanted)

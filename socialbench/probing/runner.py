@@ -126,7 +126,13 @@ class Runner:
             latest = max(stored.intent_at or float("-inf") for stored in intents)
             await self.clock.sleep_until(latest + settle)
         for stored in intents:
-            found = await self.connector.find_sent(stored.probe)
+            try:
+                found = await self.connector.find_sent(stored.probe)
+            except SendFailed as exc:  # cannot tell, and must not send twice: given up
+                self.store.record_failed(stored.probe.probe_id, str(exc))
+                self._failed += 1
+                self._log("reconciled", stored.probe.probe_id, str(exc))
+                continue
             if found is None:
                 self.store.reset_intent(stored.probe.probe_id)
                 self._log("reconciled", stored.probe.probe_id, "not on the platform")
@@ -142,7 +148,7 @@ class Runner:
         """Public probes by lane, private probes by conversation; each chain in due order."""
         chains: dict[tuple, list[StoredProbe]] = defaultdict(list)
         for stored in sorted(planned, key=lambda s: s.due):
-            chains[conversation(stored.probe) or lane(stored.probe)].append(stored)
+            chains[self._talk(stored.probe) or lane(stored.probe)].append(stored)
         return list(chains.values())
 
     async def _send_chain(self, chain: list[StoredProbe]) -> None:
@@ -155,15 +161,23 @@ class Runner:
             await self.clock.sleep_until(slot)
             await self._in_flight.acquire()
             task = asyncio.create_task(self._send_one(stored.probe))
-            if stored.probe.surface == PRIVATE:
+            if stored.probe.surface == PRIVATE and self._talk(stored.probe) is not None:
                 await task  # the next private probe waits for this one's window
             else:
                 pending.append(task)
         await asyncio.gather(*pending)
 
+    def _talk(self, probe: Probe) -> tuple | None:
+        """The private conversation a probe is sent in (its persona's with its brand on its
+        channel), which it shares with the probes before and after it; None where every
+        probe is a conversation of its own (a chatbot session per probe)."""
+        if self.settings.pacing.own_conversations:
+            return None
+        return conversation(probe)
+
     def _conversation_free(self, probe: Probe) -> float:
         """When the previous probe in this private conversation has finished its window."""
-        talk = conversation(probe)
+        talk = self._talk(probe)
         return self._talk_free.get(talk, float("-inf")) if talk else float("-inf")
 
     async def _send_one(self, probe: Probe) -> None:
@@ -182,8 +196,11 @@ class Runner:
         self.progress(self.status())
 
     def _record_sent(self, probe: Probe, sent) -> None:
-        at = sent.sent_at or _iso(self.clock.now())
-        self.store.record_sent(probe.probe_id, replace(sent, sent_at=at))
+        now = self.clock.now()
+        at = sent.sent_at or _iso(now)
+        self.store.record_sent(probe.probe_id, replace(sent, sent_at=at), sent.replies, now)
+        self._messages += len(sent.replies)
+        self._replies.update(m.id for m in sent.replies if m.author.lower() in self.brand_handles)
         self._track(probe, sent.platform_id, sent.conversation_id, at)
 
     def _track(self, probe: Probe, platform_id: str, conversation_id: str, sent_at: str) -> None:
@@ -191,7 +208,7 @@ class Runner:
         self._sent[probe.probe_id] = record
         self._last_sent = max(self._last_sent, record.at)
         self._fresh.add(probe.probe_id)
-        talk = conversation(probe)
+        talk = self._talk(probe)
         if talk is None:
             return
         end = record.at + self.settings.window_s + _MARGIN_S
@@ -236,8 +253,12 @@ class Runner:
         return last_end is None or now >= last_end + settle
 
     def _last_window_end(self) -> float | None:
+        """When the last probe's window ends; at its send for a target whose replies all
+        come with the send (a chatbot answering in its HTTP response): nothing to wait for."""
         if not self._sent:
             return None
+        if getattr(self.connector, "replies_with_send", False):
+            return self._last_sent
         return self._last_sent + self.settings.window_s
 
     def _watch_set(self, fresh: set[str]) -> Watch:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from socialbench import scenarios
@@ -65,9 +65,7 @@ async def start(
     """Plan a new run of ``suite_path`` in ``out_dir`` and run it."""
     suite = scenarios.load_suite(suite_path)
     probes = scenarios.expand(suite)
-    connectors.check_channels(target.target, probes)
-    if connectors.is_live(target.target):
-        scenarios.check_credentials(suite, probes, os.environ)
+    connectors.check(target.target, suite, probes, os.environ)
     out_dir.mkdir(parents=True, exist_ok=True)
     with _new_store(out_dir) as store:
         _copy_atomically(suite_path, out_dir / SUITE_FILE)
@@ -146,8 +144,7 @@ async def resume(
 async def _run(store, out_dir, target, output, once, progress, *, plan: bool) -> Outcome:
     suite = scenarios.load_suite(out_dir / SUITE_FILE)
     probes = scenarios.expand(suite, run=store.meta("label"))
-    if connectors.is_live(target.target):
-        scenarios.check_credentials(suite, probes, os.environ)
+    connectors.check(target.target, suite, probes, os.environ)
     window_s = scenarios.window_s(suite)
     context = connectors.TargetContext(
         suite=suite,
@@ -164,6 +161,8 @@ async def _run(store, out_dir, target, output, once, progress, *, plan: bool) ->
     connector = await connectors.open_target(target.target, context)
     try:
         pacing = scenarios.pacing(suite)
+        if getattr(connector, "own_conversations", False):
+            pacing = replace(pacing, own_conversations=True)
         if plan:
             origin = connector.clock.now()
             store.set_meta("origin", origin)

@@ -99,6 +99,10 @@ MIGRATIONS: tuple[str, ...] = (
         detail TEXT
     );
     """,
+    # a brand message sent by automation (a bot, an away message), as the target says
+    """
+    ALTER TABLE messages ADD COLUMN automated INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 MESSAGE_COLUMNS = (
@@ -114,6 +118,7 @@ MESSAGE_COLUMNS = (
     "text",
     "followers",
     "observed_at",
+    "automated",
 )
 _PROBE_COLUMNS = (
     "probe, due, state, intent_at, platform_id, conversation_id, sent_at, error, attempts"
@@ -287,14 +292,21 @@ class RunStore:
             allowed=(PLANNED, FAILED),
         )
 
-    def record_sent(self, probe_id: str, sent: Sent) -> None:
-        """Mark a probe as posted (from intent, or from failed when reconciliation finds it)."""
-        self._transition(
-            probe_id,
-            "SET state = 'sent', platform_id = ?, conversation_id = ?, sent_at = ?, error = NULL",
-            (sent.platform_id, sent.conversation_id, sent.sent_at),
-            allowed=(INTENT, FAILED),
-        )
+    def record_sent(
+        self, probe_id: str, sent: Sent, replies: Iterable[Observed] = (), observed_at: float = 0
+    ) -> None:
+        """Mark a probe as posted (from intent, or from failed when reconciliation finds it),
+        with the replies that came back with it (a chatbot's), in one transaction: a killed
+        run keeps both or neither."""
+        with self._transaction():
+            self._transition(
+                probe_id,
+                "SET state = 'sent', platform_id = ?, conversation_id = ?, sent_at = ?, "
+                "error = NULL",
+                (sent.platform_id, sent.conversation_id, sent.sent_at),
+                allowed=(INTENT, FAILED),
+            )
+            self._insert_messages([(reply, probe_id) for reply in replies], observed_at)
 
     def record_failed(self, probe_id: str, error: str) -> None:
         """Mark a probe as not sent, with the reason."""
@@ -340,6 +352,10 @@ class RunStore:
 
         A probe id must name a planned probe. Raw payloads are stored ``redact``-ed.
         """
+        with self._transaction():
+            return self._insert_messages(items, observed_at)
+
+    def _insert_messages(self, items: Iterable[tuple[Observed, str | None]], observed_at: float):
         rows = [
             (
                 message.channel,
@@ -354,6 +370,7 @@ class RunStore:
                 message.text,
                 message.followers,
                 observed_at,
+                int(message.automated),
                 _dumps(redact(message.raw)),
             )
             for message, probe_id in items
@@ -361,14 +378,13 @@ class RunStore:
         if not rows:
             return 0
         names = (*MESSAGE_COLUMNS, "raw")
-        with self._transaction():
-            before = self._db.total_changes
-            self._db.executemany(
-                f"INSERT INTO messages ({', '.join(names)}) "
-                f"VALUES ({', '.join('?' * len(names))}) ON CONFLICT (channel, id) DO NOTHING",
-                rows,
-            )
-            return self._db.total_changes - before
+        before = self._db.total_changes
+        self._db.executemany(
+            f"INSERT INTO messages ({', '.join(names)}) "
+            f"VALUES ({', '.join('?' * len(names))}) ON CONFLICT (channel, id) DO NOTHING",
+            rows,
+        )
+        return self._db.total_changes - before
 
     def set_message_probe(self, channel: str, message_id: str, probe_id: str | None) -> None:
         """Attribute a stored message to a probe (or to none)."""
@@ -394,7 +410,7 @@ class RunStore:
             f"SELECT probe_id, raw, {', '.join(names)} FROM messages ORDER BY rowid"
         )
         return [
-            (Observed(**dict(zip(names, values, strict=True)), raw=json.loads(raw)), probe_id)
+            (_observed(dict(zip(names, values, strict=True)), json.loads(raw)), probe_id)
             for probe_id, raw, *values in rows
         ]
 
@@ -637,3 +653,8 @@ def _is_secret_key(key: object) -> bool:
 def _is_secret_name(key: str) -> bool:
     name = key.lower().replace("-", "_")
     return name not in _NOT_SECRET and _SECRET_KEY.search(name) is not None
+
+
+def _observed(fields: dict, raw: dict) -> Observed:
+    """A stored message as the connector observed it (``automated`` stored as 0 or 1)."""
+    return Observed(**fields | {"automated": bool(fields["automated"])}, raw=raw)

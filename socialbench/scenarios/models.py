@@ -151,6 +151,80 @@ class Pacing(_Strict):
     )
 
 
+def _url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/?#]+[^\s]*$", value):
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    return value
+
+
+def _reply_path(value: str) -> str:
+    text = value.strip()
+    if text.startswith("$"):
+        from jsonpath_ng.ext import parse
+
+        try:
+            parse(text)
+        except Exception as exc:  # the parser's own errors, and the lexer's
+            raise ValueError(f"{value!r} is not a JSONPath: {exc}") from None
+    elif not (text.startswith("{{") and text.endswith("}}")):
+        raise ValueError(
+            f"{value!r} is neither a JSONPath ($.messages[*].text) nor a Jinja expression "
+            "({{ response.messages | map(attribute='text') | list }})"
+        )
+    return text
+
+
+Url = Annotated[str, AfterValidator(_url)]
+ReplyPath = Annotated[str, AfterValidator(_reply_path)]
+
+
+class EndpointAuth(_Strict):
+    """A credential sent in a header, read from an environment variable (never written)."""
+
+    env: EnvName = Field(description="the NAME of the environment variable holding it")
+    header: NonEmpty = Field("Authorization", description="the header it is sent in")
+    scheme: str = Field("Bearer", description="written before it ('' for none)")
+
+
+class Endpoint(_Strict):
+    """A brand's chatbot or webchat reached over HTTP (``run --target bots``)."""
+
+    protocol: Literal["http", "rasa"] = Field(
+        "http",
+        description="http: a JSON endpoint described here; rasa: Rasa's REST channel "
+        "(POST {sender, message} -> [{text}...])",
+    )
+    url: Url = Field(description="where messages are sent")
+    method: Literal["POST", "PUT"] = Field("POST", description="http: the request method")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="fixed headers (no secrets: use auth)"
+    )
+    auth: EndpointAuth | None = Field(None, description="a credential header")
+    body: Any = Field(
+        None,
+        description="http: the JSON body; every string in it is a Jinja template with "
+        "text, session, probe_id, brand, persona and channel "
+        '(default: {"session": "{{ session }}", "text": "{{ text }}"})',
+    )
+    replies: ReplyPath | None = Field(
+        None,
+        description="http: where the reply texts are in the response: a JSONPath "
+        "($.messages[*].text) or a Jinja expression over `response`",
+    )
+    session: NonEmpty = Field(
+        "{{ probe_id }}", description="the conversation's session id (a Jinja template)"
+    )
+    automated: bool = Field(True, description="whether the endpoint's replies are automated")
+    human: list[Pattern] = Field(
+        default_factory=list,
+        description="replies matching one of these regular expressions are a human's "
+        "(a hand-off), whatever `automated` says",
+    )
+    timeout: PositiveDuration = Field(
+        "30s", validate_default=True, description="how long to wait for an answer"
+    )
+
+
 class Brand(_Strict):
     """A brand account probed by the suite."""
 
@@ -165,6 +239,10 @@ class Brand(_Strict):
     )
     hours: SupportHours | None = Field(
         None, description="support hours: timezone, weekly intervals, closed dates, holidays"
+    )
+    endpoints: dict[Channel, Endpoint] = Field(
+        default_factory=dict,
+        description="per channel, the brand's chatbot or webchat over HTTP (run --target bots)",
     )
 
     @property

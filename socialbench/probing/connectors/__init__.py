@@ -2,7 +2,8 @@
 
 Each module has ``async def open_target(context: TargetContext) -> Connector`` and declares
 ``CHANNELS`` (the channels it sends on; None: any) and ``LIVE`` (whether it reaches a real
-platform, so that personas' credentials are checked before anything is sent). A new target
+platform, so that personas' credentials are checked before anything is sent); it may define
+``check(suite, probes, env)`` to check what it needs itself instead. A new target
 (a chatbot webhook, the Graph API, the WhatsApp Cloud API) is one module plus one line here.
 """
 
@@ -18,6 +19,7 @@ TARGETS = {
     "sandbox": "socialbench.probing.connectors.sandbox",
     "fixture": "socialbench.probing.connectors.fixture",
     "x": "socialbench.probing.connectors.x_target",
+    "bots": "socialbench.probing.connectors.bots",
 }
 
 
@@ -67,6 +69,20 @@ def check_channels(name: str, probes) -> None:
             f"has probes on {', '.join(others)} (limit its queries' channels to "
             f"{', '.join(channels)} for this target)"
         )
+
+
+def check(name: str, suite, probes, env) -> None:
+    """Before anything is sent or planned: target ``name`` sends on the probes' channels and
+    has what it needs (its module's ``check``; else, for a live target, every persona's
+    credential variable set in ``env``). UsageError or ConfigError otherwise."""
+    check_channels(name, probes)
+    module = target(name)
+    if hasattr(module, "check"):
+        module.check(suite, probes, env)
+    elif module.LIVE:
+        from socialbench import scenarios
+
+        scenarios.check_credentials(suite, probes, env)
 
 
 async def open_target(name: str, context: TargetContext):

@@ -72,15 +72,6 @@ class SpeedClock:
 
 
 @dataclass(frozen=True)
-class Sent:
-    """Where a probe landed on the platform."""
-
-    platform_id: str  # tweet id or DM event id
-    conversation_id: str  # tweet conversation id, or DM conversation id
-    sent_at: str | None = None  # the platform's ISO 8601 timestamp, when known
-
-
-@dataclass(frozen=True)
 class Observed:
     """One message as the platform reported it (a probe, a brand reply, a follow-up)."""
 
@@ -94,7 +85,19 @@ class Observed:
     created_at: str  # the platform's ISO 8601 timestamp, as given
     text: str
     followers: int | None = None
+    automated: bool = False  # a bot or an away message, when the target says so
     raw: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """Where a probe landed on the platform."""
+
+    platform_id: str  # tweet id or DM event id
+    conversation_id: str  # tweet conversation id, or DM conversation id
+    sent_at: str | None = None  # the platform's ISO 8601 timestamp, when known
+    # what came back with the send itself (a chatbot answering in its HTTP response)
+    replies: tuple[Observed, ...] = ()
 
 
 @dataclass(frozen=True)
