@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from socialbench.probing.connectors.base import Connector, PollFailed, SendFailed, Watch
+from socialbench.probing.connectors.base import Connector, PollFailed, SendFailed, Watch, iso
 from socialbench.probing.pacing import Lanes, Pacing, conversation, lane
 from socialbench.probing.probes import PRIVATE, Probe
 from socialbench.probing.store import RunStore, StoredProbe
@@ -56,9 +56,9 @@ class Status:
     done: bool
 
 
-def epoch(iso: str) -> float:
+def epoch(text: str) -> float:
     """Seconds since the epoch of an ISO 8601 time (``Z`` or an offset)."""
-    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 class Runner:
@@ -197,7 +197,7 @@ class Runner:
 
     def _record_sent(self, probe: Probe, sent) -> None:
         now = self.clock.now()
-        at = sent.sent_at or _iso(now)
+        at = sent.sent_at or iso(now)
         self.store.record_sent(probe.probe_id, replace(sent, sent_at=at), sent.replies, now)
         self._messages += len(sent.replies)
         self._replies.update(m.id for m in sent.replies if m.author.lower() in self.brand_handles)
@@ -309,7 +309,7 @@ class Runner:
         }
         for handle in personas:
             saved = self.store.cursor(f"dm:{handle}")
-            start = _iso(origin) if origin is not None else None
+            start = iso(origin) if origin is not None else None
             self.connector.set_dm_cursor(handle, saved or start)
 
     def _save_cursors(self, personas) -> None:
@@ -333,8 +333,3 @@ class Runner:
             left_s=left,
             done=waiting == 0 and left == 0.0,
         )
-
-
-def _iso(moment: float) -> str:
-    stamp = dt.datetime.fromtimestamp(moment, dt.UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"

@@ -125,3 +125,11 @@ class Connector(Protocol):
         """Every message of the watched conversations and personas' private messages."""
 
     async def close(self) -> None: ...
+
+
+def iso(moment: float) -> str:
+    """Platform epoch seconds as ISO 8601 UTC to the millisecond (``2026-01-05T09:00:00.123Z``)."""
+    import datetime as dt
+
+    stamp = dt.datetime.fromtimestamp(moment, dt.UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"

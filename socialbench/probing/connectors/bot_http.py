@@ -4,7 +4,7 @@ a JSON body whose strings are Jinja templates) and where the reply texts are in 
 
 from __future__ import annotations
 
-from socialbench.probing.connectors.bots import BotError, Reply, Request, render
+from socialbench.probing.connectors.bots import BotError, Reply, Request, environment, render
 
 DEFAULT_BODY = {"session": "{{ session }}", "text": "{{ text }}"}
 DEFAULT_REPLIES = "$.replies[*]"
@@ -42,11 +42,9 @@ def _found(path: str, answer):
 def _expression(path: str, answer):
     """A Jinja expression (``{{ ... }}``) evaluated with the answer as ``response``."""
     import jinja2
-    from jinja2.sandbox import SandboxedEnvironment
 
     inner = path.strip()[2:-2]
     try:
-        compiled = SandboxedEnvironment(undefined=jinja2.StrictUndefined).compile_expression(inner)
-        return compiled(response=answer)
+        return environment().compile_expression(inner)(response=answer)
     except jinja2.TemplateError as exc:
         raise BotError(f"the replies expression fails on this answer: {exc}") from None

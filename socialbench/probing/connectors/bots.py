@@ -15,7 +15,7 @@ and never written anywhere.
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
 import importlib
 import re
 from dataclasses import dataclass
@@ -24,7 +24,7 @@ import httpx
 
 from socialbench.errors import ConfigError
 from socialbench.probing.connectors import TargetContext
-from socialbench.probing.connectors.base import Observed, SendFailed, Sent, WallClock
+from socialbench.probing.connectors.base import Observed, SendFailed, Sent, WallClock, iso
 
 CHANNELS = None  # any channel a brand has an endpoint on
 LIVE = True  # real endpoints
@@ -118,12 +118,12 @@ class BotsConnector:
     async def send(self, probe) -> Sent:
         endpoint = self._brands[probe.brand].endpoints[probe.channel]
         context = _context(probe, endpoint)
-        sent_at = _iso(self.clock.now())
+        sent_at = iso(self.clock.now())
         try:
             replies = await self._exchange(endpoint, context)
         except BotError as exc:
             raise SendFailed(f"{probe.brand} {probe.channel} bot: {exc}") from None
-        at = _iso(self.clock.now())
+        at = iso(self.clock.now())
         platform_id = f"{context['session']}:{probe.probe_id}"
         observed = tuple(
             _observed(probe, endpoint, platform_id, context["session"], n, reply, at)
@@ -207,12 +207,23 @@ def render(value, context: dict):
     return value
 
 
-def _template(text: str):
+@functools.cache
+def environment():
+    """The sandboxed Jinja environment of endpoints' templates and reply expressions (an
+    undefined variable is an error, not an empty string)."""
     import jinja2
     from jinja2.sandbox import SandboxedEnvironment
 
+    return SandboxedEnvironment(undefined=jinja2.StrictUndefined)
+
+
+@functools.lru_cache(maxsize=256)
+def _template(text: str):
+    """A template compiled once for every probe that uses it."""
+    import jinja2
+
     try:
-        return SandboxedEnvironment(undefined=jinja2.StrictUndefined).from_string(text)
+        return environment().from_string(text)
     except jinja2.TemplateSyntaxError as exc:
         raise BotError(f"template {text!r}: {exc.message}") from None
 
@@ -245,8 +256,3 @@ def _observed(probe, endpoint, platform_id, session, n: int, reply: Reply, at: s
         automated=automated,
         raw={"reply": reply.raw},
     )
-
-
-def _iso(moment: float) -> str:
-    stamp = dt.datetime.fromtimestamp(moment, dt.UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond:06d}Z"
