@@ -21,9 +21,9 @@ class Pacing:
     gap_s: float = 0.0  # between two probes to the same brand on the same channel
     spread_s: float = 0.0  # first sends spread evenly over this span
     window_s: float = 7 * 86400.0  # a private conversation holds one probe at a time
-    # every probe a conversation of its own (a chatbot session per probe): none waits for
-    # another's window
-    own_conversations: bool = False
+    # channels where every probe is a conversation of its own (a chatbot session per
+    # probe): none waits for another's window
+    own_channels: frozenset[str] = frozenset()
 
 
 def lane(probe: Probe) -> tuple[str, str]:
@@ -31,10 +31,11 @@ def lane(probe: Probe) -> tuple[str, str]:
     return (probe.brand, probe.channel)
 
 
-def conversation(probe: Probe) -> tuple[str, str, str] | None:
+def conversation(probe: Probe, own_channels=frozenset()) -> tuple[str, str, str] | None:
     """Private probes from one persona to one brand share a conversation: a brand's private
-    reply is attributed to the latest probe before it, so windows there must not overlap."""
-    if probe.surface != PRIVATE:
+    reply is attributed to the latest probe before it, so windows there must not overlap.
+    None for a public probe, and on ``own_channels``, where each probe opens its own."""
+    if probe.surface != PRIVATE or probe.channel in own_channels:
         return None
     return (probe.persona, probe.brand, probe.channel)
 
@@ -85,7 +86,7 @@ def schedule(
     planned = []
     for index, probe in enumerate(order):
         wanted = origin + index * step
-        talk = None if pacing.own_conversations else conversation(probe)
+        talk = conversation(probe, pacing.own_channels)
         if talk is not None:
             wanted = max(wanted, talk_free.get(talk, origin))
         due = lanes.reserve(lane(probe), wanted)

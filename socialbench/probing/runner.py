@@ -171,9 +171,7 @@ class Runner:
         """The private conversation a probe is sent in (its persona's with its brand on its
         channel), which it shares with the probes before and after it; None where every
         probe is a conversation of its own (a chatbot session per probe)."""
-        if self.settings.pacing.own_conversations:
-            return None
-        return conversation(probe)
+        return conversation(probe, self.settings.pacing.own_channels)
 
     def _conversation_free(self, probe: Probe) -> float:
         """When the previous probe in this private conversation has finished its window."""
@@ -206,6 +204,8 @@ class Runner:
     def _track(self, probe: Probe, platform_id: str, conversation_id: str, sent_at: str) -> None:
         record = _Sent(probe, platform_id, conversation_id, epoch(sent_at))
         self._sent[probe.probe_id] = record
+        if hasattr(self.connector, "watching"):  # a connector that polls per conversation
+            self.connector.watching(probe, platform_id, conversation_id)
         self._last_sent = max(self._last_sent, record.at)
         self._fresh.add(probe.probe_id)
         talk = self._talk(probe)
@@ -263,14 +263,17 @@ class Runner:
 
     def _watch_set(self, fresh: set[str]) -> Watch:
         """Sent probes whose window had not ended when the previous poll started, and those
-        sent since (a replay's probes carry recorded times long past)."""
+        sent since (a replay's probes carry recorded times long past): public probes and
+        those in a conversation of their own by conversation, other private ones by
+        persona."""
         settle = getattr(self.connector, "settle_s", 0.0)
         since = self._last_poll - settle - self.settings.window_s
+        own = self.settings.pacing.own_channels  # private, but a conversation of its own
         public, personas = [], set()
         for sent in self._sent.values():
             if sent.at < since and sent.probe.probe_id not in fresh:
                 continue
-            if sent.probe.surface == PRIVATE:
+            if sent.probe.surface == PRIVATE and sent.probe.channel not in own:
                 personas.add(sent.probe.persona_handle)
             else:
                 public.append((sent.conversation_id, sent.at))

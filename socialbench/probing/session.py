@@ -161,8 +161,10 @@ async def _run(store, out_dir, target, output, once, progress, *, plan: bool) ->
     connector = await connectors.open_target(target.target, context)
     try:
         pacing = scenarios.pacing(suite)
-        if getattr(connector, "own_conversations", False):
-            pacing = replace(pacing, own_conversations=True)
+        own = getattr(connector, "own_conversations", False)
+        if own:  # True: on every channel; else the channels where it holds
+            channels = {p.channel for p in probes} if own is True else own
+            pacing = replace(pacing, own_channels=frozenset(channels))
         if plan:
             origin = connector.clock.now()
             store.set_meta("origin", origin)

@@ -189,12 +189,13 @@ class EndpointAuth(_Strict):
 class Endpoint(_Strict):
     """A brand's chatbot or webchat reached over HTTP (``run --target bots``)."""
 
-    protocol: Literal["http", "rasa"] = Field(
+    protocol: Literal["http", "rasa", "directline"] = Field(
         "http",
         description="http: a JSON endpoint described here; rasa: Rasa's REST channel "
-        "(POST {sender, message} -> [{text}...])",
+        "(POST {sender, message} -> [{text}...]); directline: Bot Framework Direct Line 3.0 "
+        "(url: the service's base URI, auth: the Direct Line secret)",
     )
-    url: Url = Field(description="where messages are sent")
+    url: Url = Field(description="where messages are sent (directline: the base URI)")
     method: Literal["POST", "PUT"] = Field("POST", description="http: the request method")
     headers: dict[str, str] = Field(
         default_factory=dict, description="fixed headers (no secrets: use auth)"

@@ -1,11 +1,15 @@
 """The bots target: every probe sent, as the customer, to its brand's chatbot or webchat over
 HTTP (the suite's ``brands[].endpoints``, one per channel), each probe its own conversation.
 
-A protocol module per kind of endpoint (``PROTOCOLS``) turns one customer message into an
-HTTP exchange and the replies that came back: ``bot_http`` (a JSON endpoint the suite
-describes), ``bot_rasa`` (Rasa's REST channel). Replies arrive with the send, so they are
-stored with it in one transaction; nothing is left to poll. Whether a reply is automated
-comes from the endpoint's ``automated`` and ``human`` rules.
+A protocol module per kind of endpoint (``PROTOCOLS``) speaks to one bot through a ``Call``
+(one probe's conversation: its client, endpoint, template variables and the protocol's own
+state). A module defines either ``request`` and ``replies`` (one customer message is one HTTP
+exchange whose answer holds the replies: ``bot_http``, ``bot_rasa``) or ``say`` itself; it
+may define ``open`` (start a conversation) and, when ``ASYNC`` is true, ``fetch`` (the
+replies that arrived since the last fetch: ``bot_directline``). Replies that come with the
+send are stored with it in one transaction; an asynchronous bot's are polled through the
+probe's window. Whether a reply is automated comes from the protocol where it says so, else
+from the endpoint's ``automated`` and ``human`` rules.
 
 A bot conversation cannot be searched afterwards: a probe whose send was cut short by a
 crash is marked failed on resume rather than sent again (the bot may have received it).
@@ -18,19 +22,28 @@ from __future__ import annotations
 import functools
 import importlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
 from socialbench.errors import ConfigError
 from socialbench.probing.connectors import TargetContext
-from socialbench.probing.connectors.base import Observed, SendFailed, Sent, WallClock, iso
+from socialbench.probing.connectors.base import (
+    Observed,
+    PollFailed,
+    SendFailed,
+    Sent,
+    WallClock,
+    Watch,
+    iso,
+)
 
 CHANNELS = None  # any channel a brand has an endpoint on
 LIVE = True  # real endpoints
 PROTOCOLS = {
     "http": "socialbench.probing.connectors.bot_http",
     "rasa": "socialbench.probing.connectors.bot_rasa",
+    "directline": "socialbench.probing.connectors.bot_directline",
 }
 _MARKER = re.compile(r"\s*\(ref:p[0-9a-f]+\)\s*$")
 
@@ -38,11 +51,43 @@ _MARKER = re.compile(r"\s*\(ref:p[0-9a-f]+\)\s*$")
 @dataclass(frozen=True)
 class Reply:
     """One reply of a bot: its text, whether the protocol says it is automated (None: the
-    suite's rule decides), and what the endpoint sent (stored redacted)."""
+    suite's rule decides), what the endpoint sent (stored redacted), and where the protocol
+    gives them, the platform's id and time of the reply (epoch seconds; None: its arrival)."""
 
     text: str
     automated: bool | None = None
     raw: object = None
+    id: str | None = None
+    at: float | None = None
+
+
+@dataclass
+class Call:
+    """One probe's conversation with a bot, as a protocol module sees it: ``conversation``
+    is its id (the rendered ``session`` until the protocol's ``open`` names another), and
+    ``state`` what the protocol keeps between calls (a watermark, a hand-off)."""
+
+    client: httpx.AsyncClient
+    endpoint: object  # scenarios.models.Endpoint
+    context: dict
+    headers: dict
+    conversation: str
+    state: dict = field(default_factory=dict)
+
+    async def exchange(self, request: Request):
+        """Send ``request``; the answer's JSON (None for an empty success). BotError for a
+        timeout, a connection failure, an HTTP error or an answer that is not JSON."""
+        headers = {**self.headers, **request.headers}
+        try:
+            response = await self.client.request(
+                request.method, request.url, json=request.body, headers=headers,
+                params=request.params, timeout=self.endpoint.timeout,
+            )  # fmt: skip
+        except httpx.TimeoutException:
+            raise BotError(f"no answer within {self.endpoint.timeout:g} s") from None
+        except httpx.HTTPError as exc:
+            raise BotError(f"could not reach {request.url}: {type(exc).__name__}") from None
+        return _json(response)
 
 
 class BotError(Exception):
@@ -77,7 +122,9 @@ def _endpoint_problem(endpoint, loc: tuple, env) -> tuple[tuple, str | None]:
         return (*loc, "auth", "env"), f"environment variable {endpoint.auth.env} is {state}"
     try:
         render(endpoint.session, _context_example())
-        protocol(endpoint).request(endpoint, _context_example())
+        module = protocol(endpoint)
+        if hasattr(module, "request"):
+            module.request(endpoint, _context_example())
     except BotError as exc:
         return loc, str(exc)
     return loc, None
@@ -102,49 +149,54 @@ class BotsConnector:
     name = "bots"
     poll_every_s = 1.0
     poll_max_s = 60.0
-    replies_with_send = True  # the run ends when the last probe has its answer
     own_conversations = True  # a session per probe: private probes need not wait in turn
 
-    def __init__(self, suite, env, *, transport: httpx.AsyncBaseTransport | None = None):
-        self.clock = WallClock()
+    def __init__(
+        self, suite, env, *, transport: httpx.AsyncBaseTransport | None = None, clock=None
+    ) -> None:
+        self.clock = clock or WallClock()
         self._brands = {brand.id: brand for brand in suite.brands}
         self._env = env
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self._calls: dict[str, tuple] = {}  # conversation id -> (probe, platform id, Call)
+        # the run ends when the last probe has its answer, unless some bot answers later
+        self.replies_with_send = not any(
+            getattr(protocol(e), "ASYNC", False)
+            for brand in suite.brands for e in brand.endpoints.values()
+        )  # fmt: skip
 
     async def start(self) -> None:
         self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=False)
 
     async def send(self, probe) -> Sent:
         endpoint = self._brands[probe.brand].endpoints[probe.channel]
-        context = _context(probe, endpoint)
+        module = protocol(endpoint)
+        call = self._call(probe, endpoint, None)
         sent_at = iso(self.clock.now())
         try:
-            replies = await self._exchange(endpoint, context)
+            if hasattr(module, "open"):
+                await module.open(call)
+            replies = await say(module, call, call.context["text"])
         except BotError as exc:
             raise SendFailed(f"{probe.brand} {probe.channel} bot: {exc}") from None
+        platform_id = f"{call.conversation}:{probe.probe_id}"
+        if getattr(module, "ASYNC", False):
+            self._calls[call.conversation] = (probe, platform_id, call)
+        observed = self._observed(probe, platform_id, call, replies)
+        return Sent(platform_id, call.conversation, sent_at, observed)
+
+    def _call(self, probe, endpoint, conversation: str | None) -> Call:
+        context = _context(probe, endpoint)
+        headers = {**endpoint.headers, **self._auth(endpoint)}
+        return Call(self._client, endpoint, context, headers, conversation or context["session"])
+
+    def _observed(self, probe, platform_id: str, call: Call, replies) -> tuple[Observed, ...]:
         at = iso(self.clock.now())
-        platform_id = f"{context['session']}:{probe.probe_id}"
-        observed = tuple(
-            _observed(probe, endpoint, platform_id, context["session"], n, reply, at)
+        return tuple(
+            _observed(probe, call.endpoint, platform_id, call.conversation, n, reply, at)
             for n, reply in enumerate(replies)
         )
-        return Sent(platform_id, context["session"], sent_at, observed)
-
-    async def _exchange(self, endpoint, context: dict) -> list[Reply]:
-        module = protocol(endpoint)
-        request = module.request(endpoint, context)
-        headers = {**endpoint.headers, **request.headers, **self._auth(endpoint)}
-        try:
-            response = await self._client.request(
-                request.method, request.url, json=request.body, headers=headers,
-                timeout=endpoint.timeout,
-            )  # fmt: skip
-        except httpx.TimeoutException:
-            raise BotError(f"no answer within {endpoint.timeout:g} s") from None
-        except httpx.HTTPError as exc:
-            raise BotError(f"could not reach {request.url}: {type(exc).__name__}") from None
-        return module.replies(endpoint, _json(response))
 
     def _auth(self, endpoint) -> dict[str, str]:
         auth = endpoint.auth
@@ -159,8 +211,30 @@ class BotsConnector:
             "because the bot may have received it"
         )
 
-    async def poll(self, watch) -> list[Observed]:
-        return []  # every reply came with its send
+    def watching(self, probe, platform_id: str, conversation_id: str) -> None:
+        """A sent probe (this run's, or one a resumed run found in its store) whose
+        conversation an asynchronous bot may still answer in: polled from now on."""
+        endpoint = self._brands[probe.brand].endpoints.get(probe.channel)
+        if conversation_id in self._calls or endpoint is None:
+            return
+        if getattr(protocol(endpoint), "ASYNC", False):
+            call = self._call(probe, endpoint, conversation_id)
+            self._calls[conversation_id] = (probe, platform_id, call)
+
+    async def poll(self, watch: Watch) -> list[Observed]:
+        """What asynchronous bots said since the last poll in the watched conversations
+        (replies that came with their send were stored then)."""
+        found: list[Observed] = []
+        for conversation, _since in watch.conversations:
+            if conversation not in self._calls:
+                continue
+            probe, platform_id, call = self._calls[conversation]
+            try:
+                replies = await protocol(call.endpoint).fetch(call)
+            except BotError as exc:
+                raise PollFailed(f"{probe.brand} {probe.channel} bot: {exc}") from None
+            found.extend(self._observed(probe, platform_id, call, replies))
+        return found
 
     async def close(self) -> None:
         if self._client is not None:
@@ -175,6 +249,16 @@ class Request:
     url: str
     body: object
     headers: dict
+    params: dict | None = None
+
+
+async def say(module, call: Call, text: str) -> list[Reply]:
+    """Send one customer message in ``call``: the replies that came with it."""
+    if hasattr(module, "say"):
+        return await module.say(call, text)
+    context = call.context | {"text": text}
+    answer = await call.exchange(module.request(call.endpoint, context))
+    return module.replies(call.endpoint, answer)
 
 
 def _context(probe, endpoint) -> dict:
@@ -229,9 +313,12 @@ def _template(text: str):
 
 
 def _json(response: httpx.Response):
-    """The answer's JSON; BotError for an HTTP error or an answer that is not JSON."""
+    """The answer's JSON (None for an empty success); BotError for an HTTP error or an
+    answer that is not JSON."""
     if response.status_code >= 400:
         raise BotError(f"answered HTTP {response.status_code}")
+    if response.status_code == 204 or not response.content.strip():
+        return None
     kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
     try:
         return response.json()
@@ -244,14 +331,14 @@ def _observed(probe, endpoint, platform_id, session, n: int, reply: Reply, at: s
     if any(re.search(p, reply.text, re.IGNORECASE) for p in endpoint.human):
         automated = False
     return Observed(
-        id=f"{platform_id}:{n + 1}",
+        id=reply.id or f"{platform_id}:{n + 1}",
         channel=probe.channel,
         surface="private",
         conversation_id=session,
         parent_id=platform_id,
         author=probe.brand_handle,
         author_id=probe.brand_handle,
-        created_at=at,
+        created_at=at if reply.at is None else iso(reply.at),
         text=reply.text,
         automated=automated,
         raw={"reply": reply.raw},
