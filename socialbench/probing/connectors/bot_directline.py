@@ -11,7 +11,8 @@ Who wrote a reply comes from the protocol: a message whose ``from.role`` is ``bo
 automated, unless the bot has handed the conversation to a person (an ``event`` activity
 ``handoff.initiate``, or ``handoff.status`` with the state ``accepted``; ``completed`` or
 ``failed`` give it back to the bot); a message of any other author but the customer is a
-person's. Reply times are the activities' ``timestamp``.
+person's. Reply times are the activities' ``timestamp``. An ``endOfConversation`` activity
+ends the polling of its conversation.
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ def _reply(call: Call, activity) -> Reply | None:
     kind = activity.get("type")
     if kind == "event":
         _handoff(call, activity)
+        return None
+    if kind == "endOfConversation":
+        call.state["ended"] = True  # no need to poll it again
         return None
     if kind != "message" or sender.get("id") == _user(call):
         return None

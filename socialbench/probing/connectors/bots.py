@@ -45,6 +45,7 @@ PROTOCOLS = {
     "rasa": "socialbench.probing.connectors.bot_rasa",
     "directline": "socialbench.probing.connectors.bot_directline",
 }
+_POLLS_AT_ONCE = 32  # conversations read concurrently in one poll
 _MARKER = re.compile(r"\s*\(ref:p[0-9a-f]+\)\s*$")
 
 
@@ -140,7 +141,7 @@ def _context_example() -> dict:
 
 
 async def open_target(context: TargetContext) -> BotsConnector:
-    return BotsConnector(context.suite, context.env)
+    return BotsConnector(context.suite, context.env, out_dir=context.out_dir)
 
 
 class BotsConnector:
@@ -152,14 +153,22 @@ class BotsConnector:
     own_conversations = True  # a session per probe: private probes need not wait in turn
 
     def __init__(
-        self, suite, env, *, transport: httpx.AsyncBaseTransport | None = None, clock=None
+        self,
+        suite,
+        env,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock=None,
+        out_dir=None,
     ) -> None:
         self.clock = clock or WallClock()
+        self.out_dir = out_dir  # the run's directory (its store), for protocols that listen
         self._brands = {brand.id: brand for brand in suite.brands}
         self._env = env
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._calls: dict[str, tuple] = {}  # conversation id -> (probe, platform id, Call)
+        self._started: list = []  # protocol modules whose stop runs at close
         # the run ends when the last probe has its answer, unless some bot answers later
         self.replies_with_send = not any(
             getattr(protocol(e), "ASYNC", False)
@@ -167,7 +176,21 @@ class BotsConnector:
         )  # fmt: skip
 
     async def start(self) -> None:
+        """The HTTP client; then each protocol in use that has a ``start(connector,
+        endpoints)`` (a receiver for bots that post their replies back) starts."""
         self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=False)
+        for module, endpoints in self._protocols().items():
+            if hasattr(module, "start"):
+                await module.start(self, endpoints)
+                self._started.append(module)
+
+    def _protocols(self) -> dict:
+        """Each protocol module in use, with its endpoints."""
+        found: dict = {}
+        for brand in self._brands.values():
+            for endpoint in brand.endpoints.values():
+                found.setdefault(protocol(endpoint), []).append(endpoint)
+        return found
 
     async def send(self, probe) -> Sent:
         endpoint = self._brands[probe.brand].endpoints[probe.channel]
@@ -224,21 +247,32 @@ class BotsConnector:
     async def poll(self, watch: Watch) -> list[Observed]:
         """What asynchronous bots said since the last poll in the watched conversations
         (replies that came with their send were stored then)."""
-        found: list[Observed] = []
-        for conversation, _since in watch.conversations:
-            if conversation not in self._calls:
-                continue
-            probe, platform_id, call = self._calls[conversation]
-            try:
-                replies = await protocol(call.endpoint).fetch(call)
-            except BotError as exc:
-                raise PollFailed(f"{probe.brand} {probe.channel} bot: {exc}") from None
-            found.extend(self._observed(probe, platform_id, call, replies))
-        return found
+        import asyncio
+
+        watched = [self._calls[c] for c, _ in watch.conversations if c in self._calls]
+        gate = asyncio.Semaphore(_POLLS_AT_ONCE)
+
+        async def fetch(probe, platform_id, call) -> tuple[Observed, ...]:
+            async with gate:
+                try:
+                    replies = await protocol(call.endpoint).fetch(call)
+                except BotError as exc:
+                    raise PollFailed(f"{probe.brand} {probe.channel} bot: {exc}") from None
+            if call.state.get("ended"):  # the bot closed the conversation: nothing more
+                self._calls.pop(call.conversation, None)
+            return self._observed(probe, platform_id, call, replies)
+
+        found = await asyncio.gather(*(fetch(*item) for item in watched))
+        return [message for messages in found for message in messages]
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        try:
+            for module in reversed(self._started):
+                await module.stop(self)
+        finally:
+            self._started = []
+            if self._client is not None:
+                await self._client.aclose()
 
 
 @dataclass(frozen=True)
