@@ -35,8 +35,19 @@ class BotServer:
             routes=[
                 Route("/chat", self.chat, methods=["POST"]),
                 Route("/webhooks/rest/webhook", self.rasa, methods=["POST"]),
+                Route("/convo", self.convo, methods=["POST"]),
             ]
         )
+
+    async def convo(self, request: Request) -> Response:
+        """A bot that asks for an e-mail address before it answers."""
+        body = await request.json()
+        self.requests.append({"path": "/convo", "body": body, "headers": dict(request.headers)})
+        if "@" in body["text"]:
+            reply = "Thanks! Order 123 ships tomorrow: https://acme.example/track"
+        else:
+            reply = "Sorry to hear that. What is your e-mail address?"
+        return JSONResponse({"replies": [{"text": reply}]})
 
     async def chat(self, request: Request) -> Response:
         body = await request.json()
@@ -248,3 +259,74 @@ def test_a_probe_cut_short_by_a_crash_is_not_sent_again():
     connector = BotsConnector(suite, {})
     with pytest.raises(SendFailed, match="not sent again"):
         asyncio.run(connector.find_sent(None))
+
+
+DIALOGUE_SUITE = """suite: convo
+window: 1h
+brands:
+  - id: acme
+    handles: {{webchat: acme_bot}}
+    endpoints:
+      webchat: {{url: "{url}/convo", replies: "$.replies[*].text"}}
+personas:
+  - id: casual
+    handles: {{webchat: jo}}
+queries:
+  - id: order
+    category: delivery
+    channels: [webchat]
+    text: "My order 123 has not arrived"
+    dialogue:
+      - bot: "{pattern}"
+      - me: "It is {{{{ persona.handle }}}}@example.com"
+      - bot: "ships"
+"""
+
+
+def test_a_scripted_dialogue_answers_the_bot_and_keeps_every_turn(bots, tmp_path):
+    from socialbench.probing.store import RunStore
+
+    before = len(bots.requests)
+    result, out = run(tmp_path, DIALOGUE_SUITE.format(url=bots.url, pattern="(?i)e-?mail"))
+    assert result.exit_code == 0, result.output
+    said = [r["body"]["text"] for r in bots.requests[before:]]
+    assert said == ["My order 123 has not arrived", "It is jo@example.com"]
+    [probe] = read_probes(out / "probes.csv").to_dict("records")
+    assert probe["automated_messages"] == 2 and probe["bot_only"]
+    with RunStore.read_only(out) as store:
+        texts = [message.text for message, _ in store.messages()]
+    assert texts == [
+        "Sorry to hear that. What is your e-mail address?",
+        "It is jo@example.com",
+        "Thanks! Order 123 ships tomorrow: https://acme.example/track",
+    ]
+
+
+def test_a_bot_step_not_met_ends_the_dialogue(bots, tmp_path):
+    before = len(bots.requests)
+    result, out = run(tmp_path, DIALOGUE_SUITE.format(url=bots.url, pattern="order number"))
+    assert result.exit_code == 0, result.output
+    assert [r["body"]["text"] for r in bots.requests[before:]] == ["My order 123 has not arrived"]
+    [probe] = read_probes(out / "probes.csv").to_dict("records")
+    assert probe["automated_messages"] == 1
+
+
+def test_a_step_is_either_said_or_awaited(tmp_path):
+    suite = DIALOGUE_SUITE.format(url="http://127.0.0.1:9", pattern="x").replace(
+        '- me: "It is', '- bot: ".*"\n        me: "It is'
+    )
+    result, _ = run(tmp_path, suite)
+    assert result.exit_code == 2
+    assert "dialogue.1" in result.output and "either `me: TEXT` or `bot: PATTERN`" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_target_without_bots_refuses_a_dialogue(tmp_path):
+    suite = DIALOGUE_SUITE.format(url="http://127.0.0.1:9", pattern="x")
+    path = tmp_path / "suite.yaml"
+    path.write_text(suite, encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["run", str(path), "--target", "fixture", "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2, result.output
+    assert "holds scripted dialogues on no channel" in result.output

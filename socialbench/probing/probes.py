@@ -122,3 +122,5 @@ class Probe:
     variables: dict = field(default_factory=dict, hash=False, compare=False)
     expect: Expectation = field(default_factory=Expectation)
     key: str = ""  # the suite entry's stable id, the same in every run of the suite
+    # a scripted dialogue after the text: ("me", text, 0) or ("bot", pattern, within_s)
+    dialogue: tuple[tuple[str, str, float], ...] = ()

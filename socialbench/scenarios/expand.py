@@ -69,6 +69,7 @@ def _probe(
         variables=dict(entry.variables),
         expect=expect,
         key=key,
+        dialogue=entry.dialogue,
     )
 
 

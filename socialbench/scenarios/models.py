@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
+import pydantic
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -16,7 +17,9 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
 )
 
 from socialbench import durations
@@ -186,14 +189,54 @@ class EndpointAuth(_Strict):
     scheme: str = Field("Bearer", description="written before it ('' for none)")
 
 
+def _listen(value: str) -> str:
+    match = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})", value.strip())
+    if match is None or not 1 <= int(match.group(2)) <= 65535:
+        raise ValueError(
+            f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:5055, 0.0.0.0:5055, [::1]:5055)"
+        )
+    return value.strip()
+
+
+def _path(value: str) -> str:
+    if not re.fullmatch(r"/[A-Za-z0-9._~/-]*", value):
+        raise ValueError(f"{value!r} is not a URL path like /bot (letters, digits, . _ ~ - /)")
+    return value.rstrip("/") or "/"
+
+
+class CallbackToken(_Strict):
+    """A secret path segment, read from an environment variable (never written)."""
+
+    env: EnvName = Field(description="the NAME of the environment variable holding it")
+
+
+class Callback(_Strict):
+    """Where a bot that posts its replies back (Rasa's callback channel) reaches the run."""
+
+    listen: Annotated[str, AfterValidator(_listen)] = Field(
+        description="HOST:PORT the run's receiver listens on (e.g. 127.0.0.1:5055); endpoints "
+        "may share one"
+    )
+    path: Annotated[str, AfterValidator(_path)] = Field(
+        "/bot", description="the path the bot posts to"
+    )
+    token: CallbackToken | None = Field(
+        None,
+        description="a secret the bot's URL carries: posts are accepted at PATH/SECRET only "
+        "(the bot cannot sign them)",
+    )
+
+
 class Endpoint(_Strict):
     """A brand's chatbot or webchat reached over HTTP (``run --target bots``)."""
 
-    protocol: Literal["http", "rasa", "directline"] = Field(
+    protocol: Literal["http", "rasa", "rasa-callback", "directline"] = Field(
         "http",
         description="http: a JSON endpoint described here; rasa: Rasa's REST channel "
-        "(POST {sender, message} -> [{text}...]); directline: Bot Framework Direct Line 3.0 "
-        "(url: the service's base URI, auth: the Direct Line secret)",
+        "(POST {sender, message} -> [{text}...]); rasa-callback: Rasa's callback channel "
+        "(POST {sender, message} -> success; the replies are posted later to `callback`); "
+        "directline: Bot Framework Direct Line 3.0 (url: the service's base URI, auth: the "
+        "Direct Line secret)",
     )
     url: Url = Field(description="where messages are sent (directline: the base URI)")
     method: Literal["POST", "PUT"] = Field("POST", description="http: the request method")
@@ -224,6 +267,25 @@ class Endpoint(_Strict):
     timeout: PositiveDuration = Field(
         "30s", validate_default=True, description="how long to wait for an answer"
     )
+    callback: Callback | None = Field(
+        None,
+        validate_default=True,
+        description="rasa-callback: where the run receives the bot's replies (the `url` of "
+        "Rasa's credentials.yml `callback:` entry)",
+    )
+
+    @field_validator("callback")
+    @classmethod
+    def _callback_for_its_protocol(cls, value: Callback | None, info: ValidationInfo):
+        protocol = info.data.get("protocol")
+        if protocol == "rasa-callback" and value is None:
+            raise ValueError(
+                "protocol rasa-callback needs a callback: {listen: HOST:PORT} where the run "
+                "receives the bot's replies"
+            )
+        if value is not None and protocol is not None and protocol != "rasa-callback":
+            raise ValueError(f"only protocol rasa-callback takes a callback, not {protocol}")
+        return value
 
 
 class Brand(_Strict):
@@ -297,6 +359,29 @@ class Expect(_Strict):
     resolution: AnswerKey | None = Field(None, description="the answer key")
 
 
+class Step(_Strict):
+    """One step of a scripted dialogue after the query's text, as a Botium convo has them:
+    the customer says something (``me``), or a bot message is waited for (``bot``)."""
+
+    me: NonEmpty | None = Field(
+        None, description="what the customer says next (a Jinja template, as the text)"
+    )
+    bot: Pattern | None = Field(
+        None,
+        description="wait for a bot message since the customer last spoke that matches this "
+        "regular expression (case-insensitive; '.' for any message)",
+    )
+    within: PositiveDuration = Field(
+        "2m", validate_default=True, description="bot: how long to wait for it"
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _one(self) -> Step:
+        if (self.me is None) == (self.bot is None):
+            raise ValueError("a step is either `me: TEXT` or `bot: PATTERN`")
+        return self
+
+
 class Query(_Strict):
     """One customer query, expanded into probes."""
 
@@ -326,6 +411,12 @@ class Query(_Strict):
         description="a matrix: each combination of values gives separate probes",
     )
     expect: Expect = Field(default_factory=Expect, description="what a good answer looks like")
+    dialogue: list[Step] = Field(
+        default_factory=list,
+        description="a scripted dialogue with a brand's bot after the text (run --target "
+        "bots and the sandbox's bot channels): bot steps wait for the bot, me steps answer; "
+        "a bot step not met in time ends the dialogue",
+    )
 
 
 class Suite(_Strict):

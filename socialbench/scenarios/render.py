@@ -50,6 +50,8 @@ class Entry:
     surface: str
     persona: Persona
     text: str
+    # the scripted dialogue, rendered: ("me", text, 0) or ("bot", pattern, within_s)
+    dialogue: tuple[tuple[str, str, float], ...] = ()
 
 
 def render_all(suite: Suite) -> tuple[list[Entry], list[Problem]]:
@@ -76,15 +78,39 @@ def _render_variant(suite: Suite, query: Query, variant: int, source: str):
     except jinja2.TemplateSyntaxError as exc:
         yield f"template syntax error: {exc.message} (template line {exc.lineno})"
         return
+    try:
+        steps = [_ENV.from_string(step.me) if step.me is not None else None
+                 for step in query.dialogue]  # fmt: skip
+    except jinja2.TemplateSyntaxError as exc:
+        yield f"dialogue: template syntax error: {exc.message} (template line {exc.lineno})"
+        return
     for combo in combinations(query.variables):
         for brand, channel, surface, persona in _targets(suite, query):
             context = _context(query, combo, brand, channel, surface, persona)
             try:
                 text = _finish(_render(template, context), brand.handles[channel], channel, surface)
+                dialogue = _dialogue(query, steps, context)
             except ValueError as exc:
                 yield str(exc)
                 continue
-            yield Entry(query, variant, combo, brand, channel, surface, persona, text)
+            yield Entry(query, variant, combo, brand, channel, surface, persona, text, dialogue)
+
+
+def _dialogue(query: Query, steps: list, context: dict) -> tuple[tuple[str, str, float], ...]:
+    """The query's dialogue for one probe: ``me`` steps rendered, ``bot`` steps as given."""
+    out = []
+    for number, (step, template) in enumerate(zip(query.dialogue, steps, strict=True)):
+        if step.bot is not None:
+            out.append(("bot", step.bot, float(step.within)))
+            continue
+        try:
+            said = _render(template, context).strip()
+        except ValueError as exc:
+            raise ValueError(f"dialogue step {number + 1}: {exc}") from None
+        if not said:
+            raise ValueError(f"dialogue step {number + 1} renders empty")
+        out.append(("me", said, 0.0))
+    return tuple(out)
 
 
 def combinations(variables: dict[str, list]) -> Iterator[dict]:

@@ -2,7 +2,9 @@
 
 Each module has ``async def open_target(context: TargetContext) -> Connector`` and declares
 ``CHANNELS`` (the channels it sends on; None: any) and ``LIVE`` (whether it reaches a real
-platform, so that personas' credentials are checked before anything is sent); it may define
+platform, so that personas' credentials are checked before anything is sent), and may
+declare ``DIALOGUE_CHANNELS`` (where it holds a query's scripted dialogue; None: on every
+channel, absent: nowhere); it may define
 ``check(suite, probes, env)`` to check what it needs itself instead. A new target
 (a chatbot webhook, the Graph API, the WhatsApp Cloud API) is one module plus one line here.
 """
@@ -71,11 +73,27 @@ def check_channels(name: str, probes) -> None:
         )
 
 
+def check_dialogues(name: str, probes) -> None:
+    """UsageError when a probe with a scripted dialogue is on a channel where target
+    ``name`` cannot hold one (a dialogue is with a bot)."""
+    channels = getattr(target(name), "DIALOGUE_CHANNELS", ())
+    if channels is None:
+        return
+    others = sorted({p.channel for p in probes if p.dialogue and p.channel not in channels})
+    if others:
+        where = f"on {', '.join(channels)} only" if channels else "on no channel"
+        raise UsageError(
+            f"--target {name} holds scripted dialogues {where}; queries with a dialogue "
+            f"are also sent on {', '.join(others)} (limit those queries' channels)"
+        )
+
+
 def check(name: str, suite, probes, env) -> None:
     """Before anything is sent or planned: target ``name`` sends on the probes' channels and
     has what it needs (its module's ``check``; else, for a live target, every persona's
     credential variable set in ``env``). UsageError or ConfigError otherwise."""
     check_channels(name, probes)
+    check_dialogues(name, probes)
     module = target(name)
     if hasattr(module, "check"):
         module.check(suite, probes, env)

@@ -39,12 +39,14 @@ from socialbench.probing.connectors.base import (
 )
 
 CHANNELS = None  # any channel a brand has an endpoint on
+DIALOGUE_CHANNELS = None  # a scripted dialogue on any of them
 LIVE = True  # real endpoints
 PROTOCOLS = {
     "http": "socialbench.probing.connectors.bot_http",
     "rasa": "socialbench.probing.connectors.bot_rasa",
     "directline": "socialbench.probing.connectors.bot_directline",
 }
+_DIALOGUE_POLL_S = 0.1  # real seconds between reads of a bot a dialogue waits for
 _POLLS_AT_ONCE = 32  # conversations read concurrently in one poll
 _MARKER = re.compile(r"\s*\(ref:p[0-9a-f]+\)\s*$")
 
@@ -60,6 +62,14 @@ class Reply:
     raw: object = None
     id: str | None = None
     at: float | None = None
+
+
+@dataclass(frozen=True)
+class Said:
+    """A customer's turn of a scripted dialogue: its text and when it was said."""
+
+    text: str
+    at: float
 
 
 @dataclass
@@ -206,8 +216,45 @@ class BotsConnector:
         platform_id = f"{call.conversation}:{probe.probe_id}"
         if getattr(module, "ASYNC", False):
             self._calls[call.conversation] = (probe, platform_id, call)
+        if probe.dialogue:
+            replies = replies + await self._converse(probe, module, call, replies)
         observed = self._observed(probe, platform_id, call, replies)
         return Sent(platform_id, call.conversation, sent_at, observed)
+
+    async def _converse(self, probe, module, call: Call, heard: list[Reply]) -> list:
+        """The probe's scripted dialogue, after its text: a ``bot`` step waits (up to its
+        time, on the platform's clock) for a reply since the customer last spoke that
+        matches its pattern; a ``me`` step says its text. A bot step not met, or a bot that
+        fails mid-dialogue, ends the dialogue; what was said and heard until then is kept
+        (``Said`` for the customer's turns, ``Reply`` for the bot's)."""
+        said: list = []
+        fresh = list(heard)  # the replies since the customer last spoke
+        try:
+            for kind, value, within in probe.dialogue:
+                if kind == "me":
+                    said.append(Said(value, self.clock.now()))
+                    fresh = await say(module, call, value)
+                    said.extend(fresh)
+                    continue
+                deadline = self.clock.now() + within
+                while not any(re.search(value, r.text, re.IGNORECASE) for r in fresh):
+                    if not getattr(module, "ASYNC", False) or self.clock.now() >= deadline:
+                        return said
+                    await self._pause(deadline)
+                    more = await module.fetch(call)
+                    said.extend(more)
+                    fresh.extend(more)
+        except BotError:
+            pass  # the probe was sent: it is measured on what came before
+        return said
+
+    async def _pause(self, deadline: float) -> None:
+        """A short real-time pause before reading an asynchronous bot again, never past
+        ``deadline`` (platform time)."""
+        import asyncio
+
+        speed = getattr(self.clock, "speed", 1.0)
+        await asyncio.sleep(max(0.0, min(_DIALOGUE_POLL_S, (deadline - self.clock.now()) / speed)))
 
     def _call(self, probe, endpoint, conversation: str | None) -> Call:
         context = _context(probe, endpoint)
@@ -215,9 +262,12 @@ class BotsConnector:
         return Call(self._client, endpoint, context, headers, conversation or context["session"])
 
     def _observed(self, probe, platform_id: str, call: Call, replies) -> tuple[Observed, ...]:
+        """Replies (and a dialogue's customer turns, ``Said``) as observed messages."""
         at = iso(self.clock.now())
         return tuple(
-            _observed(probe, call.endpoint, platform_id, call.conversation, n, reply, at)
+            _said(probe, platform_id, call.conversation, n, reply)
+            if isinstance(reply, Said)
+            else _observed(probe, call.endpoint, platform_id, call.conversation, n, reply, at)
             for n, reply in enumerate(replies)
         )
 
@@ -376,4 +426,19 @@ def _observed(probe, endpoint, platform_id, session, n: int, reply: Reply, at: s
         text=reply.text,
         automated=automated,
         raw={"reply": reply.raw},
+    )
+
+
+def _said(probe, platform_id: str, session: str, n: int, said: Said) -> Observed:
+    """The customer's turn of a dialogue, in the probe's conversation."""
+    return Observed(
+        id=f"{platform_id}:me{n + 1}",
+        channel=probe.channel,
+        surface="private",
+        conversation_id=session,
+        parent_id=platform_id,
+        author=probe.persona_handle,
+        author_id=probe.persona_handle,
+        created_at=iso(said.at),
+        text=said.text,
     )
