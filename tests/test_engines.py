@@ -317,6 +317,26 @@ def test_hand_made_threads_with_brand_book_reopen_and_window_same_on_spark(
     assert b"2024-03-04T09:00:00Z" in written
 
 
+AS_OF = conversations.Settings(as_of_s=(T0 + timedelta(hours=3)).timestamp())
+
+
+def test_an_inbox_read_before_its_windows_end_is_watched_until_then(duck_threads):
+    """``as_of`` (an observed inbox): a window still open is watched until that moment, a
+    probe sent after the window would have ended keeps its whole window."""
+    probes = duck_table(frame(threads()), AS_OF).set_index(["probe_id", "channel"])
+    full = duck_threads["defaults"].set_index(["probe_id", "channel"])
+    sent = (probes["sent_at"] - T0).dt.total_seconds()
+    assert (probes["watched_s"] == (3 * HOUR - sent).clip(0, WEEK)).all()
+    assert probes["watched_s"].min() < 3 * HOUR < full["watched_s"].min()
+    others = [c for c in full.columns if c != "watched_s"]
+    pd.testing.assert_frame_equal(probes[others], full.loc[probes.index, others])
+
+
+def test_an_inbox_read_before_its_windows_end_same_on_spark(spark):
+    msgs = frame(threads())
+    assert_same(duck_table(msgs, AS_OF), spark_table(spark, msgs, AS_OF))
+
+
 def test_a_reply_loop_is_named_on_both_engines(spark):
     rows = frame(
         [

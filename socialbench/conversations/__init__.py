@@ -69,6 +69,9 @@ class Settings:
     window_s: float = DEFAULT_WINDOW_S
     reopen_after_s: float | None = None
     brand_book: BrandBook = field(default_factory=lambda: _no_brand_book())
+    # when the messages were read, for an inbox still observed (epoch seconds; None: an
+    # archive, whose every window has ended)
+    as_of_s: float | None = None
 
     def params(self, source: str = "messages") -> Params:
         reopen = self.reopen_after_s
@@ -78,6 +81,7 @@ class Settings:
             handles=self.brand_book.alias_map(),
             listed=self.brand_book.handles(),
             source=source,
+            as_of_ns=None if self.as_of_s is None else round(self.as_of_s * _NS),
         )
 
 

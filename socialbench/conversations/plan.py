@@ -75,6 +75,9 @@ class Params:
     handles: dict[str, str]  # lower-cased handle of a brand account -> its brand name
     listed: frozenset[str]  # lower-cased handles the brand book says are brand accounts
     source: str = "messages"  # what error messages name
+    # the moment the messages were read (an inbox still being observed): a window that has
+    # not ended by then is watched only until then; None: every window has ended
+    as_of_ns: int | None = None
 
 
 class Engine:
@@ -474,7 +477,7 @@ def _finished(dialect: Dialect, params: Params) -> str:
         SELECT probe_id, brand, channel, surface, persona, followers, category, scenario,
                sent_ns, responded, first_ns, {ttfr} AS ttfr_s, {ttfr} AS ttfr_business_s,
                link, dm, phone, email, ack_only, resolved, brand_messages, conversation_id,
-               CAST({params.window_ns} AS DOUBLE) / 1000000000.0 AS watched_s,
+               {_watched(params)} AS watched_s,
                automated_messages, auto_ns, {_seconds("auto_ns - sent_ns")} AS ttfa_s,
                auto_ns IS NOT NULL AND first_ns IS NULL AS bot_only,
                CASE WHEN first_ns >= auto_ns THEN {_seconds("first_ns - auto_ns")} END
@@ -482,6 +485,14 @@ def _finished(dialect: Dialect, params: Params) -> str:
                CASE {day} {names} END AS weekday, {hour} AS hour, seq
         FROM ({_probes(params)}) AS probes
     """
+
+
+def _watched(params: Params) -> str:
+    """How long a probe was watched, in seconds: its window, or until ``as_of``."""
+    if params.as_of_ns is None:
+        return f"CAST({params.window_ns} AS DOUBLE) / 1000000000.0"
+    until = f"least({params.window_ns}, greatest(0, {params.as_of_ns} - sent_ns))"
+    return _seconds(until)
 
 
 def _seconds(ns: str) -> str:
