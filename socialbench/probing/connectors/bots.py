@@ -44,6 +44,7 @@ LIVE = True  # real endpoints
 PROTOCOLS = {
     "http": "socialbench.probing.connectors.bot_http",
     "rasa": "socialbench.probing.connectors.bot_rasa",
+    "rasa-callback": "socialbench.probing.connectors.bot_rasa_callback",
     "directline": "socialbench.probing.connectors.bot_directline",
 }
 _DIALOGUE_POLL_S = 0.1  # real seconds between reads of a bot a dialogue waits for
@@ -189,6 +190,8 @@ class BotsConnector:
         """The HTTP client; then each protocol in use that has a ``start(connector,
         endpoints)`` (a receiver for bots that post their replies back) starts."""
         self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=False)
+        for _, _, call in self._calls.values():  # a resumed run's, made before the client
+            call.client = self._client
         for module, endpoints in self._protocols().items():
             if hasattr(module, "start"):
                 await module.start(self, endpoints)
@@ -241,7 +244,7 @@ class BotsConnector:
                     if not getattr(module, "ASYNC", False) or self.clock.now() >= deadline:
                         return said
                     await self._pause(deadline)
-                    more = await module.fetch(call)
+                    more = await _fetch_or_rewind(module, call)
                     said.extend(more)
                     fresh.extend(more)
         except BotError:
@@ -298,22 +301,31 @@ class BotsConnector:
         """What asynchronous bots said since the last poll in the watched conversations
         (replies that came with their send were stored then)."""
         import asyncio
+        import copy
 
         watched = [self._calls[c] for c, _ in watch.conversations if c in self._calls]
+        saved = [copy.deepcopy(call.state) for _, _, call in watched]
         gate = asyncio.Semaphore(_POLLS_AT_ONCE)
 
-        async def fetch(probe, platform_id, call) -> tuple[Observed, ...]:
+        async def fetch(call) -> list[Reply]:
             async with gate:
-                try:
-                    replies = await protocol(call.endpoint).fetch(call)
-                except BotError as exc:
-                    raise PollFailed(f"{probe.brand} {probe.channel} bot: {exc}") from None
+                return await protocol(call.endpoint).fetch(call)
+
+        results = await asyncio.gather(*(fetch(c) for _, _, c in watched), return_exceptions=True)
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:  # all or nothing: every conversation is read again next time
+            for (_, _, call), state in zip(watched, saved, strict=True):
+                call.state = state
+            if not isinstance(failed, BotError):
+                raise failed
+            probe = watched[results.index(failed)][0]
+            raise PollFailed(f"{probe.brand} {probe.channel} bot: {failed}") from None
+        found: list[Observed] = []
+        for (probe, platform_id, call), replies in zip(watched, results, strict=True):
+            found.extend(self._observed(probe, platform_id, call, replies))
             if call.state.get("ended"):  # the bot closed the conversation: nothing more
                 self._calls.pop(call.conversation, None)
-            return self._observed(probe, platform_id, call, replies)
-
-        found = await asyncio.gather(*(fetch(*item) for item in watched))
-        return [message for messages in found for message in messages]
+        return found
 
     async def close(self) -> None:
         try:
@@ -400,7 +412,7 @@ def _json(response: httpx.Response):
     """The answer's JSON (None for an empty success); BotError for an HTTP error or an
     answer that is not JSON."""
     if response.status_code >= 400:
-        raise BotError(f"answered HTTP {response.status_code}")
+        raise BotError(f"answered HTTP {response.status_code}{_error_detail(response)}")
     if response.status_code == 204 or not response.content.strip():
         return None
     kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
@@ -408,6 +420,32 @@ def _json(response: httpx.Response):
         return response.json()
     except ValueError:
         raise BotError(f"answered with something that is not JSON ({kind})") from None
+
+
+async def _fetch_or_rewind(module, call: Call) -> list[Reply]:
+    """``module.fetch(call)``; when it fails, the call's state as it was before, so that
+    what it had read is read again later rather than lost."""
+    import copy
+
+    saved = copy.deepcopy(call.state)
+    try:
+        return await module.fetch(call)
+    except BaseException:
+        call.state = saved
+        raise
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """`` (code: message)`` of an error answer in the usual JSON shape (Direct Line's
+    ErrorResponse, many APIs'), shortened; empty otherwise."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return ""
+    if not isinstance(error, dict):
+        return ""
+    words = ": ".join(str(error[k]) for k in ("code", "message") if error.get(k))
+    return f" ({words[:160]})" if words else ""
 
 
 def _observed(probe, endpoint, platform_id, session, n: int, reply: Reply, at: str) -> Observed:
