@@ -1,5 +1,6 @@
 """The workflows behind each command: what ``run``, ``validate``, ``check``, ``compare``,
-``report``, ``init``, ``schema`` and ``sandbox serve`` do once their options are parsed.
+``report``, ``init``, ``schema``, ``sandbox serve`` and ``observe`` do once their options are
+parsed.
 
 In: the options cli.py parsed (paths, durations already in seconds). Out: the files a command
 writes (a run's folder, reports, a JUnit file), what it prints, and an exit code (0, or a
@@ -421,6 +422,7 @@ def check_run(directory: Path, options: dict) -> int:
     """``check``: judge a finished run; returns the verdict's exit code."""
     from socialbench.verdict import check
 
+    _refresh_observation(directory)
     verdict = check.check_run(directory, _check_request(options))
     return _deliver(verdict, options)
 
@@ -554,11 +556,44 @@ def serve_sandbox(*, host, port, profile, seed, speed, truth, start) -> None:
     )
 
 
+def observe(options: dict) -> None:
+    """``observe``: receive a brand's Meta webhooks into ``--out`` until interrupted."""
+    from socialbench import durations
+    from socialbench.conversations import brands
+    from socialbench.probing import observe as observing
+
+    listen = observing.parse_listen(options["listen"])
+    window = durations.parse(options["window"], option="--window")
+    token = observing.secret(os.environ, options["verify_token_env"], "--verify-token-env")
+    secret = observing.secret(os.environ, options["app_secret_env"], "--app-secret-env")
+    if options["brands_file"] is not None:
+        brands.load(options["brands_file"])  # a bad brand book stops here, not at report time
+    try:
+        observing.serve(
+            options["out_dir"], listen, verify_token=token, app_secret=secret,
+            window_s=window, brands_file=options["brands_file"],
+            announce=lambda url: click.echo(f"observing: Meta webhooks at {url} (Ctrl-C stops)"),
+            log=lambda line: click.echo(f"observe: {line}", err=True),
+        )  # fmt: skip
+    except KeyboardInterrupt:  # the way to stop it: every acknowledged event is stored
+        pass
+    click.echo(f"observe: stopped; `socialbench report {options['out_dir']}` measures it")
+
+
+def _refresh_observation(directory: Path) -> None:
+    """An observation directory's files, measured as of now (``report`` and ``check``)."""
+    from socialbench.probing import observe as observing
+
+    if observing.is_observation(directory):
+        observing.refresh(directory, min_group=10, tiers=parse_tiers("1000,10000"))
+
+
 def write_report(directory: Path, fmt: str, output: Path | None) -> None:
     """``report``: render a run in ``fmt`` to ``output`` (default in the run's folder), or
     print it when ``output`` is ``-``."""
     from socialbench.report import model
 
+    _refresh_observation(directory)
     loaded = model.load(directory)
     if str(output) == "-":
         if fmt not in ("md", "json"):

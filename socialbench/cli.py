@@ -218,11 +218,7 @@ def check_options(func):
     "[default: the in-process sandbox runs the whole suite in about 30 s].",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="--target sandbox: seed.")
-@click.option(
-    "--profile",
-    type=_PATH,
-    help="--target sandbox: YAML profile of how the simulated brands behave.",
-)
+@click.option("--profile", type=_PATH, help="--target sandbox: how the brands behave (YAML).")
 @click.option(
     "--resume",
     "resume_dir",
@@ -231,18 +227,8 @@ def check_options(func):
     help="Continue the probe run in DIR (after Ctrl-C, a crash or kill).",
 )
 @click.option("--once", is_flag=True, help="Send what is due, poll once, write files, exit.")
-@click.option(
-    "--record",
-    type=_PATH,
-    metavar="FILE",
-    help="Also write the observed conversations as socialbench fixtures (JSON Lines).",
-)
-@click.option(
-    "--out",
-    "out_dir",
-    type=_PATH,
-    help="Output folder [default: reports/<name>-<UTC timestamp>].",
-)
+@click.option("--record", type=_PATH, metavar="FILE", help="Also write the messages as fixtures.")
+@click.option("--out", "out_dir", type=_PATH, help="Output folder [default: reports/NAME-TIME].")
 @click.option("--name", help="Run name for the default output folder [default: first file's name].")
 @click.option(
     "--report",
@@ -258,13 +244,7 @@ def check_options(func):
     help="Smallest sample for which a figure is shown.",
 )
 @click.option("--tiers", default="1000,10000", show_default=True, help="Follower-tier boundaries.")
-@click.option(
-    "--top",
-    default=15,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Brands shown in the terminal leaderboard.",
-)
+@click.option("--top", default=15, type=click.IntRange(min=1), help="Brands listed [default: 15].")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing; just write the files.")
 @click.option(
     "--check",
@@ -415,6 +395,25 @@ def serve(**options) -> None:
       socialbench run scenarios/demo.yaml --endpoint http://127.0.0.1:8399
     """
     app.serve_sandbox(**options)
+
+
+@main.command("observe", context_settings={"show_default": True})
+@click.option("--out", "out_dir", type=_PATH, required=True, help="Where events are stored.")
+@click.option("--listen", default="127.0.0.1:8787", help="HOST:PORT to receive webhooks on.")
+@click.option("--brands", "brands_file", type=_PATH, metavar="FILE", help="The brand book.")
+@click.option("--window", default="7d", help="How long a message is watched for an answer.")
+@click.option("--verify-token-env", default="SB_META_VERIFY_TOKEN", help="Verify token variable.")
+@click.option("--app-secret-env", default="SB_META_APP_SECRET", help="App secret variable.")
+def observe_command(**options) -> None:
+    """Receive a brand's own Meta webhooks (Messenger, Instagram, WhatsApp) until stopped;
+    `report DIR` and `check DIR` measure what has arrived, at any time.
+
+    \b
+    Example:
+      socialbench observe --out reports/care --listen 127.0.0.1:8787 --brands brands.yaml
+      socialbench report reports/care && socialbench check reports/care
+    """
+    app.observe(options)
 
 
 @main.command("report")

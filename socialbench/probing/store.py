@@ -14,6 +14,10 @@ contract with the runner: ``record_intent`` commits before the probe is sent, so
 that might have been posted has an ``intent`` row, and a resumed run reconciles it (by the
 probe's marker) instead of posting it twice.
 
+What bots post back to the run (Rasa's callback channel) goes into the ``inbox`` table through
+an ``Inbox``: a connection of its own, for the receiver's threads, each post committed before
+it is acknowledged.
+
 The schema grows by ordered migrations (``MIGRATIONS``), tracked in ``PRAGMA user_version``.
 The store keeps raw messages; classification and metrics are recomputed from them. It has
 no place for credentials, and ``redact`` drops credential-like keys from raw payloads.
@@ -28,10 +32,11 @@ import json
 import os
 import re
 import sqlite3
+import threading
 import time
 import typing
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -103,7 +108,32 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE messages ADD COLUMN automated INTEGER NOT NULL DEFAULT 0;
     """,
+    # what bots posted back to the run's receiver (Rasa's callback channel), stored before
+    # the post is acknowledged
+    """
+    CREATE TABLE inbox (
+        seq INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,                       -- where it came in (listen address, path)
+        key TEXT NOT NULL,                          -- whom it is for (Rasa: the recipient_id)
+        received_at REAL NOT NULL,                  -- platform epoch s
+        body TEXT NOT NULL                          -- JSON, redacted
+    );
+    CREATE INDEX inbox_by_key ON inbox (source, key, seq);
+    """,
+    # what `socialbench observe` received: Meta webhook events, one body each, keyed so
+    # that a retry adds nothing (observe.events), stored before they are acknowledged
+    """
+    CREATE TABLE webhooks (
+        seq INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,                   -- the event's id (observe.events)
+        object TEXT NOT NULL,                       -- page, instagram, whatsapp_business_account
+        received_at REAL NOT NULL,                  -- epoch s
+        body TEXT NOT NULL                          -- a webhook body holding this event alone
+    );
+    """,
 )
+_INBOX_SCHEMA = 3  # the migration that made the inbox
+_WEBHOOKS_SCHEMA = 4  # the one that made the webhooks table
 
 MESSAGE_COLUMNS = (
     "channel",
@@ -159,6 +189,17 @@ class Event:
     kind: str
     probe_id: str | None
     detail: str | None
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """One message a bot posted back to the run's receiver."""
+
+    seq: int
+    source: str  # where it came in
+    key: str  # whom it is for
+    received_at: float  # platform epoch seconds
+    body: object  # the posted JSON, redacted
 
 
 class RunStore:
@@ -455,17 +496,27 @@ class RunStore:
             sql, params = sql + " WHERE kind = ?", (kind,)
         return [Event(*row) for row in self._db.execute(sql + " ORDER BY seq", params)]
 
+    # inbox
+
+    def inbox(
+        self, after: int = 0, *, source: str | None = None, key: str | None = None
+    ) -> list[InboxRow]:
+        """What bots posted back (``Inbox``), in order received: the rows after seq ``after``,
+        only those of ``source`` and ``key`` when given."""
+        if self.schema_version < _INBOX_SCHEMA:  # a store read before it had one
+            return []
+        return _inbox_rows(self._db, after, source, key)
+
+    def webhook_events(self) -> list[tuple[str, str]]:
+        """What ``observe`` received: (object, body JSON) per event, in order received."""
+        if self.schema_version < _WEBHOOKS_SCHEMA:
+            return []
+        return self._db.execute("SELECT object, body FROM webhooks ORDER BY seq").fetchall()
+
     # internals
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[None]:
+        return _immediate(self._db)
 
     def _transition(
         self, probe_id: str, assignments: str, params: tuple, *, allowed: tuple[str, ...]
@@ -482,6 +533,112 @@ class RunStore:
         if state is None:
             raise ValueError(f"probe {probe_id} is not planned in this run")
         raise ValueError(f"probe {probe_id} is {state[0]}, not {' or '.join(allowed)}")
+
+
+class Inbox:
+    """The run store's inbox on a connection of its own, for a receiver's threads: what
+    bots post back to the run is added here, each post in one transaction committed before
+    the post is acknowledged, while this process's ``RunStore`` (which holds the directory's
+    lock, and migrated the store) goes on. Safe to share between threads."""
+
+    def __init__(self, path: Path, db: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = db
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, directory: Path) -> Inbox:
+        """The inbox of the run in ``directory``, whose store this process has open."""
+        path = Path(directory) / DATABASE
+        if not path.is_file():
+            raise SocialbenchError(f"{directory}: no run store here ({DATABASE})")
+        db = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
+        try:
+            db.execute("PRAGMA synchronous = NORMAL")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            db.close()
+            raise SocialbenchError(f"{path}: not a usable run store: {error}") from None
+        if not _INBOX_SCHEMA <= version <= len(MIGRATIONS):
+            db.close()
+            raise SocialbenchError(f"{path}: a run store of schema {version} has no inbox to use")
+        return cls(path, db)
+
+    def add(
+        self, source: str, items: Iterable[tuple[str, object]], received_at: float
+    ) -> list[int]:
+        """Store one post's messages, each ``(key, body)``, in one transaction committed
+        before it returns; their seqs. Bodies are stored ``redact``-ed."""
+        rows = [(source, key, received_at, _dumps(redact(body))) for key, body in items]
+        with self._lock, _immediate(self._db):
+            return [
+                self._db.execute(
+                    "INSERT INTO inbox (source, key, received_at, body) VALUES (?, ?, ?, ?)", row
+                ).lastrowid
+                for row in rows
+            ]
+
+    def rows(
+        self, after: int = 0, *, source: str | None = None, key: str | None = None
+    ) -> list[InboxRow]:
+        """As ``RunStore.inbox``."""
+        with self._lock:
+            return _inbox_rows(self._db, after, source, key)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class WebhookLog:
+    """The observe store's webhook events on a connection of its own (the receiver's):
+    ``add`` commits a body's events before the receiver acknowledges it."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    @classmethod
+    def open(cls, directory: Path) -> WebhookLog:
+        return cls(_connect(Path(directory) / DATABASE))
+
+    def add(self, events, received_at: float) -> int:
+        """Store ``events`` (``observe.events.Event``) in one transaction; those whose key
+        is stored already (a retry) are left out. Returns how many were new."""
+        rows = [(e.key, e.object, received_at, e.json()) for e in events]
+        with _immediate(self._db):
+            before = self._db.total_changes
+            self._db.executemany(
+                "INSERT OR IGNORE INTO webhooks (key, object, received_at, body) "
+                "VALUES (?, ?, ?, ?)",
+                rows,
+            )
+            return self._db.total_changes - before
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _inbox_rows(db: sqlite3.Connection, after: int, source: str | None, key: str | None):
+    sql = "SELECT seq, source, key, received_at, body FROM inbox WHERE seq > ?"
+    params: list[object] = [after]
+    for column, value in (("source", source), ("key", key)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    rows = db.execute(sql + " ORDER BY seq", params)
+    return [InboxRow(*row[:4], json.loads(row[4])) for row in rows]
+
+
+@contextmanager
+def _immediate(db: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction, committed on leaving, rolled back on an error."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _no_run(directory: Path) -> SocialbenchError:

@@ -33,6 +33,7 @@ _MODULES: dict[str, str] = {
     "x-v2": "socialbench.sources.x_v2",
     "graph": "socialbench.sources.graph",
     "whatsapp": "socialbench.sources.whatsapp",
+    "meta-webhooks": "socialbench.sources.webhooks",
     "generic": "socialbench.sources.generic",
 }
 
@@ -121,7 +122,8 @@ def detect(path: Path, options: ReadOptions | None = None) -> str:
     raise InputError(
         path,
         "unknown format: not twcs CSV, socialbench fixture JSON Lines, X API v2 JSON, "
-        "Graph API JSON or WhatsApp webhook JSON; use --format, or --map for a generic export",
+        "Graph API JSON, WhatsApp or Messenger/Instagram webhook JSON; use --format, or --map "
+        "for a generic export",
     )
 
 

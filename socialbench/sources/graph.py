@@ -8,9 +8,9 @@ its fields:
 - **Messenger conversation** (``messages`` field, or an id starting ``t_``): its
   ``messages.data`` are the messages. Channel "messenger", surface "private",
   ``conversation_id`` = the conversation id.
-- **Messenger message** (``to`` field, or an id starting ``m_``): a message listed without its
-  conversation; messages between the same participants form one conversation whose
-  ``conversation_id`` is unknown (<NA>).
+- **Messenger message** (``to`` field without a post's fields, or an id starting ``m_``): a
+  message listed without its conversation; messages between the same participants form one
+  conversation whose ``conversation_id`` is unknown (<NA>).
 - **Instagram comment** (``timestamp``): channel "instagram", surface "public", text from
   ``text``, author from ``username`` (else ``from.username``, ``from.id`` or ``user.id``).
   ``replies.data`` are replies to it; ``parent_id`` marks a reply too.
@@ -19,9 +19,18 @@ its fields:
   it; ``parent.id`` marks a reply too. A comment without ``id`` (not requested) gets
   ``<post id>_<comment id>`` from its ``permalink_url``, whose ``reply_comment_id`` also names
   the comment it replies to (flat ``filter=stream`` listings).
-- **Facebook post** (``status_type`` or ``full_picture``, or a ``permalink_url`` without
-  ``comment_id``): the post itself is context, not a message; its ``comments.data`` are
-  top-level comments.
+- **Facebook post** (``status_type``, ``type``, ``story``, ``full_picture``, ``privacy`` or
+  ``updated_time``, a ``permalink_url`` without ``comment_id``, or ``to`` together with
+  ``comments``), or any object answered with its ``comments`` but no ``created_time`` (the
+  answer of ``/{object-id}?fields=comments``; an object with nothing but its ``id`` is such an
+  answer for an object without comments, and holds no message): its ``comments.data`` are
+  top-level comments (Instagram ones when they carry ``timestamp``). A Page's own post is
+  context, not a message. A post written to a Page by someone else (a visitor post: ``to``
+  names the Page, which also owns the post when its id is ``<page id>_<post id>``, and
+  ``from`` is another profile) is a customer message: it opens the thread and its comments
+  reply to it. Shapes relied on: Meta's Post reference ("an individual post in a profile's
+  feed"; ``to``: "profiles mentioned or targeted in this post"; ``type`` deprecated in v3.3
+  but present in older exports) and restfb's test resource ``post-with-normal-comments.json``.
 - ``{"mentioned_comment": {...}}`` (Instagram mentions) is the comment inside.
 
 Threads. A top-level comment opens a thread; a reply's ``parent_id`` is the comment it answers
@@ -35,8 +44,9 @@ Brand accounts. An author whose name or id (Facebook, Messenger) or username (In
 is in ``--brands`` is a brand.
 
 - Facebook comments: the Page that owns the post is a brand. The payload names it only in a
-  comment's ``permalink_url`` (``facebook.com/<page>/posts/...``) or in a post's id
-  (``<page id>_<post id>``); a comment whose ``from.id`` (or name) is that Page is the Page's.
+  comment's ``permalink_url`` (``facebook.com/<page>/posts/...``), in a post's id
+  (``<page id>_<post id>``) or in a visitor post's ``to`` (its id and name); a comment whose
+  ``from.id`` (or name) is that Page is the Page's.
   When the payload cannot tell, ``--brands`` is how the Page is named. Other authors are
   customers (False).
 - Instagram comments: the API returns the ``user`` field only on comments written by the app
@@ -58,7 +68,8 @@ their ``author`` (its name, else its id):
 - Facebook comments: the Page that owns the post (``permalink_url`` or the post id), for every
   comment of the thread and of other threads under the same post (comment ids
   ``<post id>_<comment id>``); spelled as that Page's comments' author when the file holds one, else
-  as the payload names it (the id or vanity name in the permalink). <NA> when not named.
+  as the payload names it (a visitor post's ``to`` name, else the id or vanity name in the
+  permalink). <NA> when not named.
 - Instagram comments: <NA> (the payloads name no owner of the media).
 """
 
@@ -83,6 +94,7 @@ from socialbench.sources.payloads import (
     report,
     required_str,
     text_field,
+    thread_replies,
     to_table,
 )
 
@@ -100,6 +112,10 @@ _EXPECTED = (
     "Graph API JSON (Facebook comments, Messenger conversations or messages, Instagram comments)"
 )
 _RECORD_KEYS = ("id", "created_time", "timestamp", "messages", "message", "text")
+# fields of a Post that neither a Messenger message nor a comment has
+_POST_FIELDS = frozenset(
+    {"status_type", "type", "story", "full_picture", "privacy", "updated_time"}
+)
 
 Row = dict[str, Any]
 
@@ -117,7 +133,7 @@ def read(path: Path, options: ReadOptions) -> pd.DataFrame:
             reader.item(item, record)
         rows.extend(reader.rows)
     rows = dedupe(rows)
-    _thread_comments(rows)
+    thread_replies([row for row in rows if row[messages.CHANNEL] != MESSENGER])
     _thread_messenger(rows)
     _mark_brands(rows, options.brand_handles)
     return to_table(rows)
@@ -148,17 +164,19 @@ def _kind(item: dict) -> str | None:
     ident = str(item.get("id", ""))
     if "messages" in item or ident.startswith("t_"):
         return "conversation"
-    if "to" in item or ident.startswith("m_"):
+    if ident.startswith("m_") or ("to" in item and not _is_post(item)):
         return "message"
     if "timestamp" in item:
         return "instagram"
     if "created_time" in item:
         return "post" if _is_post(item) else "comment"
+    if "comments" in item or item.keys() == {"id"}:
+        return "post"  # /{object-id}?fields=comments: the object is context (no comments: no edge)
     return None
 
 
 def _is_post(item: dict) -> bool:
-    if "status_type" in item or "full_picture" in item:
+    if _POST_FIELDS & item.keys() or ("to" in item and "comments" in item):
         return True
     link = item.get("permalink_url")
     return isinstance(link, str) and "comment_id=" not in link
@@ -189,9 +207,7 @@ class _Reader:
         elif kind == "message":
             self.message(item, record, conversation=None)
         elif kind == "post":
-            page = str(item.get("id", "")).partition("_")[0] or None
-            for sub, comment in _children(item, "comments", record):
-                self.comment(comment, sub, parent=None, page=page)
+            self.post(item, record)
         elif kind == "comment":
             self.comment(item, record, parent=None, page=None)
         else:
@@ -221,6 +237,24 @@ class _Reader:
             self.bad(record, exc)
             return
         self.rows.append(row)
+
+    def post(self, item: dict, record: str) -> None:
+        """A post's comments; a visitor post is itself the message they reply to."""
+        try:
+            page, name, visitor = _post_owner(item)
+            row = _comment_row(item, parent=None) if visitor else None
+        except RecordError as exc:
+            self.bad(record, exc)
+            return
+        if row is not None:
+            row["_page"], row["_page_name"] = page, name
+            self.rows.append(row)
+        parent = row[messages.ID] if row is not None else None
+        for sub, child in _children(item, "comments", record):
+            if isinstance(child, dict) and "timestamp" in child:
+                self.instagram(child, sub, parent=parent)
+            else:
+                self.comment(child, sub, parent=parent, page=page)
 
     def comment(self, item: Any, record: str, *, parent: str | None, page: str | None) -> None:
         try:
@@ -297,6 +331,22 @@ def _message_row(item: dict, conversation: dict | None) -> Row:
     }
 
 
+def _post_owner(item: dict) -> tuple[str | None, str | None, bool]:
+    """(the Page whose feed holds a post, its name when ``to`` gives it, is a visitor post).
+
+    The owner is the ``<page id>`` of a post id ``<page id>_<post id>``, else the one profile
+    ``to`` addresses. A visitor post is addressed ``to`` its owner by another, known author.
+    """
+    ident = optional_str(item, "id") or ""
+    author_id, _ = _person(item.get("from"))
+    targets = {pid: name for pid, name in _parties(item.get("to")) if pid and pid != author_id}
+    owner, underscore, _ = ident.partition("_")
+    if not (underscore and owner):
+        owner = next(iter(targets)) if len(targets) == 1 else ""
+    visitor = owner in targets and author_id is not None
+    return owner or None, targets.get(owner), visitor
+
+
 def _comment_row(item: dict, *, parent: str | None) -> Row:
     derived_id, derived_parent, page = _from_permalink(item.get("permalink_url"))
     ident = optional_str(item, "id") or derived_id
@@ -367,17 +417,6 @@ def _instagram_row(item: dict, *, parent: str | None) -> Row:
     }
 
 
-def _thread_comments(rows: list[Row]) -> None:
-    """A comment's conversation is its thread's top comment (or the missing comment above it)."""
-    comments = {row[messages.ID]: row for row in rows if row[messages.CHANNEL] != MESSENGER}
-    for row in comments.values():
-        top, seen = row, {row[messages.ID]}
-        while top[messages.PARENT_ID] in comments and top[messages.PARENT_ID] not in seen:
-            top = comments[top[messages.PARENT_ID]]
-            seen.add(top[messages.ID])
-        row[messages.CONVERSATION_ID] = top[messages.PARENT_ID] or top[messages.ID]
-
-
 def _thread_messenger(rows: list[Row]) -> None:
     """The earliest message of a conversation opens it; later ones reply to it."""
     groups: dict[str, list[Row]] = defaultdict(list)
@@ -400,6 +439,7 @@ def _mark_brands(rows: list[Row], handles: frozenset[str]) -> None:
 
 def _mark_comment_brands(rows: list[Row], handles: frozenset[str]) -> None:
     brands = set(handles) | {row["_page"].lower() for row in rows if row["_page"]}
+    brands |= {row["_page_name"].lower() for row in rows if row.get("_page_name")}
     for row in rows:
         if row["_self"]:
             brands |= row["_keys"]
@@ -450,10 +490,16 @@ def _comment_accounts(rows: list[Row]) -> None:
             owners.setdefault(_post(row[messages.CONVERSATION_ID]), row["_page"])
     owners.pop(None, None)
     spelled = _spellings(rows)
+    named = {row["_page"]: row["_page_name"] for row in rows if row.get("_page_name")}
     for row in rows:
         thread = row[messages.CONVERSATION_ID]
         page = owners.get(thread) or owners.get(_post(thread))
-        row[messages.ACCOUNT] = spelled.get(page.lower(), page) if page else None
+        row[messages.ACCOUNT] = _spelled(page, named.get(page), spelled) if page else None
+
+
+def _spelled(page: str, name: str | None, spelled: dict[str, str]) -> str:
+    """A Page as its comments spell their author (by id, else by name), else its name or id."""
+    return spelled.get(page.lower()) or (name and spelled.get(name.lower())) or name or page
 
 
 def _post(comment_id: str) -> str | None:

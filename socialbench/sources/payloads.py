@@ -1,14 +1,16 @@
-"""Helpers the JSON payload sources (x_v2, graph, whatsapp, generic) share.
+"""Helpers the JSON payload sources (x_v2, graph, whatsapp, webhooks, generic) share.
 
 Reading a file as one JSON document or as JSON Lines, reporting a bad record with its line and
-record path, typed field getters that raise ``RecordError``, and building the messages table.
+record path, typed field getters that raise ``RecordError``, threading private chats and
+public reply trees, and building the messages table.
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -134,6 +136,19 @@ def iso_instant(record: Mapping[str, Any], field: str) -> datetime:
     return in_range(moment.astimezone(UTC), raw, field)
 
 
+def epoch(record: Mapping[str, Any], field: str, *, millis: bool = False) -> datetime:
+    """A required epoch timestamp (a number, or a string of digits): seconds, or milliseconds."""
+    raw = required_str(record, field)
+    unit = "milliseconds" if millis else "seconds"
+    try:
+        value = int(raw)
+        seconds, rest = divmod(value, 1000) if millis else (value, 0)
+        moment = datetime.fromtimestamp(seconds, tz=UTC) + timedelta(milliseconds=rest)
+    except (ValueError, OverflowError, OSError):
+        raise RecordError(field, f"not an epoch-{unit} timestamp: {raw!r}") from None
+    return in_range(moment, raw, field)
+
+
 def in_range(moment: datetime, raw: str, field: str) -> datetime:
     """The moment itself, if a pandas timestamp can hold it."""
     if not EARLIEST <= moment < LATEST:
@@ -150,6 +165,39 @@ def dedupe(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             seen.add(row[messages.ID])
             out.append(row)
     return out
+
+
+def thread_chats(rows: list[dict[str, Any]]) -> None:
+    """Private chats: parent = the quoted message (``_quoted``) when present, else the chat's
+    earliest message, which opens the chat (rows of a chat share ``conversation_id``).
+
+    A quote of a message missing from the data (say, a template sent before the log began)
+    falls back to the chat's opening message, so the reply is not orphaned.
+    """
+    known = {row[messages.ID] for row in rows}
+    chats: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        chats[row[messages.CONVERSATION_ID]].append(row)
+    for chat in chats.values():
+        first = min(chat, key=lambda row: row[messages.CREATED_AT])
+        for row in chat:
+            fallback = None if row is first else first[messages.ID]
+            quoted = row["_quoted"]
+            if quoted not in known or quoted == row[messages.ID]:
+                quoted = None
+            row[messages.PARENT_ID] = quoted or fallback
+
+
+def thread_replies(rows: list[dict[str, Any]]) -> None:
+    """Public reply trees: a message's conversation is its thread's top message, or the missing
+    message the top replies to (``parent_id`` already set)."""
+    by_id = {row[messages.ID]: row for row in rows}
+    for row in rows:
+        top, seen = row, {row[messages.ID]}
+        while top[messages.PARENT_ID] in by_id and top[messages.PARENT_ID] not in seen:
+            top = by_id[top[messages.PARENT_ID]]
+            seen.add(top[messages.ID])
+        row[messages.CONVERSATION_ID] = top[messages.PARENT_ID] or top[messages.ID]
 
 
 def to_table(rows: list[dict[str, Any]]) -> pd.DataFrame:

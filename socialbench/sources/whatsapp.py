@@ -16,10 +16,21 @@ hold no messages and are passed over.
   message with text "", timed at the earliest status seen for it; a message known only as
   failed was never sent and is not a row. An echo or message with the same id wins.
 
+Customers. A customer is named by their phone number (wa_id: ``from``, an echo's ``to``, a
+status's ``recipient_id``), else by their business-scoped user ID (BSUID: ``from_user_id``,
+``to_user_id``, ``recipient_user_id``), which Meta sends from 2026 and which is all a webhook
+carries for a user with a username whose number is withheld. Where the file pairs a BSUID with
+a number (``contacts[]`` ``user_id`` and ``wa_id``, or both on one message or status), the
+customer is named by the number throughout, so their chat is one chat. Source: Meta,
+"Business-scoped user IDs" (developers.facebook.com/documentation/business-messaging/whatsapp/
+business-scoped-user-ids: incoming ``from`` "can be omitted", ``from_user_id`` "set to the
+user's BSUID"; statuses ``recipient_id`` "can be omitted", ``recipient_user_id`` always set
+but for failed statuses of messages sent to a number).
+
 Brand messages are authored by the business's ``display_phone_number`` (else its
 ``phone_number_id``); every message of a chat, answered or not, names that business number,
 spelled the same way, as its ``account``. Channel "whatsapp", surface "private". One chat per
-customer per business number: ``conversation_id`` is ``<phone_number_id>:<customer wa_id>``.
+customer per business number: ``conversation_id`` is ``<phone_number_id>:<customer>``.
 A message's ``parent_id`` is the message it quotes (``context.id``) when it quotes one present
 in the data, otherwise the chat's earliest message, which opens the chat. The same message id
 delivered twice (webhook retries) is one row. An author named in ``--brands`` is a brand.
@@ -27,8 +38,6 @@ delivered twice (webhook retries) is one row. An author named in ``--brands`` is
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,12 +47,13 @@ from socialbench.sources.payloads import (
     RecordError,
     dedupe,
     describe,
-    in_range,
+    epoch,
     join,
     json_values,
     optional_str,
     report,
     required_str,
+    thread_chats,
     to_table,
 )
 
@@ -72,12 +82,15 @@ def sniff(head: str, path: Path) -> bool:
 def read(path: Path, options: ReadOptions) -> pd.DataFrame:
     rows: list[Row] = []
     statuses: list[Row] = []
+    numbers: dict[str, str] = {}  # BSUID -> the customer's phone number, where the file pairs them
     for line, body in json_values(path, options):
         for record, business, value in _changes(body, path, options, line=line):
             rows += _value_rows(value, business, record, path, options, line=line, sink=statuses)
+            numbers.update(_contact_numbers(value))
     rows = dedupe(rows)
     rows += _status_rows(statuses, {row[messages.ID] for row in rows})
-    _thread(rows)
+    _name_customers(rows, numbers)
+    thread_chats(rows)
     for row in rows:
         if row[messages.AUTHOR].lower() in options.brand_handles:
             row[messages.AUTHOR_IS_BRAND] = True
@@ -156,45 +169,48 @@ def _object(item: Any) -> dict:
     return item
 
 
-def epoch(record: dict, field: str) -> datetime:
-    """A required epoch-seconds timestamp (a string of digits, or a number)."""
-    raw = required_str(record, field)
-    try:
-        moment = datetime.fromtimestamp(int(raw), tz=UTC)
-    except (ValueError, OverflowError, OSError):
-        raise RecordError(field, f"not an epoch-seconds timestamp: {raw!r}") from None
-    return in_range(moment, raw, field)
-
-
-def _row(item: dict, business: dict[str, str], *, customer: str, brand: bool) -> Row:
+def _row(
+    item: dict, business: dict[str, str], *, customer: tuple[str, str | None], brand: bool
+) -> Row:
+    """A message row; ``customer`` is (number or BSUID, BSUID or None)."""
     return {
         messages.ID: required_str(item, "id"),
         messages.CREATED_AT: epoch(item, "timestamp"),
-        messages.AUTHOR: business["author"] if brand else customer,
+        messages.AUTHOR: business["author"] if brand else customer[0],
         messages.AUTHOR_IS_BRAND: brand,
         messages.TEXT: _text(item),
         messages.CHANNEL: CHANNEL,
         messages.SURFACE: messages.PRIVATE,
-        messages.CONVERSATION_ID: f"{business['id']}:{customer}",
         messages.ACCOUNT: business["author"],
+        "_business": business["id"],
+        "_customer": customer,
         "_quoted": _quoted(item),
     }
+
+
+def _customer(item: dict, number_field: str, bsuid_field: str) -> tuple[str, str | None]:
+    """(the customer's phone number, else their BSUID; the BSUID when given)."""
+    bsuid = optional_str(item, bsuid_field)
+    name = optional_str(item, number_field) or bsuid
+    if name is None:
+        raise RecordError(number_field, f"missing (and no {bsuid_field})", missing=True)
+    return name, bsuid
 
 
 def _message(item: Any, business: dict[str, str]) -> Row | None:
     item = _object(item)
     if item.get("type") in NOT_MESSAGES:
         return None
-    return _row(item, business, customer=required_str(item, "from"), brand=False)
+    return _row(item, business, customer=_customer(item, "from", "from_user_id"), brand=False)
 
 
 def _echo(item: Any, business: dict[str, str]) -> Row | None:
     item = _object(item)
     if item.get("type") in NOT_MESSAGES:
         return None
-    customer = required_str(item, "to")
-    if customer in (business["id"], business["author"]):
-        customer = required_str(item, "from")
+    customer = _customer(item, "to", "to_user_id")
+    if customer[0] in (business["id"], business["author"]):
+        customer = _customer(item, "from", "from_user_id")
     return _row(item, business, customer=customer, brand=True)
 
 
@@ -202,9 +218,36 @@ def _status(item: Any, business: dict[str, str]) -> Row | None:
     item = _object(item)
     if item.get("status") not in SENT:
         return None
-    row = _row(item, business, customer=required_str(item, "recipient_id"), brand=True)
+    customer = _customer(item, "recipient_id", "recipient_user_id")
+    row = _row(item, business, customer=customer, brand=True)
     row[messages.TEXT] = ""
     return row
+
+
+def _contact_numbers(value: dict) -> dict[str, str]:
+    """BSUID -> phone number for the ``contacts[]`` of a change that carry both."""
+    contacts = value.get("contacts")
+    pairs: dict[str, str] = {}
+    for contact in contacts if isinstance(contacts, list) else []:
+        if isinstance(contact, dict):
+            bsuid, number = contact.get("user_id"), contact.get("wa_id")
+            if isinstance(bsuid, str) and isinstance(number, str) and bsuid and number:
+                pairs[bsuid] = number
+    return pairs
+
+
+def _name_customers(rows: list[Row], numbers: dict[str, str]) -> None:
+    """Name each customer by their number where the file pairs their BSUID with one."""
+    for row in rows:
+        name, bsuid = row["_customer"]
+        if bsuid and name != bsuid:
+            numbers.setdefault(bsuid, name)
+    for row in rows:
+        name, bsuid = row["_customer"]
+        customer = numbers.get(bsuid, name) if bsuid else name
+        if not row[messages.AUTHOR_IS_BRAND]:
+            row[messages.AUTHOR] = customer
+        row[messages.CONVERSATION_ID] = f"{row['_business']}:{customer}"
 
 
 def _text(item: dict) -> str:
@@ -237,21 +280,3 @@ def _status_rows(candidates: list[Row], known: set[str]) -> list[Row]:
         if ident not in earliest or row[messages.CREATED_AT] < earliest[ident][messages.CREATED_AT]:
             earliest[ident] = row
     return list(earliest.values())
-
-
-def _thread(rows: list[Row]) -> None:
-    """parent = the quoted message when present, else the chat's earliest message.
-
-    A quote of a message missing from the data (say, a template sent before the log began)
-    falls back to the chat's opening message, so the reply is not orphaned.
-    """
-    known = {row[messages.ID] for row in rows}
-    chats: dict[str, list[Row]] = defaultdict(list)
-    for row in rows:
-        chats[row[messages.CONVERSATION_ID]].append(row)
-    for chat in chats.values():
-        first = min(chat, key=lambda row: row[messages.CREATED_AT])
-        for row in chat:
-            fallback = None if row is first else first[messages.ID]
-            quoted = row["_quoted"] if row["_quoted"] in known else None
-            row[messages.PARENT_ID] = quoted or fallback

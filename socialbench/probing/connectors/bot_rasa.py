@@ -28,4 +28,5 @@ def _text(item) -> str:
     for button in item.get("buttons") or []:
         if isinstance(button, dict) and button.get("title"):
             parts.append(f"[{button['title']}]")
+    parts += [f"[{kind}]" for kind in ("attachment", "custom") if item.get(kind)]
     return " ".join(parts)

@@ -132,6 +132,10 @@ def _endpoint_problem(endpoint, loc: tuple, env) -> tuple[tuple, str | None]:
     if endpoint.auth is not None and not env.get(endpoint.auth.env):
         state = "empty" if endpoint.auth.env in env else "not set"
         return (*loc, "auth", "env"), f"environment variable {endpoint.auth.env} is {state}"
+    token = getattr(endpoint.callback, "token", None)
+    if token is not None and not env.get(token.env):
+        state = "empty" if token.env in env else "not set"
+        return (*loc, "callback", "token", "env"), f"environment variable {token.env} is {state}"
     try:
         render(endpoint.session, _context_example())
         module = protocol(endpoint)
@@ -175,7 +179,7 @@ class BotsConnector:
         self.clock = clock or WallClock()
         self.out_dir = out_dir  # the run's directory (its store), for protocols that listen
         self._brands = {brand.id: brand for brand in suite.brands}
-        self._env = env
+        self.env = env
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._calls: dict[str, tuple] = {}  # conversation id -> (probe, platform id, Call)
@@ -278,7 +282,7 @@ class BotsConnector:
         auth = endpoint.auth
         if auth is None:
             return {}
-        token = self._env.get(auth.env, "")
+        token = self.env.get(auth.env, "")
         return {auth.header: f"{auth.scheme} {token}".strip() if auth.scheme else token}
 
     async def find_sent(self, probe):
