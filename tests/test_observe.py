@@ -160,6 +160,11 @@ def test_report_and_check_measure_what_has_arrived_at_any_time(observer, tmp_pat
     checked = CliRunner().invoke(main, ["check", str(care), "--threshold",
                                         "response_rate: rate >= 0.4", "-q"])  # fmt: skip
     assert checked.exit_code == 0, checked.output
+    markdown = CliRunner().invoke(main, ["report", str(care), "--format", "md", "-o", "-"])
+    assert "**Observed inbox** (webhooks) since " in markdown.output
+    html = CliRunner().invoke(main, ["report", str(care), "--format", "html"])
+    assert html.exit_code == 0, html.output
+    assert "An inbox observed through its webhooks since" in (care / "report.html").read_text()
     observer.post(whatsapp(statuses=[("wamid.r2", now, "sent")], customer="447700900002"))
     again = CliRunner().invoke(main, ["report", str(care), "--format", "json", "-o", "-"])
     assert json.loads(again.output)["overall"]["responded"] == 2  # figures move as events come
@@ -223,3 +228,11 @@ def test_a_body_is_cut_into_events_keyed_for_retries():
     assert [e.key for e in events.split(messenger)] == ["page:message:m_1", "page:message:m_2"]
     with pytest.raises(events.BadBody, match="unknown object"):
         events.split({"object": "user", "entry": []})
+
+
+def test_a_channel_without_brand_replies_is_noted(observer, tmp_path):
+    observer.post(whatsapp(messages=[("wamid.X", int(time.time()) - 30, "Anyone there?")]))
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "care"), "--format", "json",
+                                       "-o", "-"])  # fmt: skip
+    [note] = json.loads(result.output)["observed"]["notes"]
+    assert note.startswith("whatsapp: no brand reply arrived; the Cloud API sends no business")

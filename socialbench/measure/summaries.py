@@ -47,10 +47,11 @@ def read_summary(directory: Path) -> dict:
 
 
 def run_kind(summary: dict) -> str:
-    """live, simulated, replay (probe runs) or recorded (archives), as the reports say."""
+    """live, simulated, replay (probe runs), observed (a brand's inbox, ``observe``) or
+    recorded (archives), as the reports say."""
     run = summary.get("run")
     if not isinstance(run, dict):
-        return "recorded"
+        return "observed" if isinstance(summary.get("observed"), dict) else "recorded"
     if run.get("live"):
         return "live"
     return "replay" if run.get("target") == "fixture" else "simulated"

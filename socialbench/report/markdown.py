@@ -87,6 +87,15 @@ def _about(report: Report) -> str:
             f"({kind}): {probes:,} of {run['planned']:,} planned probes sent{failed}; "
             f"{state}; {window}."
         )
+    observed = summary.get("observed")
+    if isinstance(observed, dict):
+        notes = "".join(f" {escape(note)}." for note in observed.get("notes", []))
+        return (
+            f"**Observed inbox** (webhooks) since {_when(observed.get('since'))}: "
+            f"{probes:,} probes from {observed['events']:,} events, as of "
+            f"{_when(observed.get('as_of'))}; open windows count as watched until then; "
+            f"{window}.{notes}"
+        )
     sources = summary.get("sources") or []
     named = ", ".join(
         f"{escape(s['path'])} ({escape(s['format'])}, {s['messages']:,} messages)"

@@ -37,8 +37,14 @@ def _resolution_method(summary: dict) -> str:
 
 
 def run_lines(summary: dict) -> list[tuple[str, str]]:
-    """Probe runs: which suite, where it was sent, live or replayed, finished or not."""
+    """Probe runs: which suite, where it was sent, live or replayed, finished or not; an
+    observed inbox: since and as of when, and what its platforms do not send."""
     run = summary.get("run")
+    observed = summary.get("observed")
+    if run is None and isinstance(observed, dict):
+        since, as_of = (observed.get(k) or "?" for k in ("since", "as_of"))
+        lines = [("observed", f"since {since}, as of {as_of}, {observed['events']:,} events")]
+        return lines + [("note", terminal_text(note)) for note in observed.get("notes", [])]
     if run is None:
         return []
     kind = run_kind(summary)

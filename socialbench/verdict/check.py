@@ -29,6 +29,7 @@ SOURCES = {
     "simulated": "a simulated run against the sandbox",
     "replay": "a replay of recorded conversations (figures keep the recorded timing)",
     "recorded": "recorded conversations (an archive or export)",
+    "observed": "a brand's own inbox, observed through its webhooks (figures as of the check)",
 }
 
 
