@@ -162,7 +162,9 @@ def credential_variables(suite: Suite) -> list[str]:
 
 
 def sandbox_accounts(suite: Suite) -> dict:
-    """The body of the sandbox's ``POST /_sandbox/accounts``: brands and personas on x."""
+    """The body of the sandbox's ``POST /_sandbox/accounts``: brands and personas on x, and
+    the brands' chatbots (their handles on the chat channels) with their support hours."""
+    chat = ("messenger", "whatsapp", "webchat")
     return {
         "brands": [
             {
@@ -179,5 +181,15 @@ def sandbox_accounts(suite: Suite) -> dict:
             {"handle": p.handles["x"]} | ({"followers": p.followers} if p.followers else {})
             for p in suite.personas
             if "x" in p.handles
+        ],
+        "bots": [
+            {
+                "id": brand.id,
+                "name": brand.display_name,
+                "handles": {c: h for c, h in brand.handles.items() if c in chat},
+                "hours": brand.hours.model_dump(mode="json") if brand.hours else None,
+            }
+            for brand in suite.brands
+            if any(c in chat for c in brand.handles)
         ],
     }

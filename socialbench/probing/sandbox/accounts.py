@@ -1,4 +1,5 @@
-"""Accounts of the simulated platform: brands (with alias handles) and personas.
+"""Accounts of the simulated platform: brands (with alias handles) and personas; the brands'
+chatbots are registered with them (``bots``) and kept by `directline.Chats`.
 
 User ids and bearer tokens are derived from the seed and the handle (case-insensitive), so
 registering the same handle again, or in another sandbox with the same seed, gives the same
@@ -8,7 +9,7 @@ id and token.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pydantic
 from pydantic import Field, StringConstraints
@@ -42,12 +43,27 @@ class PersonaIn(pydantic.BaseModel, extra="forbid"):
     followers: int | None = Field(default=None, ge=0)
 
 
+ChatChannel = Literal["messenger", "whatsapp", "webchat"]
+ChatHandle = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class BotIn(pydantic.BaseModel, extra="forbid"):
+    """A brand's chatbots as registered: its handle on each chat channel (a bot each, with
+    its own Direct Line secret), support hours."""
+
+    id: str = Field(min_length=1)
+    name: str
+    handles: dict[ChatChannel, ChatHandle] = Field(min_length=1)
+    hours: SupportHours | None = None
+
+
 class AccountsIn(pydantic.BaseModel, extra="forbid"):
     """The body of ``POST /_sandbox/accounts``."""
 
     brands: list[BrandIn] = []
     personas: list[PersonaIn] = []
     answers: dict[str, str] = {}
+    bots: list[BotIn] = []
 
 
 @dataclass(slots=True)

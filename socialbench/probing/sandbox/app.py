@@ -1,4 +1,5 @@
-"""The Starlette application: the X API v2 subset of docs/x_api_subset.md, and /_sandbox.
+"""The Starlette application: the X API v2 subset of docs/x_api_subset.md, the brands'
+chatbots over Direct Line 3.0 (`directline`), and /_sandbox.
 
 Every /2 route goes through `_api`: bearer token (401), rate-limit bucket (429, violations),
 then the request's injected fault (spurious 429, 503, slow, or a hang after handling), and
@@ -16,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from socialbench.probing.sandbox import directline
 from socialbench.probing.sandbox import query as q
 from socialbench.probing.sandbox.accounts import User
 from socialbench.probing.sandbox.clock import first_snowflake_at, iso_ms, parse_iso_ms
@@ -348,6 +350,7 @@ def create_app(world: World) -> Starlette:
             methods=["POST"],
         ),
         Route("/2/dm_events", _api(world, "dm_events", dm_events)),
+        *directline.routes(world.chats),
         *_sandbox_routes(world),
     ]
     return Starlette(routes=routes)

@@ -58,15 +58,15 @@ def plan(probe_id: str, *, seed: int, situation: Situation) -> list[Planned]:
     out: list[Planned] = []
     at = situation.probe_ms
     for latency in (first, second) if follows else (first,):
-        later = _later(at, latency, clock)
-        if later is None:
+        moment = later(at, latency, clock)
+        if moment is None:
             break
-        at = later
-        out.append(_message(rng, at, situation))
+        at = moment
+        out.append(message(rng, at, situation))
     return out
 
 
-def _later(start_ms: int, seconds: float, clock: BusinessClock | None) -> int | None:
+def later(start_ms: int, seconds: float, clock: BusinessClock | None) -> int | None:
     """``seconds`` after ``start_ms``, in support hours when a clock is given; >= 1 ms."""
     if clock is None:
         return start_ms + max(1, round(seconds * 1000.0))
@@ -74,7 +74,8 @@ def _later(start_ms: int, seconds: float, clock: BusinessClock | None) -> int | 
     return None if end is None else max(end, start_ms + 1)
 
 
-def _message(rng: random.Random, at_ms: int, situation: Situation) -> Planned:
+def message(rng: random.Random, at_ms: int, situation: Situation) -> Planned:
+    """One brand message at ``at_ms``: its phrases, types and alias, drawn in a fixed order."""
     habits = situation.behaviour.habits
     ack_draw = rng.random()
     draws = [rng.random() for _ in HABITS]

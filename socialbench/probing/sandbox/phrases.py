@@ -1,11 +1,11 @@
 """The phrase book of simulated brand replies.
 
-A reply is an opening ("Hi @persona,") then either one acknowledgement (an ack-only reply)
-or the drawn components in a fixed order: the probe's answer text, a help-centre link, a
-DM request, a phone number, an e-mail address; a reply with none of them gets one
-substantive sentence that is not an acknowledgement. Every phrase is checked by the tests
-against `socialbench.measure.classify.classify_text`, so a reply's recorded types are what the
-runner's classifier finds in it.
+A reply is an opening ("Hi @persona,", or "Hi there," in a chat) then either one
+acknowledgement (an ack-only reply) or the drawn components in a fixed order: the probe's
+answer text, a help-centre link, a DM request, a phone number, an e-mail address; a reply
+with none of them gets one substantive sentence that is not an acknowledgement. Every
+phrase is checked by the tests against `socialbench.measure.classify.classify_text`, so a
+reply's recorded types are what the runner's classifier finds in it.
 """
 
 from __future__ import annotations
@@ -70,11 +70,13 @@ def choose(rng: random.Random, *, ack_only: bool, components: tuple[str, ...]) -
     return {name: rng.randrange(len(PHRASES[name])) for name in names}
 
 
-def render(parts: dict[str, int], *, persona: str, brand_slug: str, answer: str = "") -> str:
-    """The reply text for chosen parts."""
+def render(parts: dict[str, int], *, persona: str | None, brand_slug: str, answer: str = "") -> str:
+    """The reply text for chosen parts, opening ``Hi @persona,`` (in a chat, where the
+    customer has no handle, persona None: ``Hi there,``)."""
     values = {"slug": brand_slug, "answer": answer.strip()}
     sentences = [PHRASES[name][index].format(**values) for name, index in parts.items()]
-    return " ".join([f"Hi @{persona},", *sentences])
+    opening = f"Hi @{persona}," if persona is not None else "Hi there,"
+    return " ".join([opening, *sentences])
 
 
 def answer_types(answers: dict[str, str]) -> dict[str, tuple[str, ...]]:

@@ -2,18 +2,25 @@
 
 A profile is a YAML file validated into `Profile` (errors name ``file:line: field: problem``).
 ``brands`` maps a brand id, or ``default``, to its behaviour; a listed brand's fields
-override the ``default`` section's, field by field (``habits`` too, habit by habit), and both
-override the built-in values of `Behaviour`. A brand neither listed nor covered by a
-``default`` section gets a behaviour derived from the seed and its id (`derived_behaviour`),
-so a demo without a profile shows a spread of brands. Durations are ``45m``, ``6h``, ``90s``
-or a number of seconds. The built-in profile is ``Profile()``: X-like limits, no faults, no
-brand sections.
+override the ``default`` section's, field by field (``habits`` and ``bot`` too, field by
+field), and both override the built-in values of `Behaviour`. A brand neither listed nor
+covered by a ``default`` section gets a behaviour derived from the seed and its id
+(`derived_behaviour`), so a demo without a profile shows a spread of brands. Durations are
+``45m``, ``6h``, ``90s`` or a number of seconds. The built-in profile is ``Profile()``:
+X-like limits, no faults, no brand sections.
 
 Follower preference: a persona with ``f`` followers gets
 ``factor = clip(1 + follower_preference * log10(max(f, 1) / 1000), 0.25, 4)``; its reply
 probability is ``min(1, reply_rate * factor)`` and each latency is divided by ``factor``
 (1000 followers is neutral; 100,000 followers with preference 0.5 doubles the chance and
 halves the wait).
+
+A brand's ``bot`` section is its chatbot on the chat channels (messenger, whatsapp, webchat;
+see `socialbench.probing.sandbox.chatbot`): the automated acknowledgement's delay, the chance
+and delay of an automated question, the chance of a hand-off to a person and the wait for
+one. The person writes as the brand's agents do on X (``habits``, ``follow_up_rate`` and
+``latency`` for a follow-up, support hours when ``honour_hours``); ``reply_rate`` and
+``follower_preference`` do not apply to chats.
 """
 
 from __future__ import annotations
@@ -47,10 +54,17 @@ brands:
       answer: 0.6                # include the probe's registered answer text
     follower_preference: 0.5     # >= 0; see the module documentation
     alias_rate: 0.1              # share of public replies posted by an alias handle
+    bot:                         # the brand's chatbot on messenger, whatsapp and webchat
+      ack: {uniform: [2s, 10s]}  # the automated acknowledgement, after the customer's message
+      question_rate: 0.5         # probability that the bot then asks for an order number...
+      question: {uniform: [5s, 20s]}   # ... this long after the acknowledgement
+      handoff_rate: 0.7          # probability that a person takes the chat over at all
+      handoff: {lognormal: {median: 15m, p90: 2h}}  # the wait for that person (hours honoured)
   acme:                          # overrides default for brand id "acme"
     reply_rate: 0.95
     latency: {fixed: 10m}
     habits: {link: 0.9}
+    bot: {handoff_rate: 1.0}     # overrides default's bot section field by field
 limits:                          # [requests, window seconds] per (token, endpoint)
   users_me: [75, 900]
   users_by: [900, 900]
@@ -149,8 +163,19 @@ class Habits(pydantic.BaseModel, extra="forbid"):
     answer: Probability = 0.7
 
 
+class Bot(pydantic.BaseModel, extra="forbid"):
+    """How a brand's chatbot (on messenger, whatsapp and webchat) answers a chat: an
+    automated acknowledgement, perhaps an automated question, then perhaps a person."""
+
+    ack: Latency = Latency(uniform=(2.0, 10.0))
+    question_rate: Probability = 0.5
+    question: Latency = Latency(uniform=(5.0, 20.0))
+    handoff_rate: Probability = 0.7
+    handoff: Latency = Latency(lognormal=Lognormal(median=900.0, p90=7200.0))
+
+
 class Behaviour(pydantic.BaseModel, extra="forbid"):
-    """How one brand answers probes."""
+    """How one brand answers probes (``bot``: in chats)."""
 
     reply_rate: Probability = 0.8
     latency: Latency = Latency(lognormal=Lognormal(median=2700.0, p90=21600.0))
@@ -159,6 +184,7 @@ class Behaviour(pydantic.BaseModel, extra="forbid"):
     habits: Habits = Habits()
     follower_preference: float = Field(default=0.0, ge=0)
     alias_rate: Probability = 0.0
+    bot: Bot = Bot()
 
     def follower_factor(self, followers: int) -> float:
         """The reply-rate multiplier and latency divisor for a persona's follower count."""
@@ -213,11 +239,12 @@ class Profile(pydantic.BaseModel, extra="forbid"):
 
 
 def _overlay(base: pydantic.BaseModel, top: pydantic.BaseModel):
-    """``base`` with the fields set explicitly in ``top``; nested Habits overlay too."""
+    """``base`` with the fields set explicitly in ``top``; nested Habits and Bot sections
+    overlay too (a latency is replaced whole)."""
     update = {}
     for name in top.model_fields_set:
         value, old = getattr(top, name), getattr(base, name)
-        update[name] = _overlay(old, value) if isinstance(value, Habits) else value
+        update[name] = _overlay(old, value) if isinstance(value, Habits | Bot) else value
     return base.model_copy(update=update)
 
 
@@ -225,7 +252,7 @@ def derived_behaviour(seed: int, brand_id: str) -> Behaviour:
     """A varied behaviour from the seed and the brand id alone (for demos)."""
     rng = seeded(seed, "brand", brand_id)
     median = math.exp(rng.uniform(math.log(120), math.log(3 * 3600)))
-    return Behaviour(
+    behaviour = Behaviour(
         reply_rate=rng.uniform(0.3, 0.95),
         latency=Latency(lognormal=Lognormal(median=median, p90=median * rng.uniform(2, 8))),
         honour_hours=rng.random() < 0.6,
@@ -240,6 +267,20 @@ def derived_behaviour(seed: int, brand_id: str) -> Behaviour:
         ),
         follower_preference=rng.choice((0.0, 0.25, 0.5, 1.0)),
         alias_rate=rng.uniform(0.0, 0.3),
+    )
+    return behaviour.model_copy(update={"bot": _derived_bot(rng)})
+
+
+def _derived_bot(rng: random.Random) -> Bot:
+    """A varied chatbot, drawn after the rest of the brand's behaviour (so adding it changed
+    none of those draws)."""
+    ack = rng.uniform(1.0, 5.0)
+    wait = math.exp(rng.uniform(math.log(60), math.log(2 * 3600)))
+    return Bot(
+        ack=Latency(uniform=(ack, ack + rng.uniform(1.0, 20.0))),
+        question_rate=rng.uniform(0.2, 0.8),
+        handoff_rate=rng.uniform(0.4, 0.95),
+        handoff=Latency(lognormal=Lognormal(median=wait, p90=wait * rng.uniform(2, 6))),
     )
 
 

@@ -8,6 +8,11 @@ newest message, as a real one would), ``duplicate`` (a probe's post rejected wit
 403 as duplicate content), ``fault`` (an injected fault) and ``violation`` (a request before the
 reset of a 429 answered more than 0.2 s of real time earlier). ``at`` is ISO 8601 UTC with
 milliseconds.
+
+Chats with the brands' bots (messenger, whatsapp, webchat) write ``probe`` and ``reply``
+events too, with their ``channel``, the Direct Line ``conversation`` and activity ``id``;
+their replies say whether they are ``automated`` (the bot's) or not (a person's, after a
+``handoff`` event). Events of channel x carry neither field.
 """
 
 from __future__ import annotations
@@ -101,4 +106,52 @@ def violation(endpoint: str, *, user: str, at_ms: int, reset_s: int) -> dict:
         "user": user,
         "at": iso_ms(at_ms),
         "reset": iso_ms(reset_s * 1000),
+    }
+
+
+def chat_probe(
+    probe_id: str, *, at_ms: int, brand: str, channel: str, id: str, conversation: str
+) -> dict:
+    return {
+        "event": "probe",
+        "probe_id": probe_id,
+        "at": iso_ms(at_ms),
+        "brand": brand,
+        "channel": channel,
+        "private": True,
+        "id": id,
+        "conversation": conversation,
+    }
+
+
+def chat_reply(
+    probe_id: str,
+    *,
+    at_ms: int,
+    channel: str,
+    types: tuple[str, ...],
+    id: str,
+    author: str,
+    automated: bool,
+) -> dict:
+    return {
+        "event": "reply",
+        "probe_id": probe_id,
+        "at": iso_ms(at_ms),
+        "channel": channel,
+        "private": True,
+        "types": list(types),
+        "id": id,
+        "author": author,
+        "automated": automated,
+    }
+
+
+def handoff(probe_id: str, *, at_ms: int, channel: str, id: str) -> dict:
+    return {
+        "event": "handoff",
+        "probe_id": probe_id,
+        "at": iso_ms(at_ms),
+        "channel": channel,
+        "id": id,
     }

@@ -6,6 +6,9 @@ decision is made (`decide.plan`), its messages are stored with their future inst
 written to the ground truth at once; search and DM listings show them only from their
 instant on. Messages without a marker are stored and never answered.
 
+The brands' chatbots (messenger, whatsapp, webchat) are `directline.Chats`, sharing the
+world's seed, clock, ground truth, answers and lock.
+
 All state is in memory and guarded by one lock, so a test thread may read it while a server
 thread serves.
 """
@@ -24,6 +27,7 @@ from socialbench.probing.sandbox import truth
 from socialbench.probing.sandbox.accounts import Accounts, AccountsIn, Brand, User
 from socialbench.probing.sandbox.clock import PlatformClock, Snowflakes, first_snowflake_after
 from socialbench.probing.sandbox.decide import Planned, Situation, plan
+from socialbench.probing.sandbox.directline import Chats
 from socialbench.probing.sandbox.limits import FaultDraws, RateLimiter, Verdict
 from socialbench.probing.sandbox.phrases import answer_types, render
 from socialbench.probing.sandbox.profile import Profile, load_profile
@@ -59,6 +63,14 @@ class World:
         self._pending: dict[str, list[tuple[str, DmEvent]]] = {}  # DM conversation -> replies
         self._ids = Snowflakes()
         self.lock = threading.RLock()
+        self.chats = Chats(
+            seed=seed,
+            profile=self.profile,
+            clock=self.clock,
+            truth_log=self.truth,
+            answer=self.answer,
+            lock=self.lock,
+        )
 
     @classmethod
     def create(
@@ -104,10 +116,19 @@ class World:
             answers = {k: v.strip() for k, v in request.answers.items() if v.strip()}
             self.answers.update(answers)
             self._answer_types.update(answer_types(answers))
-        return {
+            bots = self.chats.register(request.bots)
+        answer = {
             "users": {handle: user.id for handle, user in users.items()},
             "tokens": {handle: user.token for handle, user in users.items()},
         }
+        return answer | ({"bots": bots} if request.bots else {})
+
+    def answer(self, probe_id: str) -> tuple[str, tuple[str, ...] | None]:
+        """A probe's registered answer text ("" if none) and its own types (None if none)."""
+        with self.lock:
+            if probe_id not in self.answers:
+                return "", None
+            return self.answers[probe_id], self._answer_types.get(probe_id)
 
     def authenticate(self, token: str) -> User | None:
         return self.accounts.by_token.get(token)
