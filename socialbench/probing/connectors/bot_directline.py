@@ -45,20 +45,17 @@ async def say(call: Call, text: str) -> list[Reply]:
 
 
 async def fetch(call: Call) -> list[Reply]:
-    """The bot's activities since the last fetch, every page of them."""
-    replies: list[Reply] = []
+    """The bot's activities since the last fetch: one read, as Direct Line's own clients
+    poll (a service that pages gives the rest at the next poll, from the new watermark)."""
     url = f"{_base(call)}{_PATH}/{call.conversation}/activities"
-    for _ in range(100):  # pages; a bot that writes more in one poll waits for the next
-        watermark = call.state.get("watermark")
-        params = {"watermark": watermark} if watermark is not None else None
-        answer = await call.exchange(Request("GET", url, None, {}, params))
-        if not isinstance(answer, dict) or not isinstance(answer.get("activities"), list):
-            raise BotError("an activity set has no list of activities")
-        replies.extend(r for a in answer["activities"] if (r := _reply(call, a)) is not None)
-        following = answer.get("watermark")
-        if not answer["activities"] or following is None or following == watermark:
-            break
-        call.state["watermark"] = following
+    watermark = call.state.get("watermark")
+    params = {"watermark": watermark} if watermark is not None else None
+    answer = await call.exchange(Request("GET", url, None, {}, params))
+    if not isinstance(answer, dict) or not isinstance(answer.get("activities"), list):
+        raise BotError("an activity set has no list of activities")
+    replies = [r for a in answer["activities"] if (r := _reply(call, a)) is not None]
+    if answer.get("watermark") is not None:
+        call.state["watermark"] = answer["watermark"]
     return replies
 
 
