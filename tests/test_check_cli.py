@@ -186,7 +186,7 @@ def test_compare_runs(replay, archive):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     probes = next(r for r in doc["rows"] if r["figure"] == "probes")
-    assert (probes["a"], probes["b"], probes["change"]) == (400, 117, -283)
+    assert (probes["a"], probes["b"], probes["change"]) == (400, 243, -157)
     assert any("kind" in w for w in doc["warnings"])
 
 
@@ -211,7 +211,7 @@ def test_an_unwritable_step_summary_is_a_warning(replay, tmp_path):
 def test_validate_counts_a_suites_thresholds():
     result = invoke("validate", DEMO)
     assert result.exit_code == 0
-    assert result.output.splitlines()[0].endswith("117 probes, 8 threshold(s)")
+    assert result.output.splitlines()[0].endswith("243 probes, 8 threshold(s)")
 
 
 def test_a_baseline_that_is_not_a_run_is_refused_before_anything_is_written(archive, tmp_path):

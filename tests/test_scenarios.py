@@ -103,7 +103,7 @@ def test_valid_suites_load_and_expand(path):
 @pytest.mark.parametrize(
     ("name", "count"),
     [
-        pytest.param("demo", 117, id="demo"),
+        pytest.param("demo", 243, id="demo"),
         pytest.param("delivery", 24, id="delivery"),
         pytest.param("billing", 24, id="billing"),
         pytest.param("outage", 18, id="outage"),
@@ -132,8 +132,13 @@ def test_demo_suite_shape():
     zones = {b.hours.timezone for b in suite.brands if b.hours}
     assert 4 <= len(suite.brands) <= 6 and len(zones) == len(suite.brands)
     assert {250, 25000} <= {p.followers for p in suite.personas}
-    assert {p.category for p in probes} == {"delivery", "billing", "outage"}
+    assert {p.category for p in probes} == {"delivery", "billing", "outage", "returns"}
     assert {p.surface for p in probes} == {"public", "private"}
+    # one brand on X public, X DM, Messenger, WhatsApp and webchat, for the comparison
+    routes = {(p.channel, p.surface) for p in probes if p.brand == "acme"}
+    assert routes == {("x", "public"), ("x", "private"), ("messenger", "private"),
+                      ("whatsapp", "private"), ("webchat", "private")}  # fmt: skip
+    assert any(p.dialogue for p in probes)
     assert suite.window == 24 * 3600
 
 

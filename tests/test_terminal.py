@@ -115,4 +115,4 @@ def test_consistency_across_channels_gets_a_line_only_when_there_are_pairs(tmp_p
     summary["omnichannel"]["consistency"] |= {"pairs": 8, "consistent": 6,
                                               "consistency_rate": 0.75}  # fmt: skip
     text = render(summary, terminal_like=False)
-    assert "6 of 8 brand × query pairs (75.0%)" in text
+    assert "6 of 8 questions asked on several channels (75.0%)" in text

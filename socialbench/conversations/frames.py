@@ -98,7 +98,10 @@ def summarize_frame(probes: pd.DataFrame, metric_settings, engine: EngineOptions
     try:
         table = pa.Table.from_pandas(probes, preserve_index=False)
         db.put("frame_probes", table.append_column("seq", pa.array(np.arange(len(probes)))))
-        return aggregate.summarize(db, "frame_probes", metric_settings, order=("seq",))
+        questions = "question" in probes.columns  # a probe run's: consistency compares by it
+        return aggregate.summarize(
+            db, "frame_probes", metric_settings, order=("seq",), questions=questions
+        )
     finally:
         db.close()
 

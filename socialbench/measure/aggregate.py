@@ -85,12 +85,20 @@ def spellings(engine) -> Spellings:
 
 
 def summarize(
-    engine, table: str, settings: metrics.MetricSettings, *, order=DEFAULT_ORDER, key=None
+    engine,
+    table: str,
+    settings: metrics.MetricSettings,
+    *,
+    order=DEFAULT_ORDER,
+    key=None,
+    questions: bool = False,
 ) -> dict:
     """The whole ``summary.json`` document of the engine's probe table ``table``, as
     ``metrics.summarize`` makes it; ``order``: the columns giving the table's row order, or
-    ``key``: one SQL value of the table's columns ordered as its rows (cheaper to compare)."""
-    query = Query(engine, table, settings, tuple(order), key)
+    ``key``: one SQL value of the table's columns ordered as its rows (cheaper to compare);
+    ``questions``: the table has a ``question`` column (probe runs), which cross-channel
+    consistency compares by."""
+    query = Query(engine, table, settings, tuple(order), key, questions=questions)
     try:
         query.personas()
         groups = query.groups()
@@ -103,9 +111,19 @@ def summarize(
 class Query:
     """The SQL of one summary and the small results it brings back."""
 
-    def __init__(self, engine, table: str, settings: metrics.MetricSettings, order, key=None):
+    def __init__(
+        self,
+        engine,
+        table: str,
+        settings: metrics.MetricSettings,
+        order,
+        key=None,
+        *,
+        questions: bool = False,
+    ) -> None:
         self.engine, self.table, self.settings, self.order = engine, table, settings, order
         self.key = key
+        self.questions = questions
         self.spell = spellings(engine)
         self.shown: list | None = None  # the personas shown, when others are pooled
         self.horizons = {**metrics.WITHIN, "window": float(settings.window_s)}
@@ -295,7 +313,8 @@ class Query:
         return {"matrix": metrics.matrix_sorted(matrix), "consistency": self._consistency()}
 
     def _consistency(self) -> dict:
-        found = self.engine.arrow(_consistency_sql(self.table, self._first("t.")))
+        unit = metrics.question_columns(self.questions)
+        found = self.engine.arrow(_consistency_sql(self.table, self._first("t."), unit))
         data = found.drop_columns([FIRST]).to_pylist()
         rows = [metrics.consistency_row(r["pairs"], r["consistent"], r["brand"]) for r in data]
         rows.sort(key=lambda row: metrics._order("brand", row["brand"]))
@@ -425,23 +444,25 @@ def _matrix_sql(table: str, spell: Spellings, first: str) -> str:
     """
 
 
-def _consistency_sql(table: str, first: str) -> str:
-    """Per brand: its (brand, query) pairs answered on two channels or more (probes with an
-    answer key), how many consistently (the key held on all or none of their answered
-    probes), and the first probe of those pairs."""
+def _consistency_sql(table: str, first: str, unit: tuple[str, ...]) -> str:
+    """Per brand: its questions (``unit``: the columns naming one, see
+    ``metrics.question_columns``) answered on two channels or more (probes with an answer
+    key), how many consistently (the key held on all or none of their answered probes),
+    and the first probe of those questions."""
+    keys = ", ".join(f"t.{column}" for column in unit)
     return f"""
         SELECT brand, count(*) AS pairs,
                count(*) FILTER (WHERE held_all OR NOT held_any) AS consistent,
                min({FIRST}) AS {FIRST}
         FROM (
-            SELECT t.brand, t.scenario, count(DISTINCT t.channel) AS channels,
+            SELECT {keys}, count(DISTINCT t.channel) AS channels,
                    bool_and(CAST(t.resolved AS BOOLEAN)) AS held_all,
                    bool_or(CAST(t.resolved AS BOOLEAN)) AS held_any,
                    min({first}) AS {FIRST}
             FROM {table} t
             WHERE t.responded AND t.resolved IS NOT NULL AND t.brand IS NOT NULL
               AND t.scenario IS NOT NULL AND t.channel IS NOT NULL
-            GROUP BY t.brand, t.scenario
+            GROUP BY {keys}
         ) AS pairs
         WHERE channels >= 2
         GROUP BY brand

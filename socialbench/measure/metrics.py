@@ -662,13 +662,22 @@ def omnichannel(probes: pd.DataFrame, settings: MetricSettings) -> dict:
     return {"matrix": matrix_sorted(cells), "consistency": _consistency(frame)}
 
 
+def question_columns(questions: bool) -> tuple[str, ...]:
+    """What names one question for cross-channel consistency: a brand and a query, and in
+    a probe run the ``question`` itself (a query's variant, variable values, persona and
+    repetition: the same question asked on each channel, METRICS.md's "same query")."""
+    return ("brand", "scenario", "question") if questions else ("brand", "scenario")
+
+
 def _consistency(frame: pd.DataFrame) -> dict:
-    """Pairs of (brand, query) answered on two channels or more (probes with an answer
-    key), consistent when the key held on all their answered probes or on none."""
+    """Questions of a brand (``question_columns``) answered on two channels or more (probes
+    with an answer key), consistent when the key held on all their answered probes or on
+    none."""
     answered = frame[frame["responded"].astype(bool) & frame["resolved"].notna()
                      & frame["scenario"].notna()]  # fmt: skip
     held = answered["resolved"].astype(bool)
-    pairs = answered.assign(held=held).groupby(["brand", "scenario"], sort=False).agg(
+    unit = list(question_columns("question" in frame.columns))
+    pairs = answered.assign(held=held).groupby(unit, sort=False).agg(
         channels=("channel", "nunique"), all=("held", "all"), any=("held", "any"),
         first=("_row", "min"))  # fmt: skip
     pairs = pairs[pairs["channels"] >= 2].reset_index()

@@ -28,12 +28,14 @@ from socialbench.probing.probes import (
     REQUIRED,
     Probe,
     link_pattern,
+    question_key,
 )
 from socialbench.probing.store import MESSAGE_COLUMNS, RunStore
 from socialbench.sources import messages as m
 
 _UTC = "datetime64[ns, UTC]"
 RUN_COLUMNS = (
+    "question",
     "platform_id",
     "resolved_at",
     "ttr_s",
@@ -198,6 +200,7 @@ def _probe_info(sent: dict) -> pd.DataFrame:
             {
                 "platform_id": platform_id,
                 "run_probe_id": probe.probe_id,
+                "question": question_key(probe),
                 "run_brand": probe.brand,
                 "run_persona": probe.persona,
                 "expect_reply": expect.reply == REPLY_REQUIRED,
@@ -212,6 +215,7 @@ def _probe_info(sent: dict) -> pd.DataFrame:
         columns=[
             "platform_id",
             "run_probe_id",
+            "question",
             "run_brand",
             "run_persona",
             "expect_reply",

@@ -50,6 +50,18 @@ def probe_id(
     return "p" + hashlib.sha256(key.encode()).hexdigest()[:11]
 
 
+def question_key(probe: Probe) -> str:
+    """The question a probe asks, the same on every channel and surface it is sent on: its
+    suite entry's key without the channel and surface ("q" + 11 hex digits). Cross-channel
+    consistency compares a question's answers across channels."""
+    key = json.dumps(
+        [probe.suite, probe.scenario, probe.variant, probe.variables, probe.brand,
+         probe.persona, probe.repetition],
+        sort_keys=True, ensure_ascii=True, default=str,
+    )  # fmt: skip
+    return "q" + hashlib.sha256(key.encode()).hexdigest()[:11]
+
+
 def run_probe_id(key: str, run: str | None) -> str:
     """The id a probe carries in one run: its suite entry's ``key`` mixed with the run's
     label, so that running the same suite again (next month, against the same brands) sends

@@ -118,8 +118,8 @@ def consistency_lines(summary: dict) -> list[tuple[str, str]]:
     return [
         (
             "consistent across channels",
-            f"{found['consistent']:,} of {found['pairs']:,} brand × query pairs "
-            f"({pct(found['consistency_rate'])}): the answer key held on all channels or none",
+            f"{found['consistent']:,} of {found['pairs']:,} questions asked on several "
+            f"channels ({pct(found['consistency_rate'])}): the answer key held on all or none",
         )
     ]
 

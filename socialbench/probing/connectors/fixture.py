@@ -19,6 +19,7 @@ from socialbench.probing.connectors.base import Observed, SendFailed, Sent, Watc
 from socialbench.probing.probes import Probe
 
 CHANNELS = None  # recordings of any channel
+DIALOGUE_CHANNELS = None  # a dialogue is replayed as it was recorded, the customer's turns too
 LIVE = False
 
 
@@ -150,6 +151,7 @@ def _load(paths: list[Path]) -> tuple[list[Observed], float]:
                 created_at=_iso(row[m.CREATED_AT]),
                 text=row[m.TEXT],
                 followers=None if _missing(row[m.FOLLOWERS]) else int(row[m.FOLLOWERS]),
+                automated=bool(row[m.AUTOMATED]),
             )
         )
     last = table[m.CREATED_AT].max().timestamp()
