@@ -321,12 +321,14 @@ def test_a_step_is_either_said_or_awaited(tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_a_target_without_bots_refuses_a_dialogue(tmp_path):
+def test_a_target_refuses_a_dialogue_where_it_has_no_bot(tmp_path):
     suite = DIALOGUE_SUITE.format(url="http://127.0.0.1:9", pattern="x")
+    suite = suite.replace("webchat: acme_bot", "x: AcmeAir, webchat: acme_bot")
+    suite = suite.replace("webchat: jo", "x: jo, webchat: jo").replace("[webchat]", "[x]")
     path = tmp_path / "suite.yaml"
     path.write_text(suite, encoding="utf-8")
     result = CliRunner().invoke(
-        main, ["run", str(path), "--target", "fixture", "--out", str(tmp_path / "o")]
+        main, ["run", str(path), "--target", "sandbox", "--out", str(tmp_path / "o")]
     )
     assert result.exit_code == 2, result.output
-    assert "holds scripted dialogues on no channel" in result.output
+    assert "holds scripted dialogues on messenger, whatsapp, webchat only" in result.output

@@ -30,6 +30,7 @@ from socialbench.probing.connectors.base import (
 )
 from socialbench.probing.connectors.bots import BotsConnector
 from socialbench.probing.connectors.x import Credential, XConnector
+from socialbench.probing.connectors.x_api import default_transport
 from socialbench.probing.probes import Probe
 
 CHANNELS = ("x", "messenger", "whatsapp", "webchat")  # X, and the brands' chatbots
@@ -266,7 +267,9 @@ def _bots_connector(secrets: dict, clock, url: str) -> BotsConnector | None:
             {"protocol": "directline", "url": url, "auth": {"env": variable}, "timeout": 5.0}
         )
     suite = _BotSuite(tuple(_BotBrand(brand, found) for brand, found in endpoints.items()))
-    return BotsConnector(suite, env, clock=clock)
+    # aiohttp's pool, as the X connector's: a fraction of httpx's CPU per request, which a
+    # sped-up sandbox needs (bench/README.md)
+    return BotsConnector(suite, env, clock=clock, transport=default_transport())
 
 
 def _start_in_process(context: TargetContext):
