@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -63,3 +64,28 @@ def msg(id, author, at, text="", *, parent=None, brand=False, **extra) -> dict:
         row["parent_id"] = str(parent)
     row.update(extra)
     return row
+
+
+@contextlib.contextmanager
+def serving(app):
+    """``app`` (ASGI) served by uvicorn on a free loopback port from a thread of its own,
+    for a test's fake platform or bot; yields its base URL and stops it on leaving."""
+    import threading
+
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                            lifespan="off", access_log=False, ws="none")  # fmt: skip
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if running.started:
+            break
+        threading.Event().wait(0.05)
+    port = running.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        running.should_exit = True
+        thread.join(10)

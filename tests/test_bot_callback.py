@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import threading
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
-import uvicorn
 from click.testing import CliRunner
+from conftest import serving
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -100,20 +99,9 @@ class FakeRasa:
 @pytest.fixture(scope="module")
 def rasa():
     server = FakeRasa()
-    config = uvicorn.Config(server.app, host="127.0.0.1", port=0, log_level="warning",
-                            lifespan="off", access_log=False, ws="none")  # fmt: skip
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if running.started:
-            break
-        threading.Event().wait(0.05)
-    port = running.servers[0].sockets[0].getsockname()[1]
-    server.url = f"http://127.0.0.1:{port}"
-    yield server
-    running.should_exit = True
-    thread.join(10)
+    with serving(server.app) as url:
+        server.url = url
+        yield server
 
 
 def suite_text(url: str, port: int, texts: list[str], *, callback: str | None = None) -> str:

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import uvicorn
 from click.testing import CliRunner
+from conftest import serving
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -257,20 +257,9 @@ class DirectLine:
 @pytest.fixture(scope="module")
 def service():
     server = DirectLine()
-    config = uvicorn.Config(server.app, host="127.0.0.1", port=0, log_level="warning",
-                            lifespan="off", access_log=False)  # fmt: skip
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if running.started:
-            break
-        threading.Event().wait(0.05)
-    port = running.servers[0].sockets[0].getsockname()[1]
-    server.url = f"http://127.0.0.1:{port}"
-    yield server
-    running.should_exit = True
-    thread.join(10)
+    with serving(server.app) as url:
+        server.url = url
+        yield server
 
 
 def brand(name: str, url: str, env: str, scheme: str | None = None) -> str:

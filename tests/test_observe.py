@@ -235,4 +235,36 @@ def test_a_channel_without_brand_replies_is_noted(observer, tmp_path):
     result = CliRunner().invoke(main, ["report", str(tmp_path / "care"), "--format", "json",
                                        "-o", "-"])  # fmt: skip
     [note] = json.loads(result.output)["observed"]["notes"]
-    assert note.startswith("whatsapp: no brand reply arrived; the Cloud API sends no business")
+    assert note.startswith("whatsapp (private): no brand reply arrived; the Cloud API sends")
+
+
+def test_instagram_messages_and_comments_are_observed(observer, tmp_path):
+    account, now = "17841405309211844", int(time.time())
+    dm = {"object": "instagram", "entry": [{"id": account, "time": now * 1000, "messaging": [
+        {"sender": {"id": "IGSID1"}, "recipient": {"id": account}, "timestamp": (now - 900) * 1000,
+         "message": {"mid": "aWdfZAG1", "text": "Is my order shipped?"}}]}]}  # fmt: skip
+    echo = {"object": "instagram", "entry": [{"id": account, "time": now * 1000, "messaging": [
+        {"sender": {"id": account}, "recipient": {"id": "IGSID1"}, "timestamp": (now - 600) * 1000,
+         "message": {"mid": "aWdfZAG2", "text": "Yes, it left!", "is_echo": True}}]}]}  # fmt: skip
+    comment = {"object": "instagram", "entry": [{"id": account, "time": now - 120, "changes": [
+        {"field": "comments", "value": {"id": "179_1", "text": "Do you ship to Canada?",
+         "from": {"id": "6001", "username": "jo.k"},
+         "media": {"id": "180_1", "media_product_type": "FEED"}}}]}]}  # fmt: skip
+    for body in (dm, echo, comment, comment):  # the comment delivered twice: one event
+        assert observer.post(body).status_code == 200
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "care"), "--format", "json",
+                                       "-o", "-"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["observed"]["events"] == 3
+    channels = {(r["channel"], r["probes"], r["responded"]) for r in summary["groups"]["channel"]}
+    assert channels == {("instagram", 2, 1)}
+    from socialbench.report.model import read_probes
+
+    probes = read_probes(tmp_path / "care" / "probes.csv").set_index("probe_id")
+    assert (
+        probes.loc["aWdfZAG1", "ttfr_s"] == 300 and probes.loc["aWdfZAG1", "surface"] == "private"
+    )
+    assert not probes.loc["179_1", "responded"] and probes.loc["179_1", "surface"] == "public"
+    [note] = summary["observed"]["notes"]
+    assert note.startswith("instagram (public): no brand reply arrived; Instagram does not")

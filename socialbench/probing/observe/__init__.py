@@ -21,15 +21,17 @@ from socialbench.errors import InputError, UsageError
 KIND = "observe"  # the run store's meta "kind" of an observation directory
 BRANDS_FILE = "brands.yaml"  # the brand book given to observe, copied into DIR
 DEFAULT_LISTEN = "127.0.0.1:8787"
-# what each platform sends of a brand's own replies, for the report's notes
+# what each platform sends of a brand's own replies, per channel and surface, for the notes
 REPLIES_SENT = {
-    "messenger": "Messenger sends a Page's replies as echoes only to apps subscribed to "
-    "the message_echoes field",
-    "instagram": "Instagram sends the account's own replies as echoes (messages) but not "
-    "its own comments",
-    "facebook": "a Page's own comments arrive as feed changes only with the feed field",
-    "whatsapp": "the Cloud API sends no business messages, only their statuses (sent, "
-    "delivered, read): reply times are known, their text is not",
+    ("messenger", "private"): "Messenger sends a Page's replies as echoes only to apps "
+    "subscribed to the message_echoes field",
+    ("instagram", "private"): "Instagram sends the account's replies as echoes with the "
+    "messages field",
+    ("instagram", "public"): "Instagram does not send the account's own comments, so its "
+    "replies to comments cannot be seen",
+    ("facebook", "public"): "a Page's own comments arrive as feed changes only with the feed field",
+    ("whatsapp", "private"): "the Cloud API sends no business messages, only their statuses "
+    "(sent, delivered, read): reply times are known, their text is not",
 }
 _LISTEN = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\s]+)):(?P<port>\d{1,5})$")
 
@@ -203,7 +205,7 @@ def refresh(directory: Path, *, min_group: int, tiers: tuple[float, ...], engine
                 {**info, "path": f"webhooks ({Path(info['path']).stem})"}
                 for info in summary["sources"]
             ]
-            summary["observed"] = _observed(summary, bodies, started, as_of)
+            summary["observed"] = _observed(result.probes, bodies, started, as_of)
             writers = result.writers()
             writers["summary.json"] = lambda p: output.write_json(summary, p)
             output.write_run(directory, writers)
@@ -233,9 +235,9 @@ def _exports(folder: Path, bodies: list[tuple[str, str]]) -> list[Path]:
     return paths
 
 
-def _observed(summary: dict, bodies: list, started, as_of: float) -> dict:
-    """What was observed, and a note for each channel where customers wrote and no brand
-    message arrived (the platform may not send the brand's replies)."""
+def _observed(probes, bodies: list, started, as_of: float) -> dict:
+    """What was observed, and a note for each channel and surface where customers wrote
+    and no brand message arrived (the platform may not send the brand's replies)."""
     import datetime as dt
 
     def iso(moment):
@@ -243,9 +245,11 @@ def _observed(summary: dict, bodies: list, started, as_of: float) -> dict:
             return None
         return dt.datetime.fromtimestamp(float(moment), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    notes = []
-    for row in summary.get("groups", {}).get("channel", []):
-        channel = row.get("channel")
-        if row.get("probes") and not row.get("responded") and channel in REPLIES_SENT:
-            notes.append(f"{channel}: no brand reply arrived; {REPLIES_SENT[channel]}")
+    answered = probes.groupby(["channel", "surface"], sort=True)["responded"].any()
+    silent = [key for key, any_answer in answered.items() if not any_answer]
+    notes = [
+        f"{channel} ({surface}): no brand reply arrived; {REPLIES_SENT[channel, surface]}"
+        for channel, surface in silent
+        if (channel, surface) in REPLIES_SENT
+    ]
     return {"since": iso(started), "as_of": iso(as_of), "events": len(bodies), "notes": notes}
