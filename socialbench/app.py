@@ -29,7 +29,9 @@ _ARCHIVE_ONLY = (
     "fmt", "mapping", "brands_file", "window", "reopen_after", "skip_bad_rows",
     *_ENGINE_OPTIONS,
 )  # fmt: skip
-_SUITE_ONLY = ("target", "endpoint", "speed", "profile", "resume_dir", "once", "record", "seed")
+_SUITE_ONLY = (
+    "target", "endpoint", "speed", "profile", "resume_dir", "once", "record", "seed", "start",
+)  # fmt: skip
 _NOT_FOR_SUITES = (
     "apply to recorded conversations, not to suites (a suite sets its own window and brands)"
 )
@@ -193,6 +195,7 @@ def _probe(paths, fixtures, options, *, output, display):
 def _target_options(fixtures, options):
     from socialbench.probing import session
 
+    _check_start(options)
     return session.TargetOptions(
         target=options["target"] or "sandbox",
         endpoint=options["endpoint"],
@@ -200,7 +203,26 @@ def _target_options(fixtures, options):
         seed=options["seed"],
         profile=str(options["profile"]) if options["profile"] else None,
         fixtures=tuple(str(p) for p in fixtures),
+        start=options["start"],
     )
+
+
+def _check_start(options) -> None:
+    """``--start``: an ISO 8601 instant, for the sandbox this run starts itself."""
+    start = options["start"]
+    if start is None:
+        return
+    if (options["target"] or "sandbox") != "sandbox" or options["endpoint"]:
+        raise UsageError(
+            "--start: only for the sandbox a run starts itself (a running sandbox takes "
+            "`socialbench sandbox serve --start ISO`)"
+        )
+    try:
+        moment = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--start: {start!r} is not an ISO 8601 instant") from None
+    if moment.tzinfo is None:
+        raise UsageError(f"--start: {start!r} has no time zone (add Z for UTC)")
 
 
 def _check_suite_run(outcome, suite, request, options) -> int:

@@ -218,6 +218,7 @@ def check_options(func):
     "[default: the in-process sandbox runs the whole suite in about 30 s].",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="--target sandbox: seed.")
+@click.option("--start", metavar="ISO", help="--target sandbox: simulated start [default: now].")
 @click.option("--profile", type=_PATH, help="--target sandbox: how the brands behave (YAML).")
 @click.option(
     "--resume",

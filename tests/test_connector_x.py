@@ -616,15 +616,21 @@ def test_429_is_waited_out_and_retried_without_using_retries():
     assert run(world, lambda x: x.find_sent(probe()), retries=0) is None
     searches = [c for c in world.x.calls if c.key == "search_recent"]
     assert [c.status for c in searches] == [429, 429, 200]
-    assert searches[1].at >= reset_after(START) + 1
+    # after the reset's second, a backoff of 1 s doubling per 429 in a row, with jitter
+    first_reset = reset_after(START)
+    assert first_reset + 1 + 0.5 <= searches[1].at <= first_reset + 1 + 1.0
+    second_reset = reset_after(searches[1].at)
+    assert second_reset + 1 + 1.0 <= searches[2].at <= second_reset + 1 + 2.0
     assert not world.x.early
 
 
-def test_429_without_reset_backs_off_a_minute():
+def test_429_without_reset_backs_off_from_a_minute_doubling_with_jitter():
     world = make_world()
-    world.x.faults["search_recent"] = ["429-bare"]
+    world.x.faults["search_recent"] = ["429-bare", "429-bare"]
     run(world, lambda x: x.find_sent(probe()))
-    assert world.clock.waits == [START + 60.0]
+    first, second = world.clock.waits
+    assert START + 60.0 <= first <= START + 120.0
+    assert first + 120.0 <= second <= first + 240.0
 
 
 def test_concurrent_callers_wait_together_on_one_bucket():

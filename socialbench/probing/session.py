@@ -2,8 +2,9 @@
 then the probe table, summary and recording.
 
 ``start`` begins a run in a new directory; ``resume`` continues one (after Ctrl-C, a crash or
-``kill -9``, or from cron with ``once``). The suite is copied into the directory, so a
-resumed run uses the suite it started with.
+``kill -9``, or from cron with ``once``). The suite is copied into the directory and the
+target options stored before anything else happens, so a resumed run uses the suite and
+target it started with, and plans the probes itself if the start was stopped before it did.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class TargetOptions:
     profile: str | None = None
     fixtures: tuple[str, ...] = ()
     poll_every_s: float | None = None
+    start: str | None = None  # the in-process sandbox's simulated start (ISO 8601)
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,8 @@ async def start(
         _copy_atomically(suite_path, out_dir / SUITE_FILE)
         store.set_meta("suite", suite.suite)
         store.set_meta("label", label(out_dir))
-        store.set_meta("target", asdict(target))
-        return await _run(store, out_dir, target, output, once, progress, plan=True)
+        store.set_meta("target", asdict(target))  # stored last: from now on, resumable
+        return await _run(store, out_dir, target, output, once, progress)
 
 
 AUTO_SPAN_S = 30.0  # real seconds an in-process sandbox run takes without --speed
@@ -96,7 +98,7 @@ def label(out_dir: Path) -> str:
 
 
 def _new_store(out_dir: Path) -> RunStore:
-    """A store for a new run; one left by a start killed before it planned anything (so
+    """A store for a new run; one left by a start stopped before it planned anything (so
     before anything was sent) is taken over."""
     if not (out_dir / DATABASE).exists():
         return RunStore.open(out_dir, create=True)
@@ -123,25 +125,50 @@ async def resume(
     once: bool = False,
     progress: Callable[[Status], None] | None = None,
 ) -> Outcome:
-    """Continue the run in ``out_dir``: nothing is sent twice, nothing observed is lost."""
+    """Continue the run in ``out_dir``: nothing is sent twice, nothing observed is lost. A
+    run stopped before it planned its probes (nothing can have been sent) is planned now."""
     with RunStore.open(out_dir, create=False) as store:
-        stored = store.meta("target")
-        if stored is None or not sum(store.counts().values()):
-            raise SocialbenchError(
-                f"{out_dir}: this run was stopped before it planned its probes, so nothing was "
-                "sent; start it again with `socialbench run SUITE --out DIR`"
-            )
-        target = TargetOptions(**{**stored, "fixtures": tuple(stored.get("fixtures", ()))})
-        if target.target == "sandbox" and not target.endpoint:
+        target = _stored_target(store, out_dir)
+        in_process = target.target == "sandbox" and not target.endpoint
+        if in_process and _planned(store):
             raise UsageError(
                 f"{out_dir}: this run used the in-process sandbox, whose platform ended with "
                 "the process; nothing can be resumed against it. Runs that must survive a "
                 "restart use `socialbench sandbox serve` and `--endpoint URL`."
             )
-        return await _run(store, out_dir, target, output, once, progress, plan=False)
+        return await _run(store, out_dir, target, output, once, progress)
 
 
-async def _run(store, out_dir, target, output, once, progress, *, plan: bool) -> Outcome:
+def _stored_target(store: RunStore, out_dir: Path) -> TargetOptions:
+    """The target options the run started with; an error when the start was stopped before
+    it stored them (and so before it could plan or send anything)."""
+    stored = store.meta("target")
+    if not isinstance(stored, dict) or not (out_dir / SUITE_FILE).is_file():
+        raise SocialbenchError(
+            f"{out_dir}: this run was stopped while starting, before it stored its suite and "
+            "target, so nothing was sent; run the same `socialbench run SUITE --out DIR` "
+            "again (it takes this directory over)"
+        )
+    return TargetOptions(**{**stored, "fixtures": tuple(stored.get("fixtures", ()))})
+
+
+def _epoch(text: str) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _planned(store: RunStore) -> bool:
+    return bool(sum(store.counts().values()))
+
+
+async def _run(store, out_dir, target, output, once, progress) -> Outcome:
+    """Open the target, plan the probes if nothing is planned yet, run, write the files.
+
+    Nothing can have been sent before the plan: probes are sent only by the runner, only
+    from the stored plan, each after its intent is stored. So a run stopped before planning
+    is planned by whichever invocation comes next (a start taking the directory over, or a
+    resume), and its schedule starts then: ``origin`` is the platform time of planning."""
     suite = scenarios.load_suite(out_dir / SUITE_FILE)
     probes = scenarios.expand(suite, run=store.meta("label"))
     connectors.check(target.target, suite, probes, os.environ)
@@ -157,6 +184,7 @@ async def _run(store, out_dir, target, output, once, progress, *, plan: bool) ->
         fixtures=tuple(Path(p) for p in target.fixtures),
         window_s=window_s,
         env=dict(os.environ),
+        start=target.start,
     )
     connector = await connectors.open_target(target.target, context)
     try:
@@ -165,10 +193,14 @@ async def _run(store, out_dir, target, output, once, progress, *, plan: bool) ->
         if own:  # True: on every channel; else the channels where it holds
             channels = {p.channel for p in probes} if own is True else own
             pacing = replace(pacing, own_channels=frozenset(channels))
-        if plan:
-            origin = connector.clock.now()
+        if not _planned(store):
+            # a simulated start is the schedule's origin exactly: the same every time
+            origin = _epoch(target.start) if target.start else connector.clock.now()
             store.set_meta("origin", origin)
-            store.plan(schedule(probes, origin=origin, pacing=pacing))
+            planned = schedule(probes, origin=origin, pacing=pacing)
+            store.plan(planned)
+            if hasattr(connector, "planned"):  # the sandbox dates probes as planned
+                connector.planned({probe.probe_id: due for probe, due in planned})
         settings = RunSettings(
             window_s=window_s,
             pacing=pacing,

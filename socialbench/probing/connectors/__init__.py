@@ -39,6 +39,7 @@ class TargetContext:
     fixtures: tuple[Path, ...] = ()
     window_s: float = 7 * 86400.0
     env: dict = field(default_factory=dict, repr=False)
+    start: str | None = None  # sandbox: the simulated platform's start (ISO 8601)
 
     def brand_handles(self) -> list[str]:
         """Every handle and alias of the suite's brands, lower-cased."""

@@ -32,6 +32,7 @@ from socialbench.probing.connectors.bots import BotsConnector
 from socialbench.probing.connectors.x import Credential, XConnector
 from socialbench.probing.connectors.x_api import default_transport
 from socialbench.probing.probes import Probe
+from socialbench.probing.sandbox.world import MAX_LATE_S
 
 CHANNELS = ("x", "messenger", "whatsapp", "webchat")  # X, and the brands' chatbots
 CHAT_CHANNELS = frozenset(CHANNELS[1:])
@@ -84,6 +85,8 @@ class SandboxConnector:
         self._client: httpx.AsyncClient | None = None
         self._chats: set[str] = set()  # conversation ids of chat probes
         self._held: list[Observed] = []  # read in a poll that failed elsewhere
+        self.start_given = False  # the run gave the in-process platform its start
+        self.restart = False  # start() runs the platform from its start again (planned)
 
     async def start(self) -> None:
         self._client = httpx.AsyncClient(base_url=self._base_url, timeout=5.0)
@@ -91,6 +94,20 @@ class SandboxConnector:
             await self.x.start()
         if self.bots is not None:
             await self.bots.start()
+        self._restart()
+
+    def _restart(self) -> None:
+        """With a start given and the run just planned, the in-process platform runs from
+        that start again now that the connectors are ready, so that the first probes are
+        on time however long getting ready took."""
+        if not (self.restart and self._server is not None):
+            return
+        self.restart = False
+        world = self._server.world
+        with world.lock:
+            now = time.monotonic()
+            world.clock.restart(now)
+            self.clock.origin, self.clock.anchor = world.clock.start_ms / 1000.0, now
 
     async def send(self, probe: Probe) -> Sent:
         if probe.channel not in CHAT_CHANNELS:
@@ -130,6 +147,19 @@ class SandboxConnector:
                 raise result
         found, self._held = self._held, []
         return found
+
+    def planned(self, due: dict[str, float]) -> None:
+        """The run's schedule (probe id -> platform epoch seconds). With ``--start`` (a
+        reproducible run) it is given to the in-process sandbox: a probe arriving a little
+        after its time is dated then, so that the same suite, seed and start give the same
+        figures however fast this machine is. Otherwise probes are dated on arrival, as a
+        platform does (a wait for a rate limit is then visible in their times)."""
+        if self._server is None or not self.start_given:
+            return
+        world = self._server.world
+        with world.lock:
+            world.due.update({pid: round(at * 1000) for pid, at in due.items()})
+        self.restart = True  # once the connectors are ready (start)
 
     def dm_cursor(self, handle: str) -> str | None:
         return self.x.dm_cursor(handle) if self.x is not None else None
@@ -203,6 +233,9 @@ async def open_target(context: TargetContext) -> SandboxConnector:
         base_url=url,
         server=server,
     )
+    connector.start_given = server is not None and context.start is not None
+    if connector.start_given and connector.x is not None:  # probes dated up to MAX_LATE_S
+        connector.x.search_lag_s = MAX_LATE_S * clock.speed  # back: DMs read that far back
     speed = clock.speed
     connector.settle_s = 2.0 + 4 * rtt * speed  # platform seconds the clock estimate may be off
     connector.poll_every_s = min(max(60.0 / speed, 0.25), 60.0)
@@ -277,8 +310,12 @@ def _start_in_process(context: TargetContext):
 
     truth = context.out_dir / TRUTH_FILE if context.out_dir is not None else None
     world = sandbox.World.create(
-        profile_path=context.profile, seed=context.seed, speed=context.speed, truth_path=truth
-    )
+        profile_path=context.profile, seed=context.seed, speed=context.speed, truth_path=truth,
+        start=context.start,
+    )  # fmt: skip
+    # decisions drawn from the probes' stable keys: the same in every run of the suite,
+    # whatever the run's directory is called
+    world.keys.update({p.probe_id: p.key for p in context.probes if p.key})
     return sandbox.serve_in_thread(world, host="127.0.0.1", port=0)
 
 

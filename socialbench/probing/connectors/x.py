@@ -4,12 +4,14 @@ It speaks exactly ``docs/x_api_subset.md``, so the code that runs against the sa
 code that runs against ``https://api.x.com``. Every time it reports is the platform's: a sent
 probe's time comes from its snowflake id, a reply's from ``created_at``. Waits for rate limits
 go through the injected clock (the sandbox's runs faster than real time); backoff after
-server errors is in real seconds.
+server errors is in real seconds; both are exponential with jitter (``x_api.backoff_s``). A
+token X refuses and a usage cap reached fail the run (``RunFailed``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from contextlib import aclosing
 from datetime import UTC, datetime
@@ -69,6 +71,7 @@ class XConnector:
         page_size: int = 100,
         dm_find_pages: int = 100,
         concurrency: int = 4,
+        rng: random.Random | None = None,
     ) -> None:
         self.clock = clock
         self.followers: dict[str, int] = {}
@@ -88,6 +91,7 @@ class XConnector:
             timeout_s=timeout_s,
             retries=retries,
             backoff_s=backoff_s,
+            rng=rng,
         )
         self._users: dict[str, dict] = {}  # user id -> user object as X gave it
         self._ids: dict[str, str] = {}  # lower-case handle -> user id

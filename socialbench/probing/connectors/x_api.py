@@ -3,25 +3,47 @@
 Rate limits are per (token, endpoint key) as ``docs/x_api_subset.md`` gives them. A bucket
 remembers what X last said (``x-rate-limit-remaining``/``-reset``), counts this process's
 requests in flight, and makes every caller wait (on the platform clock) once it is spent,
-so concurrent coroutines never stampede. Backoff after 5xx and transport errors is in real
-seconds. Tokens go into the Authorization header and nowhere else.
+so concurrent coroutines never stampede. Every retry waits an exponential backoff with
+jitter (``backoff_s``): after a 429 on the platform clock and never before the reset, after
+5xx and transport errors in real seconds. A usage cap (X's ``usage-capped`` problem) is no
+rate limit: nothing more can be sent until it resets, so it fails the run. Tokens go into
+the Authorization header and nowhere else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 
 import httpx
 
-from socialbench.probing.connectors.base import Clock, RunFailed
+from socialbench.probing.connectors.base import Clock, RunFailed, iso
 
 MAX_THROTTLES = 50  # 429s waited out for one request before giving up
-MAX_BACKOFF_S = 5.0  # real seconds
-UNKNOWN_RESET_S = 60.0  # platform seconds to back off after a 429 without a reset header
+MAX_BACKOFF_S = 5.0  # real seconds: the longest wait after a 5xx or a transport error
+# after a 429, platform seconds as (base, cap) of ``backoff_s`` by the 429s in a row: with a
+# reset, added to the reset's second; without one, from now (1 to 2 minutes, up to 15)
+RESET_BACKOFF_S = (1.0, 60.0)
+UNKNOWN_RESET_BACKOFF_S = (120.0, 900.0)
 LIMIT_FAMILIES = ("x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour")
 AUTH_PROBLEMS = ("client-forbidden", "unsupported-authentication")
+# UsageCapExceededProblem in X's OpenAPI spec: https://api.twitter.com/2/problems/usage-capped
+# (newer problem types are under https://api.x.com/2/problems/, so only the path is compared)
+USAGE_CAPPED = "/2/problems/usage-capped"
+USAGE_CAPPED_TITLE = "UsageCapExceeded"
+
+
+def backoff_s(attempt: int, *, base_s: float, cap_s: float, rng: random.Random) -> float:
+    """The wait before retry ``attempt`` (0 for the first): exponential with "equal
+    jitter", a random point between half and all of ``base_s`` × 2^attempt (at most
+    ``cap_s``). The waits still grow exponentially (each range is twice the last until
+    the cap), and callers that failed together do not retry together."""
+    ceiling = min(cap_s, base_s * 2.0 ** min(attempt, 64))
+    return ceiling / 2 + rng.uniform(0.0, ceiling / 2)
 
 
 @dataclass(frozen=True)
@@ -82,8 +104,12 @@ class _Bucket:
             self._news.set()
             self._news = None
 
-    def throttle(self, headers: httpx.Headers, now: float) -> None:
-        """After a 429: no request before the reset of whichever limit ran out."""
+    def throttle(
+        self, headers: httpx.Headers, now: float, *, attempt: int, rng: random.Random
+    ) -> None:
+        """After the ``attempt``-th 429 in a row (from 0): no request before the reset of
+        whichever limit ran out (its second over) plus a backoff with jitter; without a
+        reset header, before a longer backoff from now."""
         exhausted, resets = [], []
         for family in LIMIT_FAMILIES:
             reset = _header_int(headers, f"{family}-reset")
@@ -92,7 +118,9 @@ class _Bucket:
                 if _header_int(headers, f"{family}-remaining") == 0:
                     exhausted.append(reset)
         chosen = exhausted or resets
-        until = max(chosen) + 1 if chosen else now + UNKNOWN_RESET_S
+        base, cap = RESET_BACKOFF_S if chosen else UNKNOWN_RESET_BACKOFF_S
+        delay = backoff_s(attempt, base_s=base, cap_s=cap, rng=rng)
+        until = (max(chosen) + 1 if chosen else now) + delay
         self.not_before = max(self.not_before, until, now + 1)
 
     def _update(self, headers: httpx.Headers, now: float) -> None:
@@ -141,10 +169,12 @@ class XApi:
         timeout_s: float,
         retries: int,
         backoff_s: float,
+        rng: random.Random | None = None,
     ) -> None:
         self.clock = clock
         self.retries = retries
         self.backoff_s = backoff_s
+        self.rng = rng or random.Random()
         self._credentials = {handle_key(handle): cred for handle, cred in credentials.items()}
         self._client = httpx.AsyncClient(
             base_url=base_url, transport=transport or default_transport(), timeout=timeout_s
@@ -208,14 +238,15 @@ class XApi:
         """One request through its rate-limit bucket, 429s waited out.
 
         Raises ``Transient`` (5xx, transport errors), ``Throttled`` and, when X refuses
-        the token, ``RunFailed``; any other answer is returned.
+        the token or a usage cap is reached, ``RunFailed``; any other answer is returned.
         """
         credential = self._credentials.get(handle_key(handle))
         if credential is None:
             raise RunFailed(f"no X token for persona @{handle}")
         bucket = self._buckets.setdefault((credential.token, key), _Bucket())
         headers = {"Authorization": f"Bearer {credential.token}"}
-        for _ in range(MAX_THROTTLES + 1):
+        what = f"{method} {path}"
+        for throttles in range(MAX_THROTTLES + 1):
             await bucket.admit(self.clock)
             try:
                 response = await self._client.request(
@@ -228,14 +259,18 @@ class XApi:
                 bucket.answered(None, self.clock.now())
                 raise
             bucket.answered(response.headers, self.clock.now())
+            if (cap := usage_cap(response)) is not None:
+                raise RunFailed(_capped(cap, response, handle, credential, what, self.clock.now()))
             if response.status_code != 429:
-                return _checked(response, credential, f"{method} {path}")
-            bucket.throttle(response.headers, self.clock.now())
-        raise Throttled(f"{method} {path}: still rate-limited after {MAX_THROTTLES} waits")
+                return _checked(response, credential, what)
+            bucket.throttle(response.headers, self.clock.now(), attempt=throttles, rng=self.rng)
+        raise Throttled(f"{what}: still rate-limited after {MAX_THROTTLES} waits")
 
     async def backoff(self, attempt: int) -> None:
-        """Real-time exponential backoff: ``backoff_s`` × 2^attempt, at most 5 s."""
-        await asyncio.sleep(min(self.backoff_s * 2**attempt, MAX_BACKOFF_S))
+        """Real-time backoff before retry ``attempt`` (from 0) after a 5xx or a transport
+        error: ``backoff_s`` × 2^attempt, at most 5 s, with jitter (``backoff_s()``)."""
+        wait = backoff_s(attempt, base_s=self.backoff_s, cap_s=MAX_BACKOFF_S, rng=self.rng)
+        await asyncio.sleep(wait)
 
 
 def _checked(response: httpx.Response, credential: Credential, what: str) -> httpx.Response:
@@ -247,6 +282,69 @@ def _checked(response: httpx.Response, credential: Credential, what: str) -> htt
             f"HTTP {response.status_code}: {problem_detail(response)}"
         )
     return response
+
+
+def usage_cap(response: httpx.Response) -> dict | None:
+    """X's problem when the answer refuses a request for a usage cap (X API v2's
+    ``UsageCapExceededProblem``: type ``…/2/problems/usage-capped``, ``period`` Daily or
+    Monthly, ``scope`` Account or Product; sent with 429), else None."""
+    if response.is_success:
+        return None
+    body = json_body(response)
+    errors = body.get("errors")
+    problems = [body] + (
+        [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+    )
+    for problem in problems:
+        kind = str(problem.get("type", ""))
+        if kind.endswith(USAGE_CAPPED) or problem.get("title") == USAGE_CAPPED_TITLE:
+            return problem
+    return None
+
+
+def _capped(
+    problem: dict,
+    response: httpx.Response,
+    handle: str,
+    credential: Credential,
+    what: str,
+    now: float,
+) -> str:
+    """One line: which cap, whose (persona, token variable, X's scope and product), what
+    was refused, and when the cap resets if X said so."""
+    period = str(problem.get("period") or "").lower()
+    cap = f"{period} usage cap" if period in ("daily", "monthly") else "usage cap"
+    named = (("scope", "scope"), ("product_name", "product"))
+    about = [f"{name} {problem[key]}" for key, name in named if problem.get(key)]
+    whose = f" ({', '.join(about)})" if about else ""
+    detail = problem.get("detail") or problem.get("title") or "usage cap exceeded"
+    reset = retry_after(response.headers, now)
+    when = (
+        f"it resets at {iso(reset)}"
+        if reset is not None
+        else "X did not say when it resets (the developer portal shows the date)"
+    )
+    return (
+        f"X's {cap} is reached{whose} for persona @{handle_key(handle)}'s app (token in "
+        f"{credential.variable}): {what} refused: {detail}; {when}; resume the run once it has"
+    )
+
+
+def retry_after(headers: httpx.Headers, now: float) -> float | None:
+    """The moment (epoch seconds) a ``Retry-After`` header names, in seconds from ``now``
+    or as an HTTP date; None without one."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    try:
+        return now + max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _transient(method: str, path: str, error: httpx.TransportError) -> Transient:

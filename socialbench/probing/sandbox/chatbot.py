@@ -71,9 +71,10 @@ class Turn:
         return self.planned.types if self.planned is not None else ()
 
 
-def plan(probe_id: str, *, seed: int, situation: Situation) -> list[Turn]:
-    """The brand's side of the chat a probe opened, in time order."""
-    rng = seeded(seed, "chat", probe_id)
+def plan(key: str, *, seed: int, situation: Situation) -> list[Turn]:
+    """The brand's side of the chat a probe opened, in time order (``key``: as in
+    ``decide.plan``)."""
+    rng = seeded(seed, "chat", key)
     behaviour = situation.behaviour
     bot = behaviour.bot
     ack_s, ack_pick = bot.ack.sample(rng), rng.randrange(len(ACKS))

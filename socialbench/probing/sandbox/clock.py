@@ -74,6 +74,12 @@ class PlatformClock:
         """Platform now, epoch seconds."""
         return self.now_ms() / 1000.0
 
+    def restart(self, anchor: float) -> None:
+        """Run from ``start`` again, as of the monotonic instant ``anchor`` (a run that
+        plans from the start it gave, after the time it took to get ready)."""
+        self._anchor = anchor
+        self._advanced_ms = 0.0
+
     def advance(self, seconds: float) -> None:
         """Jump platform time ahead by ``seconds`` (tests, demos)."""
         self._advanced_ms += seconds * 1000.0

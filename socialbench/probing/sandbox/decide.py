@@ -43,9 +43,11 @@ class Situation:
     answer_types: tuple[str, ...] | None  # the registered answer's own types, None if none
 
 
-def plan(probe_id: str, *, seed: int, situation: Situation) -> list[Planned]:
-    """The brand messages answering a probe (none, one, or a reply and a follow-up)."""
-    rng = seeded(seed, "probe", probe_id)
+def plan(key: str, *, seed: int, situation: Situation) -> list[Planned]:
+    """The brand messages answering a probe (none, one, or a reply and a follow-up);
+    ``key``: the probe's stable key when the run gave it (the same in every run of the
+    suite), else its id."""
+    rng = seeded(seed, "probe", key)
     behaviour = situation.behaviour
     factor = behaviour.follower_factor(situation.followers)
     replies = rng.random() < min(1.0, behaviour.reply_rate * factor)

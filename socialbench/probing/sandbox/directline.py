@@ -85,6 +85,7 @@ class ChatBot:
     secret: str
     behaviour: Behaviour
     business: BusinessClock | None
+    started: int = 0  # conversations started with it so far
 
 
 @dataclass(slots=True)
@@ -135,8 +136,13 @@ class Chats:
         truth_log: Truth,
         answer: Answer,
         lock: threading.RLock,
+        keys: dict[str, str] | None = None,
+        stamp=None,
     ) -> None:
         self.seed = seed
+        self.keys = {} if keys is None else keys  # probe id -> stable key (World.keys)
+        # (probe id, now ms) -> when the probe is dated (World.stamp)
+        self.stamp = stamp if stamp is not None else (lambda probe_id, now_ms: now_ms)
         self.profile = profile
         self.clock = clock
         self.truth = truth_log
@@ -172,8 +178,10 @@ class Chats:
             if existing is not None:
                 return 200, _started(existing)
             bot = self._bot(credential)
-            number = len(self.conversations)
-            cid = digest(self.seed, "conversation", number)[:24]
+            # numbered per bot: a run sends to one bot in its schedule's order, so the ids
+            # are the same in every run of a suite (conversations of all bots interleave)
+            bot.started += 1
+            cid = digest(self.seed, "conversation", bot.brand_id, bot.channel, bot.started)[:24]
             token = "sbx-dlt-" + digest(self.seed, "token", cid)[:40]
             conversation = Conversation(cid, bot, token)
             self.conversations[cid] = self._by_token[token] = conversation
@@ -185,8 +193,10 @@ class Chats:
             conversation = self._open(credential, conversation_id)
             activity = _client_activity(body)
             now_ms = self.clock.now_ms()
-            stored = conversation.add(now_ms, activity)
             probe_id = _probe_named(activity) if conversation.probe_id is None else None
+            if probe_id is not None:  # the probe dated as planned, when the run said
+                now_ms = self.stamp(probe_id, now_ms)
+            stored = conversation.add(now_ms, activity)
             if probe_id is not None:
                 self._probe(conversation, probe_id, stored, now_ms)
             return 200, {"id": stored["id"]}
@@ -247,7 +257,8 @@ class Chats:
             business=bot.business,
             answer_types=answer_types,
         )
-        for turn in chatbot.plan(probe_id, seed=self.seed, situation=situation):
+        key = self.keys.get(probe_id, probe_id)
+        for turn in chatbot.plan(key, seed=self.seed, situation=situation):
             activity = conversation.add(turn.at_ms, _bot_activity(turn, bot, message, answer))
             self._log(probe_id, turn, activity)
 

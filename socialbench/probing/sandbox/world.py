@@ -35,6 +35,7 @@ from socialbench.probing.sandbox.shapes import duplicate, invalid
 from socialbench.probing.sandbox.timeline import DmEvent, Timeline, Tweet, newest_below
 from socialbench.probing.sandbox.truth import Truth
 
+MAX_LATE_S = 0.5  # real seconds a probe may arrive after its planned time and be dated then
 _MENTION = re.compile(r"(?<![A-Za-z0-9_])@([A-Za-z0-9_]{1,50})")
 
 
@@ -58,6 +59,13 @@ class World:
         self.limiter = RateLimiter(self.profile)
         self.faults = FaultDraws(self.profile.faults, seed=seed)
         self.answers: dict[str, str] = {}
+        # probe id -> the probe's stable key (its suite entry's, the same in every run of the
+        # suite): what a brand's decisions are drawn from, when the run told us
+        self.keys: dict[str, str] = {}
+        # probe id -> when the run planned to send it (epoch ms): a probe arriving a little
+        # after is stamped then, so that its time, and all that follows from it, does not
+        # depend on how fast this machine got it here (see ``stamp``)
+        self.due: dict[str, int] = {}
         self._answer_types: dict[str, tuple[str, ...]] = {}
         self._probes: set[str] = set()
         self._pending: dict[str, list[tuple[str, DmEvent]]] = {}  # DM conversation -> replies
@@ -70,6 +78,8 @@ class World:
             truth_log=self.truth,
             answer=self.answer,
             lock=self.lock,
+            keys=self.keys,
+            stamp=self.stamp,
         )
 
     @classmethod
@@ -161,6 +171,16 @@ class World:
 
     # ------------------------------------------------------------------------- tweets
 
+    def stamp(self, probe_id: str | None, now_ms: int) -> int:
+        """When a message arriving now is dated: a probe's planned time, when the run gave
+        it and the probe arrives at most ``MAX_LATE_S`` of real time after it (a run's
+        scheduling and the loopback trip, sped up); else now."""
+        due = self.due.get(probe_id) if probe_id is not None else None
+        late_ms = MAX_LATE_S * 1000.0 * max(self.clock.speed, 1.0)
+        if due is None or not now_ms - late_ms <= due <= now_ms:
+            return now_ms
+        return due
+
     def visible_below(self) -> int:
         """Every snowflake below this is visible now."""
         return first_snowflake_after(self.clock.now_ms())
@@ -173,7 +193,8 @@ class World:
                 self._duplicate(user, text, now_ms)
                 raise duplicate()
             parent = self._parent(reply_to) if reply_to is not None else None
-            tweet = self._new_tweet(user, text, now_ms, parent)
+            at_ms = self.stamp(find_marker(text), now_ms) if parent is None else now_ms
+            tweet = self._new_tweet(user, text, at_ms, parent)
             brand = self._addressed_brand(user, text, parent)
             if brand is not None:
                 self._probe(user, brand, tweet, private=False)
@@ -232,7 +253,8 @@ class World:
                 raise invalid(
                     "The participant is not a user you can message.", participant_id=participant_id
                 )
-            event = self._new_dm(user, other, text, self.clock.now_ms())
+            at_ms = self.stamp(find_marker(text), self.clock.now_ms())
+            event = self._new_dm(user, other, text, at_ms)
             if user.brand_id is None and other.brand_id is not None and "(ref:" in text:
                 brand = self.accounts.brands.get(other.brand_id)
                 if brand is not None:
@@ -294,7 +316,7 @@ class World:
             answer_types=self._answer_types.get(probe_id) if probe_id in self.answers else None,
         )
         previous = message
-        for planned in plan(probe_id, seed=self.seed, situation=situation):
+        for planned in plan(self.keys.get(probe_id, probe_id), seed=self.seed, situation=situation):
             author = account or (
                 brand.main if planned.alias is None else brand.aliases[planned.alias]
             )
