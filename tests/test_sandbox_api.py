@@ -1,7 +1,8 @@
 """Tests for the sandbox's HTTP API, in process through httpx.ASGITransport.
 
 The clock starts on Monday 2026-01-05 09:00 UTC with speed 0, so platform time moves only
-when a test advances it and every expected instant is exact.
+when a test advances it and every expected instant is exact. Every /2 exchange is checked
+against the official spec's subset (`x_openapi.check`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 import httpx
 import pandas as pd
 import pytest
+from x_openapi import httpx_hook
 
 from socialbench.measure.calendar import business_seconds
 from socialbench.measure.classify import classify_text
@@ -111,7 +113,10 @@ def run(world: World, scenario):
 
     async def main():
         transport = httpx.ASGITransport(app=create_app(world))
-        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+        hooks = {"response": [httpx_hook]}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://sandbox", event_hooks=hooks
+        ) as client:
             api = Api(client)
             await api.register()
             return await scenario(api)
@@ -152,6 +157,9 @@ def test_accounts_are_idempotent_and_deterministic_per_seed():
 def test_accounts_refuse_bad_input_and_role_conflicts():
     async def scenario(api):
         bad = await api.client.post("/_sandbox/accounts", json={"personas": [{"handle": "a b"}]})
+        too_long = await api.client.post(  # X usernames have 15 characters at most
+            "/_sandbox/accounts", json={"personas": [{"handle": "a" * 16}]}
+        )
         conflict = await api.client.post(
             "/_sandbox/accounts", json={"brands": [{"id": "x", "name": "X", "handle": "jo"}]}
         )
@@ -162,7 +170,7 @@ def test_accounts_refuse_bad_input_and_role_conflicts():
             },
         )
         not_json = await api.client.post("/_sandbox/accounts", content=b"{")
-        return bad, conflict, hours, not_json
+        return bad, too_long, conflict, hours, not_json
 
     for response in run(make_world(), scenario):
         assert response.status_code == 400, response.text
@@ -206,8 +214,10 @@ def test_users_me_by_names_and_by_ids():
         "followers_count",
         "following_count",
         "tweet_count",
+        "post_count",
         "listed_count",
     }
+    assert acme["public_metrics"]["post_count"] == acme["public_metrics"]["tweet_count"]
     assert by["errors"][0]["detail"] == "Could not find user with usernames: [nobody]."
     assert by["errors"][0]["type"] == "https://api.twitter.com/2/problems/resource-not-found"
     assert by_ids["data"] == [{"id": ids["star"], "name": "star", "username": "star"}]

@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+from x_openapi import httpx_sync_hook
 
 from socialbench.probing.sandbox import PlatformClock, World, serve_in_thread
 from socialbench.probing.sandbox.profile import Behaviour, Faults, Latency, Profile
@@ -31,7 +32,8 @@ def test_loopback_probe_reply_and_truth_file_while_serving(tmp_path):
     )
     handle = serve_in_thread(world)
     try:
-        with httpx.Client(base_url=handle.url, timeout=5) as client:
+        hooks = {"response": [httpx_sync_hook]}  # every exchange checked against the spec
+        with httpx.Client(base_url=handle.url, timeout=5, event_hooks=hooks) as client:
             token = client.post("/_sandbox/accounts", json=ACCOUNTS).json()["tokens"]["jo"]
             auth = {"authorization": f"Bearer {token}"}
             posted = client.post(

@@ -206,6 +206,17 @@ def _tweet(text: str, *, author="1", conversation=10, to=()) -> Tweet:
         pytest.param("conversation_id:10", "x", True, id="conversation"),
         pytest.param("conversation_id:10 OR conversation_id:12", "x", True, id="conversations"),
         pytest.param("conversation_id:12 (from:jo OR to:brand)", "x", False, id="nested"),
+        pytest.param("router -is:retweet", "router down", True, id="not-retweet"),
+        pytest.param("router -wifi", "router and wifi", False, id="not-word"),
+        pytest.param('router -"is down"', "router IS DOWN", False, id="not-phrase"),
+        pytest.param("router -(wifi OR modem)", "router modem", False, id="not-group"),
+        pytest.param("router -(wifi OR modem)", "router ok", True, id="not-group-hit"),
+        pytest.param("from:jo -to:brand", "x", False, id="not-operator"),
+        pytest.param("router is:reply", "router", False, id="is-reply"),
+        pytest.param("router is:retweet", "router", False, id="is-retweet"),
+        pytest.param("has:links", "see https://acme.example/x", True, id="has-links"),
+        pytest.param("has:mentions", "hi @brand", True, id="has-mentions"),
+        pytest.param("has:media", "x", False, id="has-media"),
     ],
 )
 def test_query_matching(query, text, hit):
@@ -228,8 +239,10 @@ def test_query_matching(query, text, hit):
         pytest.param('""', id="empty-phrase"),
         pytest.param("conversation_id:abc", id="conversation-not-id"),
         pytest.param("from:", id="from-empty"),
-        pytest.param("-router", id="negation"),
-        pytest.param("is:reply", id="operator"),
+        pytest.param("-router", id="negation-only"),
+        pytest.param("-is:retweet OR -from:jo", id="negations-only-group"),
+        pytest.param("is:foo", id="unknown-is"),
+        pytest.param("lang:en", id="operator"),
         pytest.param("x" * 4097, id="too-long"),
     ],
 )
@@ -252,6 +265,8 @@ def test_candidates_come_from_indexes_and_fall_back_to_a_scan_only_when_needed()
     assert found("conversation_id:1 router") == {1, 2}
     assert found("conversation_id:1 OR router") is None
     assert found("router") is None
+    assert found("conversation_id:1 -is:retweet -from:9") == {1, 2}  # negations filter
+    assert found("router -conversation_id:1") is None
 
 
 # --------------------------------------------------------------------------------- decisions

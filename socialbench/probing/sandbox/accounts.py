@@ -20,7 +20,7 @@ from socialbench.probing.sandbox.phrases import slug
 from socialbench.probing.sandbox.profile import Behaviour, Profile
 from socialbench.probing.sandbox.rng import digest, seeded
 
-Handle = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,50}$")]
+Handle = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,15}$")]  # X usernames
 
 
 class BrandIn(pydantic.BaseModel, extra="forbid"):

@@ -1,9 +1,11 @@
 """The Starlette application: the X API v2 subset of docs/x_api_subset.md, the brands'
 chatbots over Direct Line 3.0 (`directline`), and /_sandbox.
 
-Every /2 route goes through `_api`: bearer token (401), rate-limit bucket (429, violations),
+Every /2 request goes through `_api`: bearer token (401), rate-limit bucket (429, violations),
 then the request's injected fault (spurious 429, 503, slow, or a hang after handling), and
-its answer carries the bucket's ``x-rate-limit-*`` headers.
+its answer carries the bucket's ``x-rate-limit-*`` headers. What a request may carry is
+`params`'s business (the official spec's schemas); a /2 request outside the subset is 404.
+Error answers are ``application/problem+json``, as X sends them.
 """
 
 from __future__ import annotations
@@ -18,16 +20,20 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from socialbench.probing.sandbox import directline
+from socialbench.probing.sandbox import params as p
 from socialbench.probing.sandbox import query as q
 from socialbench.probing.sandbox.accounts import User
-from socialbench.probing.sandbox.clock import first_snowflake_at, iso_ms, parse_iso_ms
+from socialbench.probing.sandbox.clock import first_snowflake_at, iso_ms
+from socialbench.probing.sandbox.limits import OTHER
 from socialbench.probing.sandbox.shapes import (
+    JSON,
+    NOT_FOUND,
+    PROBLEM_JSON,
     TOO_MANY,
     UNAUTHORIZED,
     UNAVAILABLE,
     ApiError,
     dm_json,
-    field_list,
     invalid,
     not_found,
     tweet_json,
@@ -37,20 +43,14 @@ from socialbench.probing.sandbox.world import World
 
 Handler = Callable[[World, Request, User], Awaitable[tuple[int, dict]]]
 _HEX = frozenset("0123456789abcdef")
-_USER_PARAMS = frozenset({"user.fields", "expansions", "tweet.fields"})
-_SEARCH_PARAMS = frozenset(
-    {"query", "start_time", "end_time", "since_id", "until_id", "max_results", "next_token",
-     "pagination_token", "tweet.fields", "expansions", "user.fields", "sort_order"}
-)  # fmt: skip
-_DM_PARAMS = frozenset(
-    {"event_types", "dm_event.fields", "max_results", "pagination_token", "expansions",
-     "user.fields", "tweet.fields"}
-)  # fmt: skip
+_TOKEN_DIGITS = 16
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+_NOTHING: frozenset[str] = frozenset()
 
 
 def _json(status: int, body: dict, headers: dict[str, str] | None = None) -> Response:
     content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(content, status, headers, media_type="application/json")
+    return Response(content, status, headers, media_type=PROBLEM_JSON if status >= 400 else JSON)
 
 
 def _bearer(request: Request) -> str:
@@ -83,108 +83,51 @@ def _api(world: World, key: str, handler: Handler):
     return endpoint
 
 
-# ------------------------------------------------------------------------------ parameters
+def _query(request: Request, rules: dict[str, p.Rule], *, required: tuple[str, ...] = ()) -> dict:
+    return p.parse(request.query_params, rules, required=required)
 
 
-def _params(request: Request, allowed: frozenset[str]) -> dict[str, str]:
-    params = dict(request.query_params)
-    for name, value in params.items():
-        if name not in allowed:
-            known = ",".join(sorted(allowed))
-            raise invalid(f"The query parameter [{name}] is not one of [{known}]", **{name: value})
-    return params
+def _fields(params: dict, name: str) -> frozenset[str]:
+    return params.get(name, _NOTHING)  # type: ignore[return-value]
 
 
-def _int(params: dict[str, str], name: str, *, default: int, lo: int, hi: int) -> int:
-    text = params.get(name)
-    if text is None:
-        return default
-    if not text.isdigit() or not lo <= int(text) <= hi:
-        raise invalid(
-            f"The `{name}` query parameter value [{text}] is not between {lo} and {hi}",
-            **{name: text},
-        )
-    return int(text)
-
-
-def _snowflake(params: dict[str, str], name: str) -> int | None:
+def _page_token(params: dict, name: str) -> int | None:
+    """The id a page continues below (our tokens are the last id shown, 16 hex digits)."""
     text = params.get(name)
     if text is None:
         return None
-    if not text.isdigit():
+    if len(text) != _TOKEN_DIGITS or not set(text) <= _HEX:
         raise invalid(f"The `{name}` query parameter value [{text}] is not valid", **{name: text})
-    return int(text)
-
-
-def _instant(params: dict[str, str], name: str) -> int | None:
-    text = params.get(name)
-    if text is None:
-        return None
-    try:
-        return parse_iso_ms(text)
-    except ValueError:
-        raise invalid(
-            f"Invalid '{name}':'{text}'. '{name}' must be a ISO 8601 timestamp", **{name: text}
-        ) from None
-
-
-def _page_token(params: dict[str, str], name: str) -> int | None:
-    """The id a page continues below (our tokens are "n" + hex of the last id shown)."""
-    text = params.get(name)
-    if text is None:
-        return None
-    digits = text[1:]
-    if not text.startswith("n") or not digits or not all(c in _HEX for c in digits):
-        raise invalid(f"The `{name}` query parameter value [{text}] is not valid", **{name: text})
-    return int(digits, 16)
+    return int(text, 16)
 
 
 def _next_token(last_id: int) -> str:
-    return f"n{last_id:x}"
+    return f"{last_id:0{_TOKEN_DIGITS}x}"
 
 
-async def _body(request: Request, allowed: frozenset[str]) -> dict:
-    try:
-        body = json.loads(await request.body() or b"null")
-    except ValueError:
-        raise invalid("The request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise invalid("The request body must be a JSON object")
-    for name in body:
-        if name not in allowed:
-            raise invalid(
-                f"$.{name}: is not defined in the schema and the schema does not allow "
-                "additional properties"
-            )
-    return body
-
-
-def _text(body: dict) -> str:
-    text = body.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise invalid("$.text: a non-empty string is required")
-    return text
+async def unrouted(world: World, request: Request, user: User) -> tuple[int, dict]:
+    """Any other /2 request: an operation the sandbox does not implement."""
+    return 404, NOT_FOUND.body
 
 
 # ----------------------------------------------------------------------------------- users
 
 
+def _user_fields(params: dict) -> frozenset[str]:
+    return _fields(params, "user.fields")
+
+
 async def users_me(world: World, request: Request, user: User) -> tuple[int, dict]:
-    fields = field_list(_params(request, _USER_PARAMS).get("user.fields"))
-    return 200, {"data": user_json(user, fields, world.tweet_count(user))}
+    params = _query(request, p.USER_LOOKUP)
+    return 200, {"data": user_json(user, _user_fields(params), world.tweet_count(user))}
 
 
 def _users(world: World, request: Request, parameter: str, lookup) -> tuple[int, dict]:
-    params = _params(request, _USER_PARAMS | {parameter})
-    names = [n.strip() for n in params.get(parameter, "").split(",") if n.strip()]
-    if not names or len(names) > 100:
-        raise invalid(
-            f"The `{parameter}` query parameter needs 1 to 100 values",
-            **{parameter: ",".join(names)},
-        )
-    fields = field_list(params.get("user.fields"))
+    rules = p.USERNAMES if parameter == "usernames" else p.USER_IDS
+    params = _query(request, rules, required=(parameter,))
+    fields = _user_fields(params)
     data, errors = [], []
-    for name in names:
+    for name in params[parameter]:
         found = lookup(name)
         if found is None:
             errors.append(not_found(parameter, name))
@@ -204,60 +147,67 @@ async def users_by_ids(world: World, request: Request, user: User) -> tuple[int,
     return _users(world, request, "ids", world.accounts.by_id.get)
 
 
+async def user_by_username(world: World, request: Request, user: User) -> tuple[int, dict]:
+    name = p.path_username("username", request.path_params["username"])
+    params = _query(request, p.USER_LOOKUP)
+    found = world.accounts.user_named(name)
+    if found is None:
+        return 200, {"errors": [not_found("username", name)]}
+    return 200, {"data": user_json(found, _user_fields(params), world.tweet_count(found))}
+
+
 # ---------------------------------------------------------------------------------- tweets
 
 
 async def post_tweet(world: World, request: Request, user: User) -> tuple[int, dict]:
-    body = await _body(request, frozenset({"text", "reply"}))
-    reply = body.get("reply")
-    parent = None
-    if reply is not None:
-        parent = reply.get("in_reply_to_tweet_id") if isinstance(reply, dict) else None
-        if not isinstance(parent, str) or set(reply) != {"in_reply_to_tweet_id"}:
-            raise invalid("$.reply: an object with in_reply_to_tweet_id is required")
-    tweet = world.post_tweet(user, _text(body), parent)
+    body = p.body(await request.body(), p.TweetIn)
+    assert isinstance(body, p.TweetIn)
+    if not body.has_content():
+        raise invalid("$.text: a non-blank text, media, a poll, a card or a quoted post is needed")
+    parent = body.reply.in_reply_to_tweet_id if body.reply is not None else None
+    tweet = world.post_tweet(user, body.text or "", parent)
     tid = str(tweet.id)
     return 201, {"data": {"id": tid, "text": tweet.text, "edit_history_tweet_ids": [tid]}}
 
 
 async def search_recent(world: World, request: Request, user: User) -> tuple[int, dict]:
-    params = _params(request, _SEARCH_PARAMS)
-    text = params.get("query", "")
+    params = _query(request, p.SEARCH, required=("query",))
+    text = params["query"]
     try:
         node = q.parse(text)
     except q.QueryError as exc:
         raise invalid(f"There were errors processing your request: {exc}", query=text) from None
-    limit = _int(params, "max_results", default=10, lo=10, hi=100)
+    limit = params.get("max_results", 10)
     page = world.search(node, above=_above(params), below=_below(params), limit=limit)
     return 200, _search_body(world, params, page, limit)
 
 
-def _above(params: dict[str, str]) -> int:
-    since, start = _snowflake(params, "since_id"), _instant(params, "start_time")
-    above = since or 0
+def _above(params: dict) -> int:
+    above = params.get("since_id", 0)
+    start = params.get("start_time")
     if start is not None:
         above = max(above, first_snowflake_at(start) - 1)
     return above
 
 
-def _below(params: dict[str, str]) -> int | None:
+def _below(params: dict) -> int | None:
     bounds = [
-        _snowflake(params, "until_id"),
+        params.get("until_id"),
         _page_token(params, "next_token"),
         _page_token(params, "pagination_token"),
     ]
-    end = _instant(params, "end_time")
+    end = params.get("end_time")
     if end is not None:
         bounds.append(first_snowflake_at(end))
     known = [b for b in bounds if b is not None]
     return min(known) if known else None
 
 
-def _search_body(world: World, params: dict[str, str], page: list, limit: int) -> dict:
+def _search_body(world: World, params: dict, page: list, limit: int) -> dict:
     if not page:
         return {"meta": {"result_count": 0}}
     shown = page[:limit]
-    fields = field_list(params.get("tweet.fields"))
+    fields = _fields(params, "tweet.fields") | _fields(params, "post.fields")
     meta: dict = {
         "newest_id": str(shown[0].id),
         "oldest_id": str(shown[-1].id),
@@ -266,43 +216,56 @@ def _search_body(world: World, params: dict[str, str], page: list, limit: int) -
     if len(page) > limit:
         meta["next_token"] = _next_token(shown[-1].id)
     body: dict = {"data": [tweet_json(t, fields) for t in shown]}
-    if "author_id" in field_list(params.get("expansions")):
-        authors = dict.fromkeys(t.author_id for t in shown)
-        user_fields = field_list(params.get("user.fields"))
-        users = [world.accounts.by_id[a] for a in authors]
-        body["includes"] = {
-            "users": [user_json(u, user_fields, world.tweet_count(u)) for u in users]
-        }
+    expansions = _fields(params, "expansions")
+    ids = [t.author_id for t in shown] if "author_id" in expansions else []
+    if "in_reply_to_user_id" in expansions:
+        ids += [t.in_reply_to_user_id for t in shown if t.in_reply_to_user_id is not None]
+    if ids:
+        body["includes"] = {"users": _users_json(world, ids, _user_fields(params))}
     body["meta"] = meta
     return body
+
+
+def _users_json(world: World, ids: list[str], fields: frozenset[str]) -> list[dict]:
+    """The users behind ``ids``, once each, in order of first appearance."""
+    users = [world.accounts.by_id[i] for i in dict.fromkeys(ids)]
+    return [user_json(u, fields, world.tweet_count(u)) for u in users]
 
 
 # ------------------------------------------------------------------------------------- DMs
 
 
 async def post_dm(world: World, request: Request, user: User) -> tuple[int, dict]:
-    body = await _body(request, frozenset({"text"}))
-    event = world.post_dm(user, request.path_params["participant_id"], _text(body))
+    participant = p.path_id("participant_id", request.path_params["participant_id"])
+    body = p.body(await request.body(), p.DmIn)
+    assert isinstance(body, p.DmIn)
+    if not (body.text and body.text.strip()) and not body.attachments:
+        raise invalid("$.text: a non-blank text or attachments are needed")
+    event = world.post_dm(user, participant, body.text or "")
     return 201, {
         "data": {"dm_conversation_id": event.conversation_id, "dm_event_id": str(event.id)}
     }
 
 
 async def dm_events(world: World, request: Request, user: User) -> tuple[int, dict]:
-    params = _params(request, _DM_PARAMS)
-    kinds = field_list(params.get("event_types"))
-    if kinds - {"MessageCreate"}:
-        raise invalid("Only MessageCreate events are available", event_types=params["event_types"])
-    limit = _int(params, "max_results", default=100, lo=1, hi=100)
+    params = _query(request, p.DM_EVENTS)
+    if "MessageCreate" not in params.get("event_types", p.EVENT_TYPES):
+        return 200, {"meta": {"result_count": 0}}  # the only kind of event the sandbox has
+    limit = params.get("max_results", 100)
     before = _page_token(params, "pagination_token")
     page = world.dm_page(user, before=before, limit=limit)
     if not page:
         return 200, {"meta": {"result_count": 0}}
-    shown, fields = page[:limit], field_list(params.get("dm_event.fields"))
+    shown, fields = page[:limit], _fields(params, "dm_event.fields")
     meta: dict = {"result_count": len(shown)}
     if len(page) > limit:
         meta["next_token"] = _next_token(shown[-1].id)
-    return 200, {"data": [dm_json(e, fields) for e in shown], "meta": meta}
+    body: dict = {"data": [dm_json(e, fields) for e in shown]}
+    if "sender_id" in _fields(params, "expansions"):
+        senders = [e.sender_id for e in shown]
+        body["includes"] = {"users": _users_json(world, senders, _user_fields(params))}
+    body["meta"] = meta
+    return 200, body
 
 
 # -------------------------------------------------------------------------------- sandbox
@@ -341,6 +304,7 @@ def create_app(world: World) -> Starlette:
     routes = [
         Route("/2/users/me", _api(world, "users_me", users_me)),
         Route("/2/users/by", _api(world, "users_by", users_by)),
+        Route("/2/users/by/username/{username}", _api(world, "users_by", user_by_username)),
         Route("/2/users", _api(world, "users_by", users_by_ids)),
         Route("/2/tweets", _api(world, "tweets_post", post_tweet), methods=["POST"]),
         Route("/2/tweets/search/recent", _api(world, "search_recent", search_recent)),
@@ -350,6 +314,7 @@ def create_app(world: World) -> Starlette:
             methods=["POST"],
         ),
         Route("/2/dm_events", _api(world, "dm_events", dm_events)),
+        Route("/2/{rest:path}", _api(world, OTHER, unrouted), methods=_METHODS),
         *directline.routes(world.chats),
         *_sandbox_routes(world),
     ]

@@ -5,6 +5,10 @@ A bucket's window opens at its first request and ends at a whole platform second
 request refused with 429 marks the bucket; a request arriving more than `GRACE_S` real
 seconds after the first refusal and before the advertised reset is a violation: the
 client ignored the headers (requests in flight when the 429 was sent are forgiven).
+
+The profile sets the limits of the endpoints the sandbox implements (`ENDPOINT_KEYS`); /2
+requests outside them (answered 404) share a bucket of their own, `OTHER`, whose limit is
+`OTHER_LIMIT`, so that their answers carry the same headers.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from socialbench.probing.sandbox.profile import ENDPOINT_KEYS, Faults, Profile
 from socialbench.probing.sandbox.rng import seeded
 
 GRACE_S = 0.2
+OTHER = "other"
+OTHER_LIMIT = (300, 900.0)
 
 
 @dataclass(slots=True)
@@ -40,6 +46,7 @@ class RateLimiter:
 
     def __init__(self, profile: Profile) -> None:
         self.limits = {key: profile.limit(key) for key in ENDPOINT_KEYS}
+        self.limits[OTHER] = OTHER_LIMIT
         self._buckets: dict[tuple[str, str], Bucket] = {}
 
     def take(self, token: str, key: str, *, now: float, real: float | None = None) -> Verdict:

@@ -3,15 +3,20 @@
 Grammar (AND binds tighter than OR, as on X)::
 
     query := group ("OR" group)*
-    group := atom atom*                      implicit AND
-    atom  := "(" query ")" | term
-    term  := conversation_id:ID | from:handle | to:handle | "quoted phrase" | word
+    group := atom atom*                      implicit AND, at least one atom not negated
+    atom  := ["-"] ("(" query ")" | term)    "-" negates
+    term  := conversation_id:ID | from:handle | to:handle | is:KIND | has:KIND
+             | "quoted phrase" | word
 
 A phrase matches a case-insensitive substring of the text; a word matches
 case-insensitively where it stands alone (not inside a longer word: ``fix`` does not match
 ``fixed``, ``ref:p0123456789a`` matches inside ``(ref:p0123456789a)``). ``to:handle``
-matches replies to the user and tweets opening with a mention of them. Negation (``-term``)
-and other X operators (``is:``, ``lang:``, ...) are refused with `QueryError`.
+matches replies to the user and tweets opening with a mention of them. ``is:reply`` matches
+replies; ``is:retweet`` and ``is:quote`` match nothing (the sandbox has neither), so
+``-is:retweet`` matches everything; ``has:links``, ``has:mentions`` and ``has:hashtags``
+look at the text, ``has:media``, ``has:images`` and ``has:videos`` match nothing. A group of
+negations only (``-is:retweet`` alone) and other X operators (``lang:``, ...) are refused
+with `QueryError`, as X refuses the former.
 """
 
 from __future__ import annotations
@@ -27,13 +32,25 @@ if TYPE_CHECKING:
 MAX_QUERY = 4096
 INDEXED = ("conversation_id", "from", "to")
 _UNSUPPORTED = frozenset(
-    "is has lang url place place_country point_radius bounding_box bio bio_name bio_location "
+    "lang url place place_country point_radius bounding_box bio bio_name bio_location "
     "retweets_of context entity sample source in_reply_to_tweet_id retweets_of_tweet_id "
     "quotes_of_tweet_id followers_count tweets_count following_count listed_count "
     "url_title url_description list".split()
 )
 _HANDLE = re.compile(r"^@?[A-Za-z0-9_]{1,50}$")
-_TOKEN = re.compile(r'(\()|(\))|"([^"]*)("?)|([^\s()"]+)')
+_TOKEN = re.compile(r'(\))|(-?)(?:(\()|"([^"]*)("?)|([^\s()"]+))')
+_NOTHING = re.compile(r"(?!)")
+_PROPERTIES = {  # is: and has: values -> a pattern the text matches when the tweet has it
+    "has": {
+        "links": re.compile(r"https?://\S", re.IGNORECASE),
+        "mentions": re.compile(r"(?<![A-Za-z0-9_])@[A-Za-z0-9_]"),
+        "hashtags": re.compile(r"(?<![\w&])#\w"),
+        "media": _NOTHING,
+        "images": _NOTHING,
+        "videos": _NOTHING,
+    },
+    "is": {"reply": None, "retweet": _NOTHING, "quote": _NOTHING},  # None: by the tweet's parent
+}
 
 
 class QueryError(ValueError):
@@ -42,7 +59,7 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class Term:
-    """One term; ``kind`` is conversation_id, from, to, phrase or word."""
+    """One term; ``kind`` is conversation_id, from, to, is, has, phrase or word."""
 
     kind: str
     value: str
@@ -59,15 +76,23 @@ class Or:
     items: tuple[Node, ...]
 
 
-Node = Term | And | Or
+@dataclass(frozen=True)
+class Not:
+    item: Node
+
+
+Node = Term | And | Or | Not
 
 
 def _term(word: str, at: int) -> Term:
-    if word.startswith("-") and len(word) > 1:
-        raise QueryError(f"negation is not supported (at position {at})")
     name, colon, value = word.partition(":")
     if colon and name in INDEXED:
         return _operator(name, value, at)
+    if colon and name in _PROPERTIES:
+        if value not in _PROPERTIES[name]:
+            known = ", ".join(f"{name}:{v}" for v in _PROPERTIES[name])
+            raise QueryError(f"'{word}' is not one of {known} (at position {at})")
+        return Term(name, value, _PROPERTIES[name][value])
     if colon and name in _UNSUPPORTED:
         raise QueryError(f"the operator '{name}:' is not supported (at position {at})")
     pattern = re.compile(r"(?<!\w)" + re.escape(word) + r"(?!\w)", re.IGNORECASE)
@@ -84,9 +109,11 @@ def _operator(name: str, value: str, at: int) -> Term:
     return Term(name, value.lstrip("@").lower())
 
 
-def _tokens(query: str) -> list[tuple[int, str, Term | None]]:
-    """(position, kind, term) with kind "(", ")", "OR" or "term"."""
-    out: list[tuple[int, str, Term | None]] = []
+Token = tuple[int, str, Term | None, bool]  # position, kind ("(", ")", OR, term), negated
+
+
+def _tokens(query: str) -> list[Token]:
+    out: list[Token] = []
     at = 0
     while True:
         while at < len(query) and query[at].isspace():
@@ -95,24 +122,25 @@ def _tokens(query: str) -> list[tuple[int, str, Term | None]]:
             return out
         match = _TOKEN.match(query, at)
         assert match is not None  # every non-space character starts some token
-        opened, closed, phrase, quote_end, word = match.groups()
+        closed, minus, opened, phrase, quote_end, word = match.groups()
+        negated = bool(minus)
         if phrase is not None and not quote_end:
             raise QueryError(f"unterminated quoted phrase (at position {at})")
-        if opened or closed:
-            out.append((at, opened or closed, None))
+        if closed or opened:
+            out.append((at, closed or opened, None, negated))
         elif phrase is not None:
             if not phrase.strip():
                 raise QueryError(f"empty quoted phrase (at position {at})")
-            out.append((at, "term", Term("phrase", phrase.casefold())))
-        elif word == "OR":
-            out.append((at, "OR", None))
+            out.append((at, "term", Term("phrase", phrase.casefold()), negated))
+        elif word == "OR" and not negated:
+            out.append((at, "OR", None, False))
         else:
-            out.append((at, "term", _term(word, at)))
+            out.append((at, "term", _term(word, at), negated))
         at = match.end()
 
 
 class _Parser:
-    def __init__(self, tokens: list[tuple[int, str, Term | None]], length: int) -> None:
+    def __init__(self, tokens: list[Token], length: int) -> None:
         self.tokens, self.i, self.length = tokens, 0, length
 
     def peek(self) -> str | None:
@@ -129,24 +157,27 @@ class _Parser:
         return groups[0] if len(groups) == 1 else Or(tuple(groups))
 
     def group(self) -> Node:
+        at = self.where()
         atoms = []
         while self.peek() not in (None, ")", "OR"):
             atoms.append(self.atom())
         if not atoms:
-            raise QueryError(f"expected a term (at position {self.where()})")
+            raise QueryError(f"expected a term (at position {at})")
+        if all(isinstance(atom, Not) for atom in atoms):
+            raise QueryError(f"the query needs a term that is not negated (at position {at})")
         return atoms[0] if len(atoms) == 1 else And(tuple(atoms))
 
     def atom(self) -> Node:
-        at, kind, term = self.tokens[self.i]
+        at, kind, term, negated = self.tokens[self.i]
         self.i += 1
         if kind == "term":
             assert term is not None
-            return term
+            return Not(term) if negated else term
         inner = self.query()
         if self.peek() != ")":
             raise QueryError(f"unbalanced parentheses (at position {at})")
         self.i += 1
-        return inner
+        return Not(inner) if negated else inner
 
 
 def parse(query: str) -> Node:
@@ -169,6 +200,8 @@ def bind(node: Node, user_id: Callable[[str], str | None]) -> Node:
         if node.kind in ("from", "to"):
             return Term(node.kind, user_id(node.value) or "")
         return node
+    if isinstance(node, Not):
+        return Not(bind(node.item, user_id))
     items = tuple(bind(item, user_id) for item in node.items)
     return And(items) if isinstance(node, And) else Or(items)
 
@@ -180,6 +213,9 @@ def predicate(node: Node) -> Predicate:
     """A bound query as a function of a tweet; OR-ed operator terms become set lookups."""
     if isinstance(node, Term):
         return _term_predicate(node)
+    if isinstance(node, Not):
+        inner = predicate(node.item)
+        return lambda tweet: not inner(tweet)
     if isinstance(node, And):
         parts = [predicate(item) for item in node.items]
         return lambda tweet: all(part(tweet) for part in parts)
@@ -208,6 +244,8 @@ def _term_predicate(term: Term) -> Predicate:
         return lambda tweet: value in tweet.to_ids
     if kind == "phrase":
         return lambda tweet: value in tweet.text.casefold()
+    if kind == "is" and value == "reply":
+        return lambda tweet: tweet.replied_to is not None
     search = term.pattern.search  # type: ignore[union-attr]
     return lambda tweet: search(tweet.text) is not None
 
@@ -221,6 +259,8 @@ def candidates(node: Node, lookup: Callable[[Term], list[int]]) -> set[int] | No
     """Ids that may match, from the indexes; None when some branch needs a full scan."""
     if isinstance(node, Term):
         return set(lookup(node)) if node.kind in INDEXED else None
+    if isinstance(node, Not):
+        return None
     found = [candidates(item, lookup) for item in node.items]
     if isinstance(node, Or):
         if any(ids is None for ids in found):

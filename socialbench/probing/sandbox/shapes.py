@@ -10,10 +10,6 @@ if TYPE_CHECKING:
     from socialbench.probing.sandbox.accounts import User
     from socialbench.probing.sandbox.timeline import DmEvent, Tweet
 
-TWEET_FIELDS = frozenset(
-    {"created_at", "author_id", "conversation_id", "in_reply_to_user_id", "referenced_tweets"}
-)
-DM_FIELDS = frozenset({"id", "text", "event_type", "created_at", "sender_id", "dm_conversation_id"})
 PROBLEMS = "https://api.twitter.com/2/problems/"
 
 
@@ -33,8 +29,11 @@ def problem(status: int, title: str, detail: str | None = None) -> ApiError:
 
 
 UNAUTHORIZED = problem(401, "Unauthorized")
+NOT_FOUND = problem(404, "Not Found")
 TOO_MANY = problem(429, "Too Many Requests")
 UNAVAILABLE = problem(503, "Service Unavailable")
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"  # every error answer: RFC 7807, as X sends them
 
 
 def duplicate() -> ApiError:
@@ -61,7 +60,8 @@ def invalid(message: str, **parameters: str) -> ApiError:
 
 
 def not_found(parameter: str, value: str) -> dict:
-    """One entry of the ``errors`` list for an unknown user name or id."""
+    """One entry of the ``errors`` list for an unknown user name or id (a
+    ResourceNotFoundProblem)."""
     return {
         "value": value,
         "detail": f"Could not find user with {parameter}: [{value}].",
@@ -73,18 +73,17 @@ def not_found(parameter: str, value: str) -> dict:
     }
 
 
-def field_list(value: str | None) -> frozenset[str]:
-    """A comma-separated fields parameter as a set."""
-    return frozenset(part.strip() for part in value.split(",")) if value else frozenset()
-
-
 def user_json(user: User, fields: frozenset[str], tweet_count: int) -> dict:
+    """A user with the default fields and ``public_metrics`` when requested: ``tweet_count``
+    (required by the document's 2.159 revision) and the same figure as ``post_count``
+    (required by later revisions and the xdk SDK's models)."""
     out = {"id": user.id, "name": user.name, "username": user.handle}
     if "public_metrics" in fields:
         out["public_metrics"] = {
             "followers_count": user.followers,
             "following_count": user.following,
             "tweet_count": tweet_count,
+            "post_count": tweet_count,
             "listed_count": 0,
         }
     return out
