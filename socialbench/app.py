@@ -552,11 +552,14 @@ def init_suite(directory: Path) -> None:
     click.echo(f"wrote {path}; check it with: socialbench validate {path}")
 
 
-def compare_runs(dir_a: Path, dir_b: Path, *, by: str | None, as_json: bool) -> None:
-    """``compare``: how run B's figures differ from run A's, as text or JSON."""
+def compare_runs(
+    dir_a: Path, dir_b: Path, *, by: str | None, as_json: bool, alpha: float = 0.05
+) -> None:
+    """``compare``: how run B's figures differ from run A's, as text or JSON, each
+    difference tested at the significance level ``alpha``."""
     from socialbench.measure import compare
 
-    result = compare.compare_runs(dir_a, dir_b, by=by)
+    result = compare.compare_runs(dir_a, dir_b, by=by, alpha=alpha)
     if as_json:
         click.echo(compare.render_json(result))
     else:

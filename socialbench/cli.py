@@ -174,7 +174,7 @@ def check_options(func):
             multiple=True,
             metavar="METRIC.AGG=LIMIT",
             help="Fail when a figure is worse than the baseline's by more than LIMIT, "
-            'e.g. "ttfr.p90=20%" or "response_rate=5pp" (repeatable).',
+            'e.g. "ttfr.p(90)=20%" or "response_rate=5pp" (repeatable).',
         ),
         click.option(
             "--allow-incomplete",
@@ -338,7 +338,7 @@ def check_command(directory: Path, **options) -> int:
       socialbench check reports/demo
       socialbench check reports/q3 --threshold "response_rate: rate >= 90%" \\
         --threshold "ttfr{channel:x}: p(90) < 4h" --junit junit.xml
-      socialbench check reports/dec --baseline reports/nov --max-regression "ttfr.p90=20%"
+      socialbench check reports/dec --baseline reports/nov --max-regression "ttfr.p(90)=20%"
     """
     return app.check_run(directory, options)
 
@@ -348,7 +348,8 @@ def check_command(directory: Path, **options) -> int:
 @click.argument("dir_b", type=_PATH, metavar="DIR_B")
 @click.option("--by", type=click.Choice(GROUPS), help="Compare per group instead of overall.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
-def compare_command(dir_a: Path, dir_b: Path, by: str | None, as_json: bool) -> None:
+@click.option("--alpha", default=0.05, show_default=True, help="Significance level of the tests.")
+def compare_command(dir_a: Path, dir_b: Path, **options) -> None:
     """Print how the figures of run DIR_B differ from those of run DIR_A.
 
     \b
@@ -356,7 +357,7 @@ def compare_command(dir_a: Path, dir_b: Path, by: str | None, as_json: bool) -> 
       socialbench compare reports/nov reports/dec
       socialbench compare reports/nov reports/dec --by brand --json
     """
-    app.compare_runs(dir_a, dir_b, by=by, as_json=as_json)
+    app.compare_runs(dir_a, dir_b, **options)
 
 
 @main.group(cls=Group)

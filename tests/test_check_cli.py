@@ -170,7 +170,7 @@ def test_baseline_regressions(replay, archive):
 
 def test_max_regression_needs_a_baseline(replay):
     result = invoke("check", replay, "--threshold", "probes: count >= 1",
-                    "--max-regression", "ttfr.p90=20%")  # fmt: skip
+                    "--max-regression", "ttfr.p(90)=20%")  # fmt: skip
     assert result.exit_code == 2 and "needs --baseline" in result.output
 
 
@@ -188,6 +188,15 @@ def test_compare_runs(replay, archive):
     probes = next(r for r in doc["rows"] if r["figure"] == "probes")
     assert (probes["a"], probes["b"], probes["change"]) == (400, 243, -157)
     assert any("kind" in w for w in doc["warnings"])
+    assert doc["alpha"] == 0.05
+    rate, p90 = (next(r for r in doc["rows"] if r["figure"] == f)
+                 for f in ("response_rate", "ttfr_p90_s"))  # fmt: skip
+    assert (rate["test"], p90["test"]) == ("fisher", "mann-whitney")
+    for row in (rate, p90):
+        assert 0 <= row["p_value"] <= 1 and row["significant"] == (row["p_value"] < 0.05)
+        assert row["verdict"] in ("better", "worse", "no significant change")
+    text = invoke("compare", archive, replay).output
+    assert "time to first response, p(90)" in text and "p90" not in text
 
 
 def test_an_unwritable_junit_path_is_an_input_error_after_the_verdict(replay, tmp_path):
@@ -222,3 +231,80 @@ def test_a_baseline_that_is_not_a_run_is_refused_before_anything_is_written(arch
     assert result.exit_code == 2
     assert "no summary.json here" in result.output
     assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    """Ten probes, three answered, measured with the default --min-group (10): the summary
+    withholds its times, as the starter suite's run does."""
+    from conftest import msg, write_fixture
+
+    tmp = tmp_path_factory.mktemp("small")
+    rows = []
+    for n in range(10):
+        rows.append(msg(f"{n}0", f"cust{n}", n * 20_000, "@AcmeHelp my order is late"))
+        if n < 3:
+            rows.append(msg(f"{n}1", "AcmeHelp", n * 20_000 + 30 * (n + 1), "On it!",
+                            parent=f"{n}0", brand=True))  # fmt: skip
+    fixture = write_fixture(tmp / "small.jsonl", rows)
+    result = invoke("run", "--fixtures", fixture, "--out", tmp / "run", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp / "run" / "summary.json").read_text())["overall"]["ttfr_p90_s"] is None
+    return tmp / "run"
+
+
+@pytest.mark.parametrize(
+    "policy, code, junit_child",
+    [
+        pytest.param(None, 1, "failure", id="default-fail"),
+        pytest.param("fail", 1, "failure", id="fail"),
+        pytest.param("warn", 0, "system-out", id="warn"),
+        pytest.param("pass", 0, None, id="pass"),
+        pytest.param("skip", 0, "skipped", id="skip"),
+    ],
+)
+def test_a_percentile_on_fewer_samples_than_min_group_is_no_data(
+    small, tmp_path, policy, code, junit_child
+):
+    """check judges no figure the summary withholds: p(90) of 3 answered probes with
+    --min-group 10 is NO DATA, and its on_no_data policy decides the exit code."""
+    item = {"threshold": "p(90) < 24h"} | ({"on_no_data": policy} if policy else {})
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(json.dumps({"ttfr": [item]}))  # JSON is YAML
+    junit = tmp_path / "junit.xml"
+    result = invoke("check", small, "--thresholds", targets, "--junit", junit)
+    assert result.exit_code == code, result.output
+    shown = policy or "fail"
+    [line] = [x for x in result.output.splitlines() if x.lstrip().startswith("ttfr ")]
+    assert line.split()[-4:] == ["3", "NO", "DATA", f"({shown})"]
+    note = f"note: ttfr p(90) < 24h: 3 sample(s) < 10 needed (--min-group); on_no_data: {shown}"
+    assert note in result.output
+    assert "1 without enough samples" in result.output
+    case = ET.parse(junit).getroot().find(".//testcase[@classname='socialbench.thresholds']")
+    if junit_child is not None:
+        said = [*case.itertext(), *(v for child in case for v in child.attrib.values())]
+        assert any("3 sample(s) < 10 needed (--min-group)" in text for text in said)
+
+
+def test_min_samples_overrides_min_group(small, tmp_path):
+    targets = tmp_path / "targets.yaml"
+    targets.write_text('ttfr:\n  - {threshold: "p(90) < 24h", min_samples: 3}\n')
+    result = invoke("check", small, "--thresholds", targets)
+    assert result.exit_code == 0, result.output
+    assert "PASS: all 1 check(s) passed" in result.output
+
+
+@pytest.mark.parametrize(
+    "option, text, right",
+    [
+        pytest.param("--max-regression", "ttfr.p90=20%", "ttfr.p(90)=20%", id="regression"),
+        pytest.param("--threshold", "ttfr: p90 < 4h", "p(90)", id="threshold"),
+    ],
+)
+def test_p90_is_a_one_line_usage_error_naming_p_of_90(replay, archive, option, text, right):
+    result = invoke("check", replay, "--threshold", "probes: count >= 1", "--baseline", archive,
+                    option, text)  # fmt: skip
+    assert result.exit_code == 2, result.output
+    [line] = result.output.splitlines()
+    assert line.startswith(f"error: {option} {text!r}: ")
+    assert "write percentiles as p(90), not p90" in line and right in line

@@ -8,12 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
+from scipy import stats
 
 from socialbench.errors import InputError, UsageError
-from socialbench.measure import compare
+from socialbench.measure import compare, significance
 
 SYNTH = Path(__file__).with_name("synth.py")
 
@@ -198,7 +200,7 @@ def test_plain_table_is_aligned_and_rich_fits_the_width(runs):
     lines = text.splitlines()
     start = lines.index("Overall") + 1
     table = lines[start : start + 1 + len(compare.FIGURES)]
-    assert table[0].split() == ["figure", "A", "B", "change"]
+    assert table[0].split() == ["figure", "A", "B", "change", "p"]
     numbers_end = {len(line.removesuffix(verdict(line)).rstrip()) for line in table}
     assert len(numbers_end) == 1  # the change column is right-aligned
     rich_text = render(result, terminal_like=True)
@@ -206,7 +208,8 @@ def test_plain_table_is_aligned_and_rich_fits_the_width(runs):
 
 
 def verdict(line: str) -> str:
-    return next((w for w in ("better", "worse", "same") if line.endswith(w)), "")
+    words = ("better", "worse", "same", "no significant change")
+    return next((w for w in words if line.endswith(w)), "")
 
 
 def test_missing_folder_file_or_bad_json_is_an_input_error(tmp_path):
@@ -235,6 +238,212 @@ def test_groups_missing_from_both_runs_give_no_rows():
     assert "no category groups in either run" in render(result, terminal_like=False)
 
 
-def test_importing_compare_does_not_import_pandas():
-    code = "import socialbench.measure.compare, sys; assert 'pandas' not in sys.modules, 'pandas'"
+def test_importing_compare_does_not_import_pandas_or_scipy():
+    code = (
+        "import socialbench.measure.compare, sys; "
+        "assert not {'pandas', 'scipy'} & set(sys.modules), 'pandas or scipy'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- significance -----------------------------------------------------------------------------
+
+
+def fixture_run(folder: Path, *, probes: int, minutes: list[float]) -> Path:
+    """A recorded run of ``probes`` probes to one brand, the first ``len(minutes)`` answered
+    after those many minutes, through ``socialbench run``."""
+    from conftest import msg, write_fixture
+
+    from socialbench.cli import main
+
+    rows = []
+    for n in range(probes):
+        start = n * 20_000  # two weeks apart: every window closes before the next probe
+        rows.append(msg(f"{n}0", f"cust{n}", start, "@AcmeHelp my order is late"))
+        if n < len(minutes):
+            rows.append(msg(f"{n}1", "AcmeHelp", start + minutes[n], "Sorry! Looking into it.",
+                            parent=f"{n}0", brand=True))  # fmt: skip
+    folder.mkdir(parents=True)
+    fixture = write_fixture(folder / "probes.jsonl", rows)
+    result = CliRunner().invoke(
+        main, ["run", "--fixtures", str(fixture), "--out", str(folder / "run"), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    return folder / "run"
+
+
+def minutes(n: int, *, median: float, seed: int) -> list[float]:
+    """``n`` response times (whole minutes, lognormal around ``median``)."""
+    rng = np.random.default_rng(seed)
+    return [float(round(m)) + 1 for m in rng.lognormal(np.log(median), 1.0, n)]
+
+
+def by_figure(result: dict) -> dict:
+    return {row["figure"]: row for row in result["rows"]}
+
+
+@pytest.fixture(scope="module")
+def chance(tmp_path_factory):
+    """The issue's case: the same suite twice, 52 then 55 of 59 probes answered, the times
+    drawn from the same distribution."""
+    root = tmp_path_factory.mktemp("chance")
+    a = fixture_run(root / "a", probes=59, minutes=minutes(52, median=60, seed=1))
+    b = fixture_run(root / "b", probes=59, minutes=minutes(55, median=60, seed=2))
+    return a, b
+
+
+def test_a_difference_by_chance_is_no_significant_change(chance):
+    result = compare.compare_runs(*chance)
+    rows = by_figure(result)
+    rate = rows["response_rate"]
+    assert (rate["a"], rate["b"]) == (pytest.approx(52 / 59), pytest.approx(55 / 59))
+    assert compare.format_change("share", rate["change"], None) == "+5.1pp"
+    assert rate["test"] == "fisher"
+    assert rate["p_value"] == pytest.approx(stats.fisher_exact([[52, 7], [55, 4]]).pvalue)
+    assert rate["p_value"] > 0.5
+    assert (rate["significant"], rate["better"], rate["verdict"]) == (
+        False, None, "no significant change"
+    )  # fmt: skip
+    for key in ("ttfr_median_s", "ttfr_p90_s", "ttfr_mean_s"):
+        row = rows[key]
+        assert row["test"] == "mann-whitney" and row["p_value"] > 0.05
+        assert row["verdict"] == "no significant change" and row["better"] is None
+    assert rows["ttfr_median_s"]["p_value"] == rows["ttfr_p90_s"]["p_value"]  # one test
+    line = next(x for x in render(result, terminal_like=False).splitlines() if "response r" in x)
+    assert line.split()[-5:] == ["+5.1pp", f"{rate['p_value']:.3g}", "no", "significant",
+                                 "change"]  # fmt: skip
+
+
+def test_json_carries_the_test_and_its_p_value(chance):
+    doc = json.loads(compare.render_json(compare.compare_runs(*chance)))
+    assert doc["alpha"] == 0.05
+    for row in doc["rows"]:
+        assert {"test", "p_value", "significant", "better", "verdict"} <= set(row)
+        if row["figure"] in ("probes", "responded"):  # counts follow how many were sent
+            assert row["test"] is None and row["p_value"] is None
+        elif row["a"] is not None and row["b"] is not None:
+            assert row["test"] in ("fisher", "mann-whitney") and 0 <= row["p_value"] <= 1
+
+
+@pytest.fixture(scope="module")
+def slow_and_fast(tmp_path_factory):
+    """20 of 59 probes answered after about 10 hours, then 55 after about 10 minutes."""
+    root = tmp_path_factory.mktemp("change")
+    slow = fixture_run(root / "slow", probes=59, minutes=minutes(20, median=600, seed=3))
+    fast = fixture_run(root / "fast", probes=59, minutes=minutes(55, median=10, seed=4))
+    return slow, fast
+
+
+@pytest.mark.parametrize("order, word", [("slow-fast", "better"), ("fast-slow", "worse")])
+def test_a_large_difference_is_better_or_worse_with_p_below_alpha(slow_and_fast, order, word):
+    a, b = slow_and_fast if order == "slow-fast" else slow_and_fast[::-1]
+    result = compare.compare_runs(a, b)
+    rows = by_figure(result)
+    for key in ("response_rate", "ttfr_median_s", "ttfr_p90_s", "ttfr_mean_s", "within.1h"):
+        row = rows[key]
+        assert row["p_value"] < 0.05 and row["significant"] is True, key
+        assert (row["verdict"], row["better"]) == (word, word == "better"), key
+    na, nb = (summary(run)["overall"]["responded"] for run in (a, b))
+    assert rows["response_rate"]["p_value"] == pytest.approx(
+        stats.fisher_exact([[na, 59 - na], [nb, 59 - nb]]).pvalue
+    )
+    text = render(result, terminal_like=False)
+    assert "p: Fisher's exact test (shares), Mann-Whitney U (times)" in text
+    assert [x for x in text.splitlines() if "response rate" in x][0].endswith(word)
+
+
+def test_alpha_sets_the_level(slow_and_fast, chance):
+    p_value = by_figure(compare.compare_runs(*chance))["response_rate"]["p_value"]
+    lenient = by_figure(compare.compare_runs(*chance, alpha=0.9))["response_rate"]
+    assert lenient["significant"] is (p_value < 0.9) and lenient["verdict"] == "better"
+    strict = compare.compare_runs(*slow_and_fast, alpha=1e-30)
+    assert by_figure(strict)["ttfr_p90_s"]["verdict"] == "no significant change"
+    assert strict["alpha"] == 1e-30
+    for alpha in (0, 1, 1.5, -0.1):
+        with pytest.raises(UsageError, match="--alpha"):
+            compare.compare_runs(*chance, alpha=alpha)
+
+
+def hand_run(answered: int, probes: int, times: list[float], **overall) -> tuple[dict, object]:
+    """A summary and its probe table, by hand: ``answered`` of ``probes`` answered after
+    ``times`` seconds."""
+    import pandas as pd
+
+    values = np.array(times, dtype=float)
+    row = {"probes": probes, "responded": answered, "response_rate": answered / probes,
+           "ttfr_median_s": float(np.quantile(values, 0.5)),
+           "ttfr_p90_s": float(np.quantile(values, 0.9)), "ttfr_mean_s": float(values.mean()),
+           **overall}  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "brand": "acme",
+            "responded": [True] * answered + [False] * (probes - answered),
+            "ttfr_s": list(values) + [None] * (probes - answered),
+        }
+    )
+    summary = hand_summary(["acme"])
+    summary["overall"] = row
+    summary["groups"]["brand"] = [{"brand": "acme", **row}]
+    return summary, significance.samples_of(frame)
+
+
+def test_a_time_figure_that_moved_against_the_test_is_not_called_a_change():
+    """B's times tend to be shorter (most answers at 50 s), but a tenth wait 10,000 s: its
+    median fell, its p(90) and mean rose. The test speaks for the median only."""
+    a, sa = hand_run(100, 100, list(np.linspace(100, 200, 100)))
+    b, sb = hand_run(100, 100, [50.0] * 90 + [10_000.0] * 10)
+    rows = by_figure(compare.compare(a, b, samples=(sa, sb)))
+    median, p90, mean = rows["ttfr_median_s"], rows["ttfr_p90_s"], rows["ttfr_mean_s"]
+    assert median["p_value"] < 0.001 and median["verdict"] == "better"
+    assert p90["change"] > 0 and mean["change"] > 0
+    for row in (p90, mean):
+        assert row["p_value"] == median["p_value"] and row["significant"] is True
+        assert (row["verdict"], row["better"]) == ("no significant change", None)
+
+
+def test_only_the_samples_behind_the_figures_are_tested():
+    """A share that is not the plain share of its counts (Kaplan–Meier, while probes are
+    still watched) or times not of every answered probe are left untested."""
+    a, sa = hand_run(10, 20, [60.0] * 10, **{"within": {"1h": 0.5}})
+    b, sb = hand_run(10, 20, [60.0] * 10, **{"within": {"1h": 0.45}})  # KM: not 10/20
+    b["overall"]["responded"] = 11  # the summary saw one more answer than the probe table
+    rows = by_figure(compare.compare(a, b, samples=(sa, sb)))
+    assert rows["within.1h"]["change"] == pytest.approx(-0.05)
+    assert rows["within.1h"]["test"] is None and rows["within.1h"]["verdict"] == ""
+    assert rows["ttfr_median_s"]["test"] is None
+    assert rows["response_rate"]["test"] == "fisher"
+
+
+def test_without_a_probe_table_nothing_is_tested(chance, tmp_path):
+    import shutil
+
+    b = tmp_path / "b"
+    shutil.copytree(chance[1], b)
+    (b / "probes.csv").unlink()
+    result = compare.compare_runs(chance[0], b)
+    assert "B has no probe table (probes.csv): its differences are not tested" in result["warnings"]
+    assert all(row["test"] is None and row["better"] is None for row in result["rows"])
+    assert "p: Fisher" not in render(result, terminal_like=False)
+
+
+def test_groups_are_tested_on_their_own_probes(runs):
+    """--by brand: the one brand both runs have is tested on its own probes; the others
+    have nothing to compare with."""
+    result = compare.compare_runs(runs["a"], runs["b"], by="brand")
+    tested = {row["group"] for row in result["rows"] if row["test"]}
+    assert tested == {"AcmeCare"}
+    a, b = summary(runs["a"]), summary(runs["b"])
+    [ra] = [r for r in a["groups"]["brand"] if r["brand"] == "AcmeCare"]
+    [rb] = [r for r in b["groups"]["brand"] if r["brand"] == "AcmeCare"]
+    rate = next(r for r in result["rows"] if r["group"] == "AcmeCare"
+                and r["figure"] == "response_rate")  # fmt: skip
+    table = [[ra["responded"], ra["probes"] - ra["responded"]],
+             [rb["responded"], rb["probes"] - rb["responded"]]]  # fmt: skip
+    assert rate["p_value"] == pytest.approx(stats.fisher_exact(table).pvalue)
+
+
+def test_hours_are_matched_as_numbers(runs):
+    result = compare.compare_runs(runs["a"], runs["a"], by="hour")
+    rates = [r for r in result["rows"] if r["figure"] == "response_rate" and r["a"] is not None]
+    assert rates and all(r["p_value"] == 1.0 for r in rates)
+    assert all(r["verdict"] == "no significant change" for r in rates)

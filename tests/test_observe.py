@@ -157,8 +157,9 @@ def test_report_and_check_measure_what_has_arrived_at_any_time(observer, tmp_pat
     assert "600" in probes  # ten minutes to the first reply
     waiting = [line for line in probes.splitlines() if "wamid.2" in line]
     assert waiting and ",false," in waiting[0]
-    checked = CliRunner().invoke(main, ["check", str(care), "--threshold",
-                                        "response_rate: rate >= 0.4", "-q"])  # fmt: skip
+    targets = tmp_path / "targets.yaml"  # two probes: fewer than --min-group, so say so
+    targets.write_text('response_rate: [{threshold: "rate >= 0.4", min_samples: 2}]\n')
+    checked = CliRunner().invoke(main, ["check", str(care), "--thresholds", str(targets), "-q"])
     assert checked.exit_code == 0, checked.output
     markdown = CliRunner().invoke(main, ["report", str(care), "--format", "md", "-o", "-"])
     assert "**Observed inbox** (webhooks) since " in markdown.output

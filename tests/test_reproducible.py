@@ -66,7 +66,7 @@ def test_the_same_suite_seed_and_start_give_the_same_files(tmp_path):
     assert (first / "probes.csv").read_bytes() == (again / "probes.csv").read_bytes()
     assert figures(first) == figures(again)
     probes = (first / "probes.csv").read_text()
-    assert ",\"2026-01-05T07:30:00Z\"," in probes  # the first probe, at the start exactly
+    assert ',"2026-01-05T07:30:00Z",' in probes  # the first probe, at the start exactly
     assert figures(first)["overall"]["automated"] > 0  # chats are in it
 
 

@@ -85,7 +85,7 @@ def test_verdict_table_is_inert_in_both_renderings(tmp_path):
         [path], fmt=None, options=sources.ReadOptions(), settings=conversations.Settings(),
         metric_settings=metrics.MetricSettings(window_s=7 * 86400),
     ).probes  # fmt: skip
-    run = check.RunData(tmp_path, {"schema_version": 1}, probes)
+    run = check.RunData(tmp_path, {"schema_version": 1, "min_group": 1}, probes)
     threshold = grammar.parse_option("ttfr{brand:[red]Evil\x1b[2J}: med < 1h")
     verdict = check.judge(run, [threshold])
     for terminal_like in (True, False):

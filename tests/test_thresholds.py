@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from socialbench.cli import main
 from socialbench.errors import ConfigError, UsageError
-from socialbench.verdict import check
+from socialbench.verdict import FAILED, PASSED, SKIPPED, WARNED, check, rows
 from socialbench.verdict.thresholds import grammar, regression, sources
 from socialbench.verdict.thresholds.evaluate import FAIL, NO_DATA, PASS, WARN
 from tests.conftest import msg, write_fixture
@@ -124,7 +124,7 @@ def test_long_form_options():
         pytest.param({"threshold": "med < 1h", "severity": "loud"}, ("severity",), "fail, warn",
                      id="severity"),
         pytest.param({"threshold": "med < 1h", "on_no_data": "maybe"}, ("on_no_data",),
-                     "fail, warn, skip", id="on-no-data"),
+                     "fail, warn, pass, skip", id="on-no-data"),
         pytest.param({"threshold": "med < 1h", "min_samples": 0}, ("min_samples",),
                      "at least 1", id="min-samples"),
         pytest.param({"threshold": "med < 1h", "abortOnFail": True}, ("abortOnFail",),
@@ -188,7 +188,8 @@ def test_scoped_keys_are_plain_yaml_keys():
 @pytest.mark.parametrize(
     "text, metric, aggregate, limit, relative",
     [
-        pytest.param("ttfr.p90=20%", "ttfr", "p", 0.2, True, id="p90"),
+        pytest.param("ttfr.p(90)=20%", "ttfr", "p", 0.2, True, id="p90"),
+        pytest.param("ttfr.p(99.5)=20%", "ttfr", "p", 0.2, True, id="p99.5"),
         pytest.param("ttfr.p(95)=30m", "ttfr", "p", 1800.0, False, id="duration"),
         pytest.param("ttfr.med{brand:acme}=10%", "ttfr", "med", 0.1, True, id="scoped"),
         pytest.param("response_rate=5pp", "response_rate", "rate", 0.05, False, id="points"),
@@ -204,7 +205,7 @@ def test_regression_specs(text, metric, aggregate, limit, relative):
 
 
 @pytest.mark.parametrize(
-    "text", ["ttfr=20%", "ttfr.p90", "ttfr.rate=5%", "ttfr.p90=5pp", "latency.p90=1%"]
+    "text", ["ttfr=20%", "ttfr.p(90)", "ttfr.rate=5%", "ttfr.p(90)=5pp", "latency.p(90)=1%"]
 )
 def test_bad_regression_specs(text):
     with pytest.raises(UsageError, match="--max-regression"):
@@ -212,10 +213,34 @@ def test_bad_regression_specs(text):
 
 
 @pytest.mark.parametrize(
+    "option, text, problem",
+    [
+        pytest.param("--max-regression", "ttfr.p90=20%", "p(90), not p90 ('ttfr.p(90)=20%')",
+                     id="regression"),
+        pytest.param("--max-regression", "ttfr.p99.9{brand:acme}=30m",
+                     "p(99.9), not p99.9 ('ttfr.p(99.9){brand:acme}=30m')", id="regression-scoped"),
+        pytest.param("--threshold", "ttfr: p95 < 1h", "write percentiles as p(95), not p95",
+                     id="threshold"),
+        pytest.param("--threshold", "ttfr: p99.9<=1h", "write percentiles as p(99.9), not p99.9",
+                     id="threshold-decimal"),
+    ],
+)  # fmt: skip
+def test_percentiles_are_written_p_of_n_everywhere(option, text, problem):
+    """One spelling, k6's: ``p90`` is refused in thresholds and regressions alike, in one
+    line naming the option and the right spelling."""
+    parser = regression.parse if option == "--max-regression" else parse
+    with pytest.raises(UsageError) as caught:
+        parser(text)
+    message = str(caught.value)
+    assert message.startswith(f"{option} {text!r}: ") and problem in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
     "higher_is_better, current, baseline, worse",
     [
-        pytest.param("ttfr.p90=20%", 120.0, 100.0, 0.2, id="slower-is-worse"),
-        pytest.param("ttfr.p90=20%", 80.0, 100.0, -0.2, id="faster-is-better"),
+        pytest.param("ttfr.p(90)=20%", 120.0, 100.0, 0.2, id="slower-is-worse"),
+        pytest.param("ttfr.p(90)=20%", 80.0, 100.0, -0.2, id="faster-is-better"),
         pytest.param("response_rate=5pp", 0.8, 0.9, 0.1, id="lower-rate-is-worse"),
         pytest.param("dm_rate=5pp", 0.3, 0.1, 0.2, id="more-dm-is-worse"),
     ],
@@ -322,6 +347,10 @@ ACME, NOBODY = "ttfr{brand:AcmeHelp}", "ttfr{follower_tier:≥10k}"  # 3 samples
         pytest.param(NOBODY, {}, NO_DATA, True, id="no-data-fails-by-default"),
         pytest.param(NOBODY, {"on_no_data": "warn"}, NO_DATA, False, id="no-data-warns"),
         pytest.param(NOBODY, {"on_no_data": "skip"}, NO_DATA, False, id="no-data-skipped"),
+        pytest.param(NOBODY, {"on_no_data": "pass"}, NO_DATA, False, id="no-data-passes"),
+        pytest.param(NOBODY, {"severity": "warn"}, NO_DATA, False, id="warn-severity-no-data"),
+        pytest.param(NOBODY, {"severity": "warn", "on_no_data": "fail"}, NO_DATA, True,
+                     id="warn-severity-no-data-fail"),
         pytest.param(ACME, {"min_samples": 4}, NO_DATA, True, id="below-min-samples"),
         pytest.param(ACME, {"min_samples": 3}, PASS, False, id="min-samples-met"),
         pytest.param(ACME, {"severity": "warn", "threshold": "med < 1m"}, WARN, False,
@@ -334,6 +363,91 @@ def test_no_data_min_samples_and_severity(archive_run, key, item, status, failin
     assert problems == []
     [outcome] = check.judge(archive_run, [threshold]).outcomes
     assert (outcome.status, outcome.failing) == (status, failing)
+
+
+def with_min_group(run: check.RunData, min_group: int) -> check.RunData:
+    """``run`` as if it had been measured with ``--min-group min_group``."""
+    return check.RunData(run.directory, {**run.summary, "min_group": min_group}, run.probes)
+
+
+@pytest.mark.parametrize(
+    "policy, failing, warning, counts",
+    [
+        pytest.param(None, True, False, FAILED, id="default-fails"),
+        pytest.param("fail", True, False, FAILED, id="fail"),
+        pytest.param("warn", False, True, WARNED, id="warn"),
+        pytest.param("pass", False, False, PASSED, id="pass"),
+        pytest.param("skip", False, False, SKIPPED, id="skip"),
+    ],
+)
+def test_too_few_samples_for_min_group_apply_the_no_data_policy(
+    archive_run, policy, failing, warning, counts
+):
+    """The issue's case: with --min-group 10 the summary withholds a p(90) of 3 answered
+    probes, and a threshold on it is not judged either; its policy decides."""
+    item = {"threshold": "p(90) < 24h"} | ({"on_no_data": policy} if policy else {})
+    [(_, threshold)], problems = grammar.section({ACME: [item]})
+    assert problems == []
+    verdict = check.judge(with_min_group(archive_run, 10), [threshold])
+    [outcome] = verdict.outcomes
+    assert (outcome.status, outcome.samples, outcome.needed) == (NO_DATA, 3, 10)
+    assert (outcome.failing, outcome.warning) == (failing, warning)
+    assert outcome.observed == pytest.approx(1680.0)  # shown, not judged
+    [row] = rows(verdict)
+    shown = policy or "fail"
+    assert (row.status, row.no_data, row.min_samples, row.counts) == (NO_DATA, shown, 10, counts)
+    assert row.cells()[-1] == f"NO DATA ({shown})"
+    assert row.detail == f"3 sample(s) < 10 needed (--min-group); on_no_data: {shown}"
+    assert verdict.exit_code == int(failing)
+    assert "1 without enough samples" in verdict.headline()
+
+
+@pytest.mark.parametrize(
+    "text, item, status",
+    [
+        pytest.param(ACME, {"threshold": "p(90) < 24h", "min_samples": 3}, PASS,
+                     id="min-samples-overrides-min-group"),
+        pytest.param(ACME, {"threshold": "p(90) < 24h", "min_samples": 11}, NO_DATA,
+                     id="min-samples-above-min-group"),
+        pytest.param(ACME, {"threshold": "med < 1h"}, NO_DATA, id="median"),
+        pytest.param(ACME, {"threshold": "avg < 1h"}, NO_DATA, id="mean"),
+        pytest.param(ACME, {"threshold": "max < 1h"}, NO_DATA, id="max"),
+        pytest.param("response_rate{brand:AcmeHelp}", {"threshold": "rate > 0.5"}, NO_DATA,
+                     id="rate"),
+        pytest.param("probes{brand:AcmeHelp}", {"threshold": "count >= 4"}, PASS,
+                     id="count-needs-no-minimum"),
+        pytest.param(ACME, {"threshold": "count == 3"}, PASS, id="trend-count"),
+    ],
+)  # fmt: skip
+def test_min_group_is_every_sampled_figures_default_minimum(archive_run, text, item, status):
+    [(_, threshold)], problems = grammar.section({text: [item]})
+    assert problems == []
+    [outcome] = check.judge(with_min_group(archive_run, 10), [threshold]).outcomes
+    assert outcome.status == status
+
+
+def test_a_run_measured_with_min_group_1_judges_every_sample(archive_run):
+    [outcome] = check.judge(
+        with_min_group(archive_run, 1), [parse(f"{ACME}: p(90) < 24h")]
+    ).outcomes
+    assert (outcome.status, outcome.needed) == (PASS, 1)
+
+
+def test_regressions_need_min_group_samples_on_both_sides(archive_run):
+    small = with_min_group(archive_run, 10)
+    request = check.Request(
+        regressions=(
+            regression.parse("ttfr.p(90){brand:AcmeHelp}=20%"),
+            regression.parse("probes.count{brand:AcmeHelp}=1"),
+        ),
+        baseline=archive_run.directory,
+    )
+    verdict = check.judge(small, [parse("probes: count >= 1")], request=request, baseline=small)
+    p90, count = verdict.regressions
+    assert (p90.status, p90.failing) == (NO_DATA, True)
+    assert p90.detail == "this run: 3 sample(s) < 10 needed (--min-group)"
+    assert (count.status, count.failing) == (PASS, False)
+    assert rows(verdict)[1].cells(with_baseline=True)[-1] == "NO DATA (fail)"
 
 
 def test_unknown_scope_values_are_configuration_errors(archive_run):

@@ -1,8 +1,15 @@
-"""The differences between two finished runs, figure by figure, overall or per group.
+"""The differences between two finished runs, figure by figure, overall or per group, and
+whether each is more than chance.
 
-Reads only the runs' ``summary.json`` (plain ``json``, no pandas: a quick command). Every
-value that comes from data (group values such as brand names, suite names) goes through
-``safe.terminal_text`` and is rendered as text, never markup.
+The figures are the runs' ``summary.json``; the samples behind them, for the tests
+(``significance``: Fisher's exact test for shares, Mann–Whitney U for times), their
+``probes.csv``, read only then (pandas and scipy are not imported otherwise). A difference
+is called better or worse only when its test finds it significant at ``alpha`` (0.05 by
+default) and, for a time, the figure moved the way the test points; otherwise "no
+significant change". The p-value is shown beside it. Counts (probes, answered) are not
+tested: they follow how many probes were sent. Every value that comes from data (group
+values such as brand names, suite names) goes through ``safe.terminal_text`` and is
+rendered as text, never markup.
 """
 
 from __future__ import annotations
@@ -10,15 +17,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from socialbench.durations import format_seconds
 from socialbench.errors import UsageError
+from socialbench.measure.significance import FISHER, MANN_WHITNEY, Significance
 from socialbench.measure.summaries import GROUPS, read_summary, run_kind
 from socialbench.report.terminal import pct
 from socialbench.safe import terminal_text
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 COUNT, SHARE, SECONDS = "count", "share", "seconds"
-COLUMNS = ("figure", "A", "B", "change", "")
+ALPHA = 0.05
+COLUMNS = ("figure", "A", "B", "change", "p", "")
+BETTER, WORSE, NO_CHANGE, SAME = "better", "worse", "no significant change", "same"
 
 
 @dataclass(frozen=True)
@@ -29,6 +43,16 @@ class Figure:
     label: str
     kind: str  # COUNT, SHARE or SECONDS
     higher_is_better: bool
+    # the probe-table sample its test reads: "FLAG/AMONG" for shares (the probes with FLAG
+    # among all probes, the responded ones or those with a resolution rule), a column of
+    # seconds for times; None: not tested
+    sample: str | None = None
+
+    @property
+    def test(self) -> str | None:
+        if self.sample is None:
+            return None
+        return FISHER if self.kind == SHARE else MANN_WHITNEY
 
     def value(self, row: dict) -> float | None:
         value: object = row
@@ -42,46 +66,73 @@ class Figure:
 FIGURES = (
     Figure("probes", "probes", COUNT, True),
     Figure("responded", "answered", COUNT, True),
-    Figure("response_rate", "response rate", SHARE, True),
-    Figure("ttfr_median_s", "time to first response, median", SECONDS, False),
-    Figure("ttfr_p90_s", "time to first response, p90", SECONDS, False),
-    Figure("ttfr_mean_s", "time to first response, mean", SECONDS, False),
-    Figure("within.1h", "answered within 1h", SHARE, True),
-    Figure("within.24h", "answered within 24h", SHARE, True),
-    Figure("ttfr_business_median_s", "business hours, median", SECONDS, False),
-    Figure("link_rate", "replies with a link", SHARE, True),
-    Figure("dm_rate", "replies moving to DM", SHARE, False),
-    Figure("phone_rate", "replies giving a phone number", SHARE, False),
-    Figure("deflection_rate", "deflection (DM/phone/email)", SHARE, False),
-    Figure("ack_only_rate", "acknowledgement only", SHARE, False),
-    Figure("resolution_rate", "resolved", SHARE, True),
-)
+    Figure("response_rate", "response rate", SHARE, True, "responded/probes"),
+    Figure("ttfr_median_s", "time to first response, median", SECONDS, False, "ttfr_s"),
+    Figure("ttfr_p90_s", "time to first response, p(90)", SECONDS, False, "ttfr_s"),
+    Figure("ttfr_mean_s", "time to first response, mean", SECONDS, False, "ttfr_s"),
+    Figure("within.1h", "answered within 1h", SHARE, True, "within_1h/probes"),
+    Figure("within.24h", "answered within 24h", SHARE, True, "within_24h/probes"),
+    Figure("ttfr_business_median_s", "business hours, median", SECONDS, False,
+           "ttfr_business_s"),
+    Figure("link_rate", "replies with a link", SHARE, True, "link/responded"),
+    Figure("dm_rate", "replies moving to DM", SHARE, False, "dm/responded"),
+    Figure("phone_rate", "replies giving a phone number", SHARE, False, "phone/responded"),
+    Figure("deflection_rate", "deflection (DM/phone/email)", SHARE, False,
+           "deflected/responded"),
+    Figure("ack_only_rate", "acknowledgement only", SHARE, False, "ack_only/responded"),
+    Figure("resolution_rate", "resolved", SHARE, True, "resolved/with_rule"),
+)  # fmt: skip
 _BY_KEY = {f.key: f for f in FIGURES}
 
 
-def compare_runs(dir_a: Path, dir_b: Path, *, by: str | None = None) -> dict:
-    """``compare`` of the runs in two folders, each named by its folder."""
+def compare_runs(dir_a: Path, dir_b: Path, *, by: str | None = None, alpha: float = ALPHA) -> dict:
+    """``compare`` of the runs in two folders, each named by its folder; the differences
+    tested on their probe tables (``probes.csv``), where both runs have one."""
     a, b = read_summary(dir_a), read_summary(dir_b)
-    return compare(a, b, by=by, names=(Path(dir_a).name, Path(dir_b).name))
+    samples = (read_samples(dir_a, a), read_samples(dir_b, b))
+    names = (Path(dir_a).name, Path(dir_b).name)
+    return compare(a, b, by=by, names=names, samples=samples, alpha=alpha)
 
 
 def compare(
-    a: dict, b: dict, *, by: str | None = None, names: tuple[str | None, str | None] = (None, None)
+    a: dict,
+    b: dict,
+    *,
+    by: str | None = None,
+    names: tuple[str | None, str | None] = (None, None),
+    samples: tuple[pd.DataFrame | None, pd.DataFrame | None] | None = None,
+    alpha: float = ALPHA,
 ) -> dict:
-    """Rows of (group, figure, a, b, change, relative, better) from two summaries, as JSON."""
+    """Rows of (group, figure, a, b, change, relative, test, p_value, significant, better,
+    verdict) from two summaries, as JSON. ``samples``: each run's probe table as the tests
+    read it (``significance.samples_of``); without them (or for a side that has none) nothing
+    is tested."""
     if by is not None and by not in GROUPS:
         raise UsageError(f"--by: {by!r} is not a group (one of {', '.join(GROUPS)})")
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
+        raise UsageError(f"--alpha: {alpha!r} is not a significance level between 0 and 1")
+    tests = Significance(samples or (None, None), by)
     if by is None:
-        rows = _figure_rows(None, a.get("overall"), b.get("overall"))
+        rows = _figure_rows(None, a.get("overall"), b.get("overall"), tests, alpha)
     else:
         rows_a, rows_b = _group_index(a, by), _group_index(b, by)
         values = list(rows_a) + [v for v in rows_b if v not in rows_a]
-        rows = [r for v in values for r in _figure_rows(v, rows_a.get(v), rows_b.get(v))]
+        rows = [
+            r for v in values for r in _figure_rows(v, rows_a.get(v), rows_b.get(v), tests, alpha)
+        ]
+    found = warnings(a, b)
+    if samples is not None:
+        found += [
+            f"{side} has no probe table (probes.csv): its differences are not tested"
+            for side, frame in zip("AB", samples, strict=True)
+            if frame is None
+        ]
     return {
         "a": run_info(a, directory=names[0]),
         "b": run_info(b, directory=names[1]),
         "by": by,
-        "warnings": warnings(a, b),
+        "alpha": alpha,
+        "warnings": found,
         "rows": rows,
     }
 
@@ -136,12 +187,13 @@ def _group_index(summary: dict, by: str) -> dict:
     return index
 
 
-def _figure_rows(group, row_a: dict | None, row_b: dict | None) -> list[dict]:
+def _figure_rows(group, row_a: dict | None, row_b: dict | None, tests, alpha) -> list[dict]:
     rows = []
     for figure in FIGURES:
         x = figure.value(row_a) if isinstance(row_a, dict) else None
         y = figure.value(row_b) if isinstance(row_b, dict) else None
         change = None if x is None or y is None else y - x
+        tested = None if change is None else tests.test(figure, group, row_a, row_b)
         rows.append(
             {
                 "group": group,
@@ -150,10 +202,39 @@ def _figure_rows(group, row_a: dict | None, row_b: dict | None) -> list[dict]:
                 "b": y,
                 "change": change,
                 "relative": None if change is None or x == 0 else change / abs(x),
-                "better": None if not change else (change > 0) == figure.higher_is_better,
+                **_judged(figure, change, tested, alpha),
             }
         )
     return rows
+
+
+def _judged(figure: Figure, change, tested: tuple[float, int] | None, alpha: float) -> dict:
+    """The test's name and p-value, whether it is significant, and the verdict: better or
+    worse only when it is, and the figure moved the way the test points."""
+    if tested is None:
+        verdict = SAME if change == 0 else ""
+        return {"test": None, "p_value": None, "significant": None, "better": None,
+                "verdict": verdict}  # fmt: skip
+    p_value, direction = tested
+    significant = p_value < alpha
+    better = None
+    if significant and change and (change > 0) == (direction > 0) and direction:
+        better = (change > 0) == figure.higher_is_better
+    verdict = NO_CHANGE if better is None else BETTER if better else WORSE
+    return {"test": figure.test, "p_value": p_value, "significant": significant,
+            "better": better, "verdict": verdict}  # fmt: skip
+
+
+def read_samples(directory: Path, summary: dict) -> pd.DataFrame | None:
+    """The run's probe table as the tests read it (``significance.samples_of``); None
+    without one."""
+    path = Path(directory) / "probes.csv"
+    if not path.is_file():
+        return None
+    from socialbench.measure.significance import samples_of
+    from socialbench.report.model import read_probes
+
+    return samples_of(read_probes(path), tiers=summary.get("tiers"))
 
 
 def render_json(result: dict) -> str:
@@ -185,10 +266,16 @@ def format_change(kind: str, change: float | None, relative: float | None) -> st
     return text if relative is None else f"{text} ({100 * relative:+.1f}%)"
 
 
+def format_p(p_value: float | None) -> str:
+    """``0.528``, ``0.0496``, ``<0.001``; ``-`` when not tested."""
+    if p_value is None:
+        return "-"
+    return "<0.001" if p_value < 0.001 else f"{p_value:.3g}"
+
+
 def verdict(row: dict) -> str:
-    if row["better"] is None:
-        return "same" if row["change"] == 0 else ""
-    return "better" if row["better"] else "worse"
+    """better, worse, no significant change; same (untested, unchanged) or nothing."""
+    return row["verdict"]
 
 
 def table_rows(result: dict) -> list[tuple[str, ...]]:
@@ -201,6 +288,7 @@ def table_rows(result: dict) -> list[tuple[str, ...]]:
             format_value(figure.kind, row["a"]),
             format_value(figure.kind, row["b"]),
             format_change(figure.kind, row["change"], row["relative"]),
+            format_p(row["p_value"]),
             verdict(row),
         )
         group = () if result["by"] is None else (_group_text(row["group"]),)
@@ -220,6 +308,11 @@ def header_lines(result: dict) -> list[str]:
         what += f", window {_window(info)}"
         name = info["directory"] or "-"
         lines.append(terminal_text(f"{side.upper()}: {name} ({what})"))
+    if any(row["test"] for row in result["rows"]):
+        lines.append(
+            f"p: Fisher's exact test (shares), Mann-Whitney U (times), two-sided; better or "
+            f"worse only when p < {result['alpha']:g}"
+        )
     return lines
 
 
@@ -240,10 +333,10 @@ def _render_rich(result, *, console, columns, title) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    styles = {"better": "green", "worse": "red"}
+    styles = {BETTER: "green", WORSE: "red"}
     for line in header_lines(result):
         style = "yellow" if line.startswith("warning:") else None
-        console.print(Text(line, style=style or ""), highlight=False)
+        console.print(Text(line, style=style or ""), highlight=False, soft_wrap=True)
     grouped = result["by"] is not None
     table = Table(title=title, title_justify="left")
     for i, name in enumerate(columns):

@@ -5,7 +5,10 @@
 - ``junit``: the verdict as JUnit XML; the terminal and Markdown renderings are in
   ``report`` (``verdict_terminal``, ``verdict_markdown``).
 
-Every rendering takes its cells from ``rows`` here, so all say the same thing. Cells are
+Every rendering takes its cells from ``rows`` here, so all say the same thing: a threshold
+judged on too few samples is ``NO DATA`` with the ``on_no_data`` policy that decided it
+(``NO DATA (fail)``, ``(warn)``, ``(pass)``, ``(skip)``), and its ``detail`` says how many
+samples it had and needed. Cells are
 plain text; values that come from data or configuration (scope values: brand names from an
 archive) are untrusted, and each renderer escapes them for its medium.
 """
@@ -35,11 +38,18 @@ class Row:
     baseline: str | None  # the baseline run's figure, when there is a baseline
     origin: str  # where the threshold was written
     counts: str = PASSED  # FAILED, WARNED, SKIPPED or PASSED
+    no_data: str | None = None  # NO DATA rows: the policy that decided (fail/warn/pass/skip)
+    min_samples: int | None = None  # the samples the figure needed (None: regressions)
 
     @property
     def failing(self) -> bool:
         """The row makes the check fail."""
         return self.counts == FAILED
+
+    @property
+    def status_text(self) -> str:
+        """The status as tables show it: ``NO DATA (warn)`` says what no data did."""
+        return f"{self.status} ({self.no_data})" if self.no_data else self.status
 
     def cells(self, *, with_baseline: bool = False) -> tuple[str, ...]:
         cells = (
@@ -48,7 +58,7 @@ class Row:
             self.expression,
             self.observed,
             self.samples,
-            self.status,
+            self.status_text,
         )
         return (*cells[:4], self.baseline or "-", *cells[4:]) if with_baseline else cells
 
@@ -81,6 +91,8 @@ def rows(verdict) -> list[Row]:
                 figure(o.baseline, o.unit) if verdict.baseline is not None else None,
                 t.origin,
                 _counts(o),
+                o.no_data,
+                o.needed,
             )
         )
     for r in verdict.regressions:
@@ -101,6 +113,7 @@ def rows(verdict) -> list[Row]:
                 figure(r.baseline, unit),
                 "--max-regression",
                 FAILED if r.failing else PASSED,
+                "fail" if r.status == "NO DATA" else None,
             )
         )
     return out
@@ -111,7 +124,7 @@ def _counts(outcome) -> str:
         return FAILED
     if outcome.warning:
         return WARNED
-    return SKIPPED if outcome.status == "NO DATA" else PASSED
+    return SKIPPED if outcome.no_data == "skip" else PASSED
 
 
 def _change(r) -> str:

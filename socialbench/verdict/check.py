@@ -2,15 +2,19 @@
 as a Verdict. Decides; never exits or prints (cli.py does both).
 
 A verdict never passes by accident: a run with no thresholds to check is a configuration
-error, a threshold with no data fails unless told otherwise, a run still in progress fails
-(its figures are provisional), and probes that could not be sent make the run itself a
-failure. The verdict says where its figures came from: a live run, the sandbox, a replay of
-recordings (with the recorded timing) or recorded conversations.
+error; a threshold with no data, or with fewer samples than the run's ``--min-group`` (the
+size below which its summary withholds the figure), fails unless told otherwise (its
+``min_samples`` and ``on_no_data``); a regression on too few samples fails; a run still in
+progress fails (its figures are provisional); and probes that could not be sent make the run
+itself a failure. The verdict says where its figures came from: a live run, the sandbox, a
+replay of recordings (with the recorded timing) or recorded conversations.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -50,6 +54,13 @@ class RunData:
     @property
     def tiers(self) -> tuple[float, ...]:
         return tuple(float(t) for t in self.summary.get("tiers", DEFAULT_TIERS))
+
+    @property
+    def min_group(self) -> int:
+        """The run's ``--min-group``: the samples a figure needs unless a threshold says."""
+        value = self.summary.get("min_group", ev.DEFAULT_MIN_GROUP)
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return value if ok else ev.DEFAULT_MIN_GROUP
 
     @property
     def complete(self) -> bool:
@@ -105,6 +116,8 @@ class Verdict:
     problems: list[str] = field(default_factory=list)  # the run's own (incomplete, ...)
     failed_sends: int = 0
     expectations: list[dict] = field(default_factory=list)  # per probe, for JUnit
+    checked_at: datetime | None = None  # when the check began (UTC), for JUnit
+    duration_s: float = 0.0  # how long judging took, in seconds
 
     @property
     def failures(self) -> int:
@@ -113,6 +126,12 @@ class Verdict:
     @property
     def warnings(self) -> int:
         return sum(o.warning for o in self.outcomes)
+
+    @property
+    def no_data(self) -> int:
+        """Thresholds and regressions not judged for want of samples, whatever they did."""
+        outcomes = [*self.outcomes, *self.regressions]
+        return sum(o.status == ev.NO_DATA for o in outcomes)
 
     @property
     def exit_code(self) -> int:
@@ -138,6 +157,8 @@ class Verdict:
         ]
         if self.warnings:
             parts.append(f"{self.warnings} warning(s)")
+        if self.no_data:
+            parts.append(f"{self.no_data} without enough samples")
         parts += self.problems
         return f"{self.status}: {'; '.join(parts)} — figures from {self.source_text}"
 
@@ -229,8 +250,9 @@ def judge(
     baseline: RunData | None = None,
 ) -> Verdict:
     """The verdict on ``run``."""
+    started, clock = datetime.now(UTC), time.perf_counter()
     request = request or Request()
-    outcomes = ev.evaluate(run.table, thresholds)
+    outcomes = ev.evaluate(run.table, thresholds, min_group=run.min_group)
     verdict = Verdict(outcomes, run.kind, run.directory, failed_sends=len(run.failed_sends))
     if baseline is not None:
         verdict.baseline = baseline.directory
@@ -247,6 +269,7 @@ def judge(
         verdict.problems.append(f"{verdict.failed_sends} probe(s) could not be sent")
     if run.suite is not None:
         verdict.expectations = expectations(run)
+    verdict.checked_at, verdict.duration_s = started, time.perf_counter() - clock
     return verdict
 
 
@@ -257,13 +280,19 @@ def _with_baseline(outcomes: list[ev.Outcome], baseline: RunData) -> list[ev.Out
 
 
 def _regression(regression: Regression, run: RunData, baseline: RunData) -> RegressionOutcome:
-    current, _ = ev.observe(run.table, regression.threshold)
-    before, _ = ev.observe(baseline.table, regression.threshold)
-    if current is None or before is None:
-        side = "this run" if current is None else "the baseline"
-        return RegressionOutcome(
-            regression, current, before, None, ev.NO_DATA, True, f"no samples in {side}"
-        )
+    """The regression's figure in both runs; NO DATA (failing) when either has fewer samples
+    than its figure needs (as a threshold's default: none for a count, else the run's
+    ``--min-group``)."""
+    current, n_current = ev.observe(run.table, regression.threshold)
+    before, n_before = ev.observe(baseline.table, regression.threshold)
+    for side, figure, samples, data in (
+        ("this run", current, n_current, run),
+        ("the baseline", before, n_before, baseline),
+    ):
+        needed, source = ev.needed_samples(regression.threshold, min_group=data.min_group)
+        if figure is None or samples < needed:
+            why = f"{side}: {ev.too_few(samples, needed, source)}"
+            return RegressionOutcome(regression, current, before, None, ev.NO_DATA, True, why)
     worse = regression.worse_by(current, before)
     failing = worse > regression.limit
     return RegressionOutcome(

@@ -1,24 +1,27 @@
 """A check's Verdict as JUnit XML, the schema CI test reporters read (GitHub test-report
 actions, GitLab ``artifacts:reports:junit``, Jenkins).
 
-Two test suites:
+The file's test cases fail exactly when the verdict fails, so a passing check (exit code 0)
+is green in every reporter. One test suite, ``thresholds``:
 
-``thresholds``
-    One case per threshold and per regression (the rows of the verdict's table), and one
-    failing case named ``run`` when the run itself failed (still in progress, probes that
-    could not be sent). These are the cases that decide the exit code: a failing row fails,
-    a warning passes with the warning in ``<system-out>``, and a threshold with no data and
-    ``on_no_data: skip`` is skipped. The suite's properties say where the figures came from
-    (a live run, the sandbox, a replay or recorded conversations) and the verdict.
+- one case per threshold and per regression (the rows of the verdict's table): a failing
+  row is a ``<failure>``; a warning passes, with the warning in ``<system-out>``; a
+  threshold with no data and ``on_no_data: skip`` is ``<skipped/>``;
+- one case named ``run`` when the run itself is a problem: an ``<error>`` when probes could
+  not be sent (exit code 3: nothing was measured, let alone missed), otherwise a
+  ``<failure>`` (still in progress, ``--require-live`` not met; exit code 1).
 
-``expectations`` (probe runs only)
-    One case per probe and expectation of its query (``expect``), failed when the probe
-    missed it. These cases are informational, to find the probes that missed: they do not
-    decide the exit code. The threshold that gates on them is
-    ``expectations_met: ["rate >= 0.8"]``.
+A probe run's expectations (a query's ``expect``) are not cases of their own: one probe
+missing one expectation decides nothing unless a threshold says so. Where one does (an
+``expectations_met`` threshold or regression), that row is the gate, and the probes that
+missed, with what they missed, are listed in its ``<system-out>``. The suite's properties
+say where the figures came from (a live run, the sandbox, a replay or recorded
+conversations), the verdict, and how many expectations were missed.
 
-Every string is stripped of the characters XML 1.0 cannot hold (social-media text can
-contain them); ElementTree escapes the rest.
+The document is valid against Jenkins xunit-plugin's ``junit-10.xsd`` (the flavour
+junitparser's ``xunit2`` writes): no ``skipped`` on ``<testsuites>``; ``time`` in seconds
+with at most three decimals; ``timestamp`` in ISO 8601 without a zone (UTC). Every string is
+stripped of the characters XML 1.0 cannot hold (social-media text can contain them).
 """
 
 from __future__ import annotations
@@ -27,11 +30,17 @@ import os
 import re
 import secrets
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from pathlib import Path
+
+from junitparser import Error, Failure, Skipped, xunit2
 
 from socialbench.verdict import FAILED, SKIPPED, WARNED, Row, rows
 
 CLASSNAME = "socialbench"
+SUITE = "thresholds"
+GATE = "expectations_met"  # the metric that makes a probe run's expectations a gate
+MISSES_SHOWN = 1000  # per gate's <system-out>; the probe table has them all
 
 # Not allowed anywhere in an XML 1.0 document: C0 controls but tab, newline and carriage
 # return; lone surrogates; U+FFFE and U+FFFF.
@@ -84,61 +93,91 @@ def write(verdict, path: Path) -> Path:
 
 def render(verdict) -> str:
     """The verdict as a JUnit XML document, with its XML declaration."""
-    suites = [_thresholds(verdict)]
-    if verdict.expectations:
-        suites.append(_expectations(verdict.expectations))
-    root = _element("testsuites", name=CLASSNAME, **_totals(suites))
-    root.extend(suites)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "unicode") + "\n"
+    suite = _suite(verdict)
+    root = xunit2.JUnitXml(CLASSNAME)
+    root.add_testsuite(suite)
+    root.update_statistics()  # counts; its times are the cases', which are not timed
+    started, seconds = _timing(verdict)
+    suite.time = root.time = round(seconds, 3)
+    if started is not None:
+        suite.timestamp = started.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    # Indented by ElementTree: junitparser's pretty printer (minidom) writes newlines in
+    # attribute values as they are, which readers turn into spaces.
+    element = ET.fromstring(root.tostring())
+    ET.indent(element)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(element, "unicode") + "\n"
 
 
-def _thresholds(verdict) -> ET.Element:
-    cases = [_threshold_case(row, how) for row, how in judged(verdict)]
+def _timing(verdict) -> tuple[datetime | None, float]:
+    """When the check was made and how long it took, where the verdict says (else no
+    timestamp and 0 seconds: nothing was timed)."""
+    return getattr(verdict, "checked_at", None), getattr(verdict, "duration_s", None) or 0.0
+
+
+def _suite(verdict) -> xunit2.TestSuite:
+    suite = xunit2.TestSuite(SUITE)
+    for name, value in _properties(verdict).items():
+        suite.add_property(name, legal(value))
+    cases = [_threshold_case(row, how, verdict.expectations) for row, how in judged(verdict)]
     if verdict.problems:
-        case = _element("testcase", classname=f"{CLASSNAME}.thresholds", name="run")
-        problems = "; ".join(verdict.problems)
-        case.append(_element("failure", "\n".join(verdict.problems), message=problems))
-        cases.append(case)
-    suite = _suite("thresholds", cases)
-    suite.insert(0, _properties(verdict))
-    suite.append(_element("system-out", verdict.headline()))
+        cases.append(_run_case(verdict))
+    suite.add_testcases(cases)
+    suite.system_out = legal(verdict.headline())
     return suite
 
 
-def _threshold_case(row: Row, how: str) -> ET.Element:
-    case = _element("testcase", classname=f"{CLASSNAME}.thresholds", name=case_name(row))
-    text = f"{row.status}: {case_name(row)}: {message(row)}"
+def _threshold_case(row: Row, how: str, expectations: list[dict]) -> xunit2.TestCase:
+    case = _case(case_name(row))
+    text = f"{row.status_text}: {case_name(row)}: {message(row)}"
     if row.origin:
         text += f" (written at {row.origin})"
     if how == FAILED:
-        case.append(_element("failure", text, message=message(row), type=row.status))
+        case.result = _result(Failure, message(row), text=text, type_=row.status)
     elif how == SKIPPED:
-        case.append(_element("skipped", message=message(row)))
-    elif how == WARNED:
-        case.append(_element("system-out", text))
+        case.result = _result(Skipped, message(row))
+    output = [text] if how == WARNED else []
+    if row.metric == GATE and expectations:
+        output += _misses(row, expectations)
+    if output:
+        case.system_out = legal("\n".join(output))
     return case
 
 
-def _expectations(expectations: list[dict]) -> ET.Element:
-    cases = []
-    for item in expectations:
-        name = (
-            f"{item['probe_id']} {item['brand']}/{item['persona']} "
-            f"{item['channel']}/{item['surface']}: {item['expectation']}"
-        )
-        case = _element(
-            "testcase", classname=f"{CLASSNAME}.expectations.{item['scenario']}", name=name
-        )
-        if not item["met"]:
-            case.append(
-                _element("failure", item["detail"], message=item["detail"], type="expectation")
-            )
-        cases.append(case)
-    return _suite("expectations", cases)
+def _run_case(verdict) -> xunit2.TestCase:
+    """The run's own problems: an error when probes could not be sent (exit code 3), else a
+    failure."""
+    case = _case("run")
+    kind = Error if verdict.failed_sends else Failure
+    problems = verdict.problems
+    case.result = _result(kind, "; ".join(problems), text="\n".join(problems), type_=verdict.status)
+    return case
 
 
-def _properties(verdict) -> ET.Element:
+def _misses(row: Row, expectations: list[dict]) -> list[str]:
+    """The gate's output: how many expectations were missed, then one line per miss."""
+    missed = [item for item in expectations if not item["met"]]
+    probes = len({item["probe_id"] for item in expectations})
+    missing = len({item["probe_id"] for item in missed})
+    where = f" (every probe of the run, not only {{{row.scope}}})" if row.scope else ""
+    lines = [
+        f"{len(missed):,} of {len(expectations):,} expectation(s) missed, by {missing:,} of "
+        f"{probes:,} probe(s){where}{':' if missed else '.'}"
+    ]
+    lines += [f"{_expectation(item)}: {item['detail']}" for item in missed[:MISSES_SHOWN]]
+    if len(missed) > MISSES_SHOWN:
+        lines.append(f"… and {len(missed) - MISSES_SHOWN:,} more (probes.csv: expectations_missed)")
+    return lines
+
+
+def _expectation(item: dict) -> str:
+    """``p-0007 acme/angry x/public: deadline``: a probe and one expectation of its query."""
+    return (
+        f"{item['probe_id']} {item['brand']}/{item['persona']} "
+        f"{item['channel']}/{item['surface']}: {item['expectation']}"
+    )
+
+
+def _properties(verdict) -> dict[str, object]:
     values = {
         "source": verdict.source,
         "source_text": verdict.source_text,
@@ -147,35 +186,19 @@ def _properties(verdict) -> ET.Element:
         "status": verdict.status,
         "exit_code": verdict.exit_code,
     }
-    properties = _element("properties")
-    for name, value in values.items():
-        if value is not None:
-            properties.append(_element("property", name=name, value=value))
-    return properties
+    if verdict.expectations:
+        values["expectations"] = len(verdict.expectations)
+        values["expectations_missed"] = sum(not item["met"] for item in verdict.expectations)
+    return {name: value for name, value in values.items() if value is not None}
 
 
-def _suite(name: str, cases: list[ET.Element]) -> ET.Element:
-    suite = _element("testsuite", name=name, **_counts(cases))
-    suite.extend(cases)
-    return suite
+def _case(name: str) -> xunit2.TestCase:
+    return xunit2.TestCase(legal(name), classname=f"{CLASSNAME}.{SUITE}")
 
 
-def _counts(cases: list[ET.Element]) -> dict[str, int]:
-    return {
-        "tests": len(cases),
-        "failures": sum(c.find("failure") is not None for c in cases),
-        "errors": 0,
-        "skipped": sum(c.find("skipped") is not None for c in cases),
-    }
-
-
-def _totals(suites: list[ET.Element]) -> dict[str, int]:
-    keys = ("tests", "failures", "errors", "skipped")
-    return {k: sum(int(s.get(k, 0)) for s in suites) for k in keys}
-
-
-def _element(tag: str, text: object = None, **attributes: object) -> ET.Element:
-    element = ET.Element(tag, {k: legal(v) for k, v in attributes.items()})
+def _result(kind, message: str, *, text: str | None = None, type_: str | None = None):
+    """A junitparser Failure, Error or Skipped with legal text."""
+    result = kind(legal(message), legal(type_) if type_ else None)
     if text is not None:
-        element.text = legal(text)
-    return element
+        result.text = legal(text)
+    return result

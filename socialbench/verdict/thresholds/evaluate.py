@@ -1,5 +1,12 @@
 """Thresholds against a probe table: each threshold's observed figure, its samples and its
 status. Decides pass or fail; never exits, never prints.
+
+A figure computed over a sample (a rate, a percentile, a median, a mean, a minimum or a
+maximum) is judged only on at least ``min_samples`` samples; by default the run's
+``--min-group``, the size below which ``summary.json`` withholds the same figure. With fewer,
+the threshold is NO DATA and its ``on_no_data`` policy decides: fail (the default; warn for
+a threshold of ``severity: warn``), warn, pass, or skip (passes, reported as skipped). A
+``count`` needs no minimum unless given one.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from socialbench.verdict.thresholds.catalog import (
 from socialbench.verdict.thresholds.grammar import WEEKDAYS, Threshold
 
 PASS, FAIL, WARN, NO_DATA = "PASS", "FAIL", "WARN", "NO DATA"
+DEFAULT_MIN_GROUP = 10  # metrics.MetricSettings' default, for summaries that do not say
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,12 @@ class Outcome:
     failing: bool
     detail: str = ""  # why there is no figure, or what the severity did
     baseline: float | None = None  # the same figure in the baseline run (--baseline)
+    needed: int = 0  # the samples the figure needs (min_samples, or the run's --min-group)
+
+    @property
+    def no_data(self) -> str | None:
+        """The ``on_no_data`` policy that decided a NO DATA outcome (None otherwise)."""
+        return self.threshold.on_no_data if self.status == NO_DATA else None
 
     @property
     def unit(self) -> str:
@@ -48,9 +62,7 @@ class Outcome:
 
     @property
     def warning(self) -> bool:
-        return self.status == WARN or (
-            self.status == NO_DATA and not self.failing and self.threshold.on_no_data == "warn"
-        )
+        return self.status == WARN or self.no_data == "warn"
 
 
 def unit_of(threshold: Threshold) -> str:
@@ -102,9 +114,12 @@ _READ = frozenset(
 )  # fmt: skip
 
 
-def evaluate(table: ProbeTable, thresholds: Iterable[Threshold]) -> list[Outcome]:
-    """Every threshold's outcome over ``table``, in the order given."""
-    return [judge(t, *observe(table, t)) for t in thresholds]
+def evaluate(
+    table: ProbeTable, thresholds: Iterable[Threshold], *, min_group: int = 1
+) -> list[Outcome]:
+    """Every threshold's outcome over ``table``, in the order given; ``min_group``: the run's
+    ``--min-group``, the samples a threshold needs unless it says (``min_samples``)."""
+    return [judge(t, *observe(table, t), min_group=min_group) for t in thresholds]
 
 
 def observe(table: ProbeTable, threshold: Threshold) -> tuple[float | None, int]:
@@ -178,25 +193,40 @@ def _fold(tag: str, value: str) -> str:
     return value.lower() if tag in FOLDED_TAGS else value
 
 
-def judge(threshold: Threshold, observed: float | None, samples: int) -> Outcome:
+def judge(
+    threshold: Threshold, observed: float | None, samples: int, *, min_group: int = 1
+) -> Outcome:
     expression = threshold.expression
-    needed = threshold.min_samples
-    if needed is None:
-        needed = 0 if expression.aggregate == "count" else 1
+    needed, source = needed_samples(threshold, min_group=min_group)
     if observed is None or samples < needed:
-        why = (
-            f"{samples} sample(s) < min_samples {needed}"
-            if samples and observed is not None
-            else "no samples in this scope"
-        )
         policy = threshold.on_no_data
-        detail = {"fail": why, "warn": f"{why} (warn)", "skip": f"{why} (skipped)"}[policy]
-        return Outcome(threshold, observed, samples, NO_DATA, policy == "fail", detail)
+        detail = f"{too_few(samples, needed, source)}; on_no_data: {policy}"
+        return Outcome(
+            threshold, observed, samples, NO_DATA, policy == "fail", detail, needed=needed
+        )
     if expression.holds(observed):
-        return Outcome(threshold, observed, samples, PASS, False)
+        return Outcome(threshold, observed, samples, PASS, False, needed=needed)
     if threshold.severity == "warn":
-        return Outcome(threshold, observed, samples, WARN, False, "severity: warn")
-    return Outcome(threshold, observed, samples, FAIL, True)
+        return Outcome(threshold, observed, samples, WARN, False, "severity: warn", needed=needed)
+    return Outcome(threshold, observed, samples, FAIL, True, needed=needed)
+
+
+def too_few(samples: int, needed: int, source: str) -> str:
+    """Why a figure is not judged: ``3 sample(s) < 10 needed (--min-group)``."""
+    if not samples:
+        return "no samples in this scope"
+    return f"{samples:,} sample(s) < {needed:,} needed ({source})"
+
+
+def needed_samples(threshold: Threshold, *, min_group: int) -> tuple[int, str]:
+    """The samples ``threshold``'s figure needs, and where that number comes from: its
+    ``min_samples``; else none for a count, and the run's ``--min-group`` (at least 1) for a
+    figure computed over a sample."""
+    if threshold.min_samples is not None:
+        return threshold.min_samples, "min_samples"
+    if threshold.expression.aggregate == "count":
+        return 0, ""
+    return max(1, min_group), "--min-group"
 
 
 # -- which tag values a run can have ----------------------------------------------------------

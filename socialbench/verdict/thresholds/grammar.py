@@ -6,7 +6,10 @@ A threshold is ``METRIC[{tag:value,...}]`` and an expression ``AGGREGATE OP VALU
     ttfr{channel:x,category:complaint}: ["p(90) < 1h"]
     probes: ["count >= 50"]
     ttfr_business:
-      - {threshold: "p(90) < 1h", severity: warn, min_samples: 20, on_no_data: skip}
+      - {threshold: "p(90) < 1h", severity: warn, min_samples: 20, on_no_data: warn}
+
+Percentiles are written ``p(N)`` only, as k6 writes them (``p90`` is an error that names the
+right spelling, here and in ``--max-regression``).
 
 Every parser here reports problems as ``(loc, problem)`` pairs or raises SocialbenchError
 subclasses; nothing is evaluated.
@@ -24,7 +27,9 @@ from socialbench.verdict.thresholds.catalog import COUNTER, METRICS, RATE, TAGS,
 
 OPERATORS = ("<=", ">=", "==", "!=", "<", ">")
 SEVERITIES = ("fail", "warn")
-ON_NO_DATA = ("fail", "warn", "skip")
+# what a threshold with too few samples does: fail the check, warn, pass; ``skip`` passes
+# too, but is reported as skipped (a skipped JUnit case)
+ON_NO_DATA = ("fail", "warn", "pass", "skip")
 LONG_FORM_KEYS = ("threshold", "severity", "min_samples", "on_no_data")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -34,6 +39,7 @@ _EXPR = re.compile(
     re.DOTALL,
 )
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_BARE_PERCENTILE = re.compile(r"^\s*p(\d+(?:\.\d+)?)\b")
 _ZERO_DURATION = re.compile(r"^0+(\.0*)?[smhdw]?$")
 
 Problem = tuple[tuple, str]
@@ -73,7 +79,7 @@ class Threshold:
     scope: tuple[tuple[str, str], ...]  # (tag, value) pairs, all must hold
     expression: Expression
     severity: str = "fail"
-    min_samples: int | None = None
+    min_samples: int | None = None  # None: the run's --min-group (0 for count)
     on_no_data: str = "fail"
     origin: str = ""  # where it was written, for messages: "suite.yaml:41", "--threshold"
 
@@ -149,8 +155,9 @@ def parse_expression(text: str, metric: Metric) -> Expression:
     if not isinstance(text, str):
         raise GrammarError(f'{text!r} is not an expression like "p(90) < 4h"')
     match = _EXPR.match(text)
-    if not match and re.match(r"^\s*p\d", text):
-        raise GrammarError(f"{text.strip()!r}: write percentiles as p(90), not p90")
+    bare = _BARE_PERCENTILE.match(text)
+    if not match and bare:
+        raise GrammarError(f"{text.strip()!r}: {bare_percentile(bare.group(1))}")
     if not match:
         raise GrammarError(
             f"{text.strip()!r} is not AGGREGATE OP VALUE (aggregates: count, rate, avg, min, max, "
@@ -168,6 +175,11 @@ def parse_expression(text: str, metric: Metric) -> Expression:
         raise GrammarError(f"{text!r}: no value after {op!r}")
     value = _value(raw, metric, aggregate)
     return Expression(aggregate, percentile, op, value, _canonical(text))
+
+
+def bare_percentile(number: str) -> str:
+    """The message for ``p90``: percentiles are written ``p(90)`` (k6's spelling)."""
+    return f"write percentiles as p({number}), not p{number}"
 
 
 def _canonical(text: str) -> str:
@@ -283,7 +295,8 @@ def _options(item: dict) -> dict:
     if severity not in SEVERITIES:
         raise _Located(("severity",), f"{severity!r} is not one of {', '.join(SEVERITIES)}")
     options["severity"] = severity
-    on_no_data = item.get("on_no_data", "fail")
+    # a warning-only threshold never fails the check, with or without data
+    on_no_data = item.get("on_no_data", "warn" if severity == "warn" else "fail")
     if on_no_data not in ON_NO_DATA:
         raise _Located(("on_no_data",), f"{on_no_data!r} is not one of {', '.join(ON_NO_DATA)}")
     options["on_no_data"] = on_no_data

@@ -1,11 +1,12 @@
-"""Regressions against a baseline run: ``--max-regression "ttfr.p90=20%"``.
+"""Regressions against a baseline run: ``--max-regression "ttfr.p(90)=20%"``.
 
 ``METRIC[.AGGREGATE][{tag:value,...}]=LIMIT``: the figure may be at most LIMIT worse than in
-the baseline run. "Worse" follows the metric: higher times, counts below the baseline, lower
-response, link and resolution rates, higher DM, phone, email, ack-only and deflection rates.
-LIMIT is relative to the baseline's figure (``20%``), in percentage points for rates
-(``5pp``), or absolute in the metric's unit (``30m`` for times, ``0.05`` for rates, ``10``
-for counts).
+the baseline run. The aggregate is written as in thresholds (``p(90)``, ``med``, ``avg``;
+``p90`` is an error naming ``p(90)``). "Worse" follows the metric: higher times, counts below
+the baseline, lower response, link and resolution rates, higher DM, phone, email, ack-only
+and deflection rates. LIMIT is relative to the baseline's figure (``20%``), in percentage
+points for rates (``5pp``), or absolute in the metric's unit (``30m`` for times, ``0.05`` for
+rates, ``10`` for counts).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from socialbench.verdict.thresholds.grammar import (
     Expression,
     GrammarError,
     Threshold,
+    bare_percentile,
     parse_expression,
     parse_key,
     parse_seconds,
@@ -27,11 +29,11 @@ from socialbench.verdict.thresholds.grammar import (
 
 _SPEC = re.compile(
     r"^\s*([A-Za-z_][A-Za-z0-9_]*)"  # metric
-    r"(?:\.([A-Za-z]+\d*(?:\([^)]*\))?))?"  # .aggregate: p90, p(90), med, rate
+    r"(?:\.([A-Za-z]+[\d.]*(?:\([^)]*\))?))?"  # .aggregate: p(90), med, rate (and p90)
     r"\s*(\{.*\})?"  # {tag:value,...}
     r"\s*=\s*(.+?)\s*$"  # =limit
 )
-_PN = re.compile(r"^p(\d+(?:\.\d+)?)$")
+_BARE = re.compile(r"^p(\d+(?:\.\d+)?)$")
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Regression:
 
 
 def parse(text: str) -> Regression:
-    """``ttfr.p90=20%`` -> a Regression; UsageError naming the option otherwise."""
+    """``ttfr.p(90)=20%`` -> a Regression; UsageError naming the option otherwise."""
     try:
         return _parse(text)
     except GrammarError as exc:
@@ -67,15 +69,20 @@ def parse(text: str) -> Regression:
 def _parse(text: str) -> Regression:
     match = _SPEC.match(text)
     if not match:
-        raise GrammarError('write it as METRIC[.AGGREGATE][{tag:value}]=LIMIT, e.g. "ttfr.p90=20%"')
+        raise GrammarError(
+            'write it as METRIC[.AGGREGATE][{tag:value}]=LIMIT, e.g. "ttfr.p(90)=20%"'
+        )
     name, aggregate, scope, raw = match.groups()
     metric, tags = parse_key(name + (scope or ""))
     aggregate = aggregate or metric.default_aggregate
     if aggregate is None:
-        raise GrammarError(f"{metric.name} needs an aggregate, e.g. {metric.name}.p90 or .med")
-    pn = _PN.match(aggregate)
-    label = f"p({pn.group(1)})" if pn else aggregate
-    expression = parse_expression(f"{label} >= 0", metric)  # checks the aggregate
+        raise GrammarError(f"{metric.name} needs an aggregate, e.g. {metric.name}.p(90) or .med")
+    bare = _BARE.match(aggregate)
+    if bare:
+        number = bare.group(1)
+        fixed = text.strip().replace(f".p{number}", f".p({number})", 1)
+        raise GrammarError(f"{bare_percentile(number)} ({fixed!r})")
+    expression = parse_expression(f"{aggregate} >= 0", metric)  # checks the aggregate
     limit, relative = _limit(raw.strip(), metric, expression)
     threshold = Threshold(metric.name, tags, expression, origin="--max-regression")
     return Regression(threshold, limit, relative, " ".join(text.split()))
