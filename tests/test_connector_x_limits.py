@@ -294,7 +294,10 @@ queries:
 """
 
 
-def test_a_ci_run_against_a_capped_app_exits_3_with_one_line(tmp_path, monkeypatch):
+@pytest.mark.parametrize("once", [["--once"], []], ids=["once", "long-lived"])
+def test_a_ci_run_against_a_capped_app_exits_3_with_one_line(tmp_path, monkeypatch, once):
+    """From cron (--once) or as a long-lived run watching an hour's window: the cap stops
+    it at once, not when the windows end."""
     server = LoopbackX(WallClock())  # the live target's clock: this machine's
     server.script[("POST", "/2/tweets")] = [(429, CAPPED, rate_headers(99, time.time() + 600))]
     suite = tmp_path / "suite.yaml"
@@ -303,7 +306,7 @@ def test_a_ci_run_against_a_capped_app_exits_3_with_one_line(tmp_path, monkeypat
     with serving(server.app) as url:
         began = time.monotonic()
         args = ["run", suite, "--target", "x", "--endpoint", url, "--out", tmp_path / "run"]
-        result = CliRunner().invoke(main, [str(a) for a in [*args, "--once", "--quiet"]])
+        result = CliRunner().invoke(main, [str(a) for a in [*args, *once, "--quiet"]])
         took = time.monotonic() - began
     assert result.exit_code == 3, result.output
     assert result.output.count("\n") == 1 and result.output.startswith(

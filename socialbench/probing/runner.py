@@ -15,7 +15,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from socialbench.probing.connectors.base import Connector, PollFailed, SendFailed, Watch, iso
+from socialbench.probing.connectors.base import (
+    Connector,
+    PollFailed,
+    RunFailed,
+    SendFailed,
+    Watch,
+    iso,
+)
 from socialbench.probing.pacing import Lanes, Pacing, conversation, lane
 from socialbench.probing.probes import PRIVATE, Probe
 from socialbench.probing.store import RunStore, StoredProbe
@@ -141,8 +148,15 @@ class Runner:
                 self._log("reconciled", stored.probe.probe_id, "found on the platform")
 
     async def _send_all(self) -> None:
+        """Every chain of planned probes at once; when one fails the run (RunFailed, e.g.
+        X's usage cap), the others stop too and that failure is raised."""
         chains = self._chains(self.store.probes(states=("planned",)))
-        await asyncio.gather(*(self._send_chain(chain) for chain in chains))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for chain in chains:
+                    group.create_task(self._send_chain(chain))
+        except* RunFailed as failed:
+            raise failed.exceptions[0] from None
 
     def _chains(self, planned: list[StoredProbe]) -> list[list[StoredProbe]]:
         """Public probes by lane, private probes by conversation; each chain in due order."""
@@ -221,6 +235,8 @@ class Runner:
         while True:
             if self.settings.once:
                 await sending
+            if sending.done() and not sending.cancelled() and sending.exception():
+                sending.result()  # the run failed while sending: stop now, not at the end
             started = self.clock.now()
             found = await self._poll(started)
             finished = sending.done() and found is not None and self._all_windows_over(started)
@@ -233,13 +249,17 @@ class Runner:
             await self._pause(interval, sending)
 
     async def _pause(self, seconds: float, sending: asyncio.Task) -> None:
-        """Sleep ``seconds`` of real time, or until the last windows end, if sooner."""
+        """Sleep ``seconds`` of real time, or until the last windows end, if sooner; wake
+        at once when sending ends (a failure is raised at the next round)."""
         last_end = self._last_window_end()
         settle = getattr(self.connector, "settle_s", 0.0)
         if sending.done() and last_end is not None:
             until_end = (last_end + settle - self.clock.now()) / getattr(self.clock, "speed", 1)
             seconds = max(0.0, min(seconds, until_end))
-        await asyncio.sleep(seconds)
+        if sending.done():
+            await asyncio.sleep(seconds)
+        else:
+            await asyncio.wait({sending}, timeout=seconds)
 
     def _next_interval(self, interval: float, found: int) -> float:
         """Poll sooner while replies arrive, back off while nothing happens."""
