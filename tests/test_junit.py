@@ -13,12 +13,10 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-import synth
 import xmlschema
-from click.testing import CliRunner
+from archive_runs import archive_run, invoke
 from conftest import DATA, msg, write_fixture
 
-from socialbench.cli import main
 from socialbench.verdict import check, junit, rows
 from socialbench.verdict.thresholds import regression
 from socialbench.verdict.thresholds.grammar import parse_option, section
@@ -30,20 +28,6 @@ SCHEMA = DATA / "junit" / "junit-10.xsd"
 EVIL = "<script>alert(1)</script>]]>\x1b[31m|\x00\x0c @team 😀 [x](javascript:alert(1))"
 ILLEGAL_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
-
-
-def invoke(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def archive_run(base, *, conversations: int, seed: int):
-    archive = base / f"archive-{seed}.jsonl"
-    options = {"--conversations": conversations, "--brands": 4, "--seed": seed, "-o": archive}
-    synth.main([str(part) for pair in options.items() for part in pair])
-    invoke("run", "--fixtures", archive, "--out", base / f"recorded-{seed}", "--quiet")
-    return check.load_run(base / f"recorded-{seed}")
 
 
 @pytest.fixture(scope="module")

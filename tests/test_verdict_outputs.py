@@ -11,12 +11,10 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-import synth
-from click.testing import CliRunner
+from archive_runs import archive_run, invoke
 from conftest import DATA, msg, write_fixture
 from markdown_it import MarkdownIt
 
-from socialbench.cli import main
 from socialbench.report import verdict_markdown
 from socialbench.report.markdown import escape
 from socialbench.verdict import check, junit
@@ -27,20 +25,6 @@ PAIR = DATA / "suites" / "run_pair.yaml"
 EVIL = "<script>alert(1)</script>]]>\x1b[31m|\x00 @team [x](javascript:alert(1))"
 ILLEGAL_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 NOTE = re.compile(r"^… (\d+) more rows not shown \(see the JUnit file or the terminal output\)$")
-
-
-def invoke(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def archive_run(base, *, conversations: int, seed: int):
-    archive = base / f"archive-{seed}.jsonl"
-    options = {"--conversations": conversations, "--brands": 4, "--seed": seed, "-o": archive}
-    synth.main([str(part) for pair in options.items() for part in pair])
-    invoke("run", "--fixtures", archive, "--out", base / f"recorded-{seed}", "--quiet")
-    return check.load_run(base / f"recorded-{seed}")
 
 
 @pytest.fixture(scope="module")

@@ -313,9 +313,6 @@ def _start_in_process(context: TargetContext):
         profile_path=context.profile, seed=context.seed, speed=context.speed, truth_path=truth,
         start=context.start,
     )  # fmt: skip
-    # decisions drawn from the probes' stable keys: the same in every run of the suite,
-    # whatever the run's directory is called
-    world.keys.update({p.probe_id: p.key for p in context.probes if p.key})
     return sandbox.serve_in_thread(world, host="127.0.0.1", port=0)
 
 
@@ -326,6 +323,8 @@ async def _register(client: httpx.AsyncClient, context: TargetContext) -> dict:
     body["answers"] = {
         p.probe_id: text for p in context.probes if (text := answer_text(p)) is not None
     }
+    # each probe's course drawn from its stable key: the same whatever the run is called
+    body["keys"] = {p.probe_id: p.key for p in context.probes if p.key}
     response = await client.post("/_sandbox/accounts", json=body)
     if response.status_code != 200:
         raise RunFailed(f"sandbox refused the accounts: {response.status_code} {response.text}")

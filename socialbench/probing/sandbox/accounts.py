@@ -64,6 +64,7 @@ class AccountsIn(pydantic.BaseModel, extra="forbid"):
     personas: list[PersonaIn] = []
     answers: dict[str, str] = {}
     bots: list[BotIn] = []
+    keys: dict[str, str] = {}  # probe id -> its stable key, what its course is drawn from
 
 
 @dataclass(slots=True)

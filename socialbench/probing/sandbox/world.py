@@ -125,6 +125,7 @@ class World:
                 raise invalid(str(exc)) from None
             answers = {k: v.strip() for k, v in request.answers.items() if v.strip()}
             self.answers.update(answers)
+            self.keys.update(request.keys)
             self._answer_types.update(answer_types(answers))
             bots = self.chats.register(request.bots)
         answer = {
