@@ -2,13 +2,15 @@
 ``file:line: field: problem``: suites, brand books, sandbox profiles and thresholds files
 all read YAML through here.
 
-``yaml.safe_load`` is used here only. Line numbers come from the composed YAML node tree,
-following each problem's location down to the node it names. ``yaml`` is imported when a
-file is read, so that commands which read none start fast.
+YAML is read here only, with PyYAML's safe loader (no ``!!python/...`` tags) and nesting
+limited to ``MAX_DEPTH`` levels, so that no file can exhaust the stack. Line numbers come from
+the composed YAML node tree, following each problem's location down to the node it names.
+``yaml`` is imported when a file is read, so that commands which read none start fast.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
 Model = TypeVar("Model")
 Located = tuple[int, str, str]  # line, field path, problem
+MAX_DEPTH = 100  # mappings and sequences nested deeper than this are refused
 
 
 def load_model(path: Path, model: type[Model]) -> Model:
@@ -44,7 +47,7 @@ def _compose(path: Path):
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: text is not UTF-8") from None
     try:
-        return text, yaml.compose(text)
+        return text, yaml.compose(text, Loader=_loader())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}:{_yaml_line(exc)}: invalid YAML: {_yaml_problem(exc)}") from None
 
@@ -52,10 +55,44 @@ def _compose(path: Path):
 def _safe_load(path: Path, text: str):
     import yaml
 
-    data = yaml.safe_load(text)
+    try:
+        data = yaml.load(text, Loader=_loader())  # a SafeLoader: no !!python/... tags
+    except yaml.YAMLError as exc:  # a tag the safe loader refuses, such as !!python/object
+        raise ConfigError(f"{path}:{_yaml_line(exc)}: invalid YAML: {_yaml_problem(exc)}") from None
     if data is None:
         raise ConfigError(f"{path}: the file is empty")
     return data
+
+
+@functools.cache
+def _loader():
+    """PyYAML's safe loader, refusing mappings and sequences nested past ``MAX_DEPTH`` and
+    keeping impossible dates (``2024-02-30``) as strings."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent, index):
+            if self.depth >= MAX_DEPTH:
+                raise yaml.MarkedYAMLError(
+                    problem=f"nested deeper than {MAX_DEPTH} levels (the limit)",
+                    problem_mark=self.peek_event().start_mark,
+                )
+            self.depth += 1
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    def timestamp(loader, node):
+        try:
+            return loader.construct_yaml_timestamp(node)
+        except ValueError:  # 2024-02-30: left a string, for the model to name the field
+            return loader.construct_scalar(node)
+
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", timestamp)
+    return Loader
 
 
 def _yaml_line(exc) -> int | str:
@@ -130,7 +167,8 @@ def read_yaml(path: Path) -> tuple[object, yaml.Node]:
         raise ConfigError(f"{path}: no such file")
     try:
         text = path.read_text(encoding="utf-8")
-        root, data = yaml.compose(text), yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_loader())
+        data = yaml.load(text, Loader=_loader())  # a SafeLoader: no !!python/... tags
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: text is not UTF-8") from None
     except yaml.YAMLError as exc:

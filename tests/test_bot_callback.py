@@ -206,8 +206,8 @@ def test_a_dialogue_waits_for_the_replies_posted_back(rasa, tmp_path):
         ),
         pytest.param(
             "{listen: '127.0.0.1:5055', token: {env: not a name}}",
-            "brands.0.endpoints.whatsapp.callback.token.env: 'not a name' is not an "
-            "environment variable name", id="token",
+            "brands.0.endpoints.whatsapp.callback.token.env: is not an environment variable "
+            "name", id="token",
         ),
     ],
 )  # fmt: skip

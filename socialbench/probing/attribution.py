@@ -31,6 +31,7 @@ from socialbench.probing.probes import (
     question_key,
 )
 from socialbench.probing.store import MESSAGE_COLUMNS, RunStore
+from socialbench.scenarios import patterns
 from socialbench.sources import messages as m
 
 _UTC = "datetime64[ns, UTC]"
@@ -228,14 +229,25 @@ def _probe_info(sent: dict) -> pd.DataFrame:
 
 
 def key_pattern(probe: Probe) -> str | None:
-    """One case-insensitive regular expression for a query's answer key (None: no key)."""
+    """A query's answer key as one key for grouping replies (None: no key): its keywords and
+    patterns as one RE2 expression, a tab, its link domain (see ``_key_hits``)."""
     key = probe.expect.resolution
     if key is None or key.is_empty():
         return None
     parts = [re.escape(word) for word in key.keywords] + [f"(?:{p})" for p in key.patterns]
-    if key.link_domain:
-        parts.append(link_pattern(key.link_domain))
-    return "(?i)" + "|".join(parts)
+    return "|".join(parts) + "\t" + (key.link_domain or "")
+
+
+def _key_hits(key: str, texts: pd.Series) -> np.ndarray:
+    """Which ``texts`` satisfy the answer ``key``: users' patterns with RE2 (linear time, see
+    ``scenarios.patterns``), the link domain with its own fixed expression."""
+    pattern, _, domain = key.rpartition("\t")
+    hits = np.zeros(len(texts), dtype=bool)
+    if pattern:
+        hits |= patterns.matches(texts.tolist(), pattern)
+    if domain:
+        hits |= texts.str.contains(link_pattern(domain), case=False, regex=True).to_numpy(bool)
+    return hits
 
 
 def _with_resolution(table: pd.DataFrame, msgs: pd.DataFrame, sent: dict, window_s: float):
@@ -260,10 +272,10 @@ def _with_resolution(table: pd.DataFrame, msgs: pd.DataFrame, sent: dict, window
     replies = replies[in_window].sort_values("at", kind="stable")
     hit = pd.Series(False, index=replies.index)
     with warnings.catch_warnings():
-        # users' patterns may have groups; only whether they match matters here
+        # the link pattern has groups; only whether it matches matters here
         warnings.filterwarnings("ignore", "This pattern is interpreted", UserWarning)
-        for pattern, group in replies.groupby("key"):
-            hit[group.index] = group["text"].str.contains(pattern, regex=True)
+        for key, group in replies.groupby("key"):
+            hit[group.index] = _key_hits(key, group["text"].fillna(""))
     first_at = replies[hit].groupby("platform_id")["at"].min()
     first_reply = replies.groupby("platform_id")["at"].min()
     resolved_at = pd.Series(

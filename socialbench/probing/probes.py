@@ -93,7 +93,7 @@ class Resolution:
     """A query's answer key: the rule holds for a brand message matching any of these."""
 
     keywords: tuple[str, ...] = ()  # case-insensitive substrings
-    patterns: tuple[str, ...] = ()  # Python regular expressions, case-insensitive
+    patterns: tuple[str, ...] = ()  # RE2 regular expressions, case-insensitive
     link_domain: str | None = None  # a URL on this domain (or a subdomain)
     example: str | None = None  # a reply text that satisfies the key (the sandbox uses it)
 

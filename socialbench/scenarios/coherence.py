@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from socialbench.durations import format_seconds
 from socialbench.probing.probes import link_pattern
+from socialbench.scenarios import patterns
 from socialbench.scenarios.models import PRIVATE_ONLY, AnswerKey, Query, Suite
 
 Problem = tuple[tuple, str]
@@ -203,7 +204,7 @@ def satisfies(key: AnswerKey, text: str) -> bool:
     folded = text.casefold()
     return (
         any(word.casefold() in folded for word in key.keywords)
-        or any(re.search(p, text, re.IGNORECASE) for p in key.patterns)
+        or any(patterns.search(p, text) for p in key.patterns)
         or (key.link_domain is not None and _links_to(text, key.link_domain))
     )
 

@@ -1,8 +1,9 @@
 """Reading a suite file: YAML, then the strict models, then the coherence across values.
 
-``yaml.safe_load`` is used here only. Every problem found is reported at once, one line each,
-``file:line: field.path: problem``, in file order; line numbers come from the composed YAML
-node tree.
+YAML is read by ``yamlfile`` (safe, nesting bounded). Every problem found is reported at once,
+one line each, ``file:line: field.path: problem``, in file order; line numbers come from the
+composed YAML node tree. A suite that would expand past ``render.MAX_PROBES`` is refused
+before any text is rendered.
 """
 
 from __future__ import annotations

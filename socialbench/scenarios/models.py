@@ -25,6 +25,7 @@ from pydantic import (
 from socialbench import durations
 from socialbench.errors import UsageError
 from socialbench.measure.calendar import SupportHours
+from socialbench.scenarios import patterns
 from socialbench.yamlfile import line_at
 
 CHANNELS: tuple[str, ...] = ("x", "facebook", "instagram", "messenger", "whatsapp", "webchat")
@@ -73,18 +74,20 @@ def _handle(value: str) -> str:
 
 def _env_name(value: str) -> str:
     if not _ENV_RE.match(value):
-        raise ValueError(
-            f"{value!r} is not an environment variable name: give the variable's NAME "
+        raise ValueError(  # the value may be a pasted secret: never repeat it
+            "is not an environment variable name: give the variable's NAME "
             "(e.g. SB_X_TOKEN_SMALL), never the token itself"
         )
     return value
 
 
 def _regex(value: str) -> str:
-    try:
-        re.compile(value, re.IGNORECASE)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+    problem = patterns.problem(value)
+    if problem is not None:
+        raise ValueError(
+            f"invalid regular expression {value!r}: {problem} (RE2 syntax: no backreferences "
+            "or lookarounds)"
+        )
     return value
 
 
@@ -335,7 +338,9 @@ class AnswerKey(_Strict):
         default_factory=list, description="case-insensitive substrings"
     )
     patterns: list[Pattern] = Field(
-        default_factory=list, description="Python regular expressions, case-insensitive"
+        default_factory=list,
+        description="regular expressions (RE2 syntax: no backreferences or lookarounds), "
+        "case-insensitive",
     )
     link_domain: Annotated[str, AfterValidator(_domain)] | None = Field(
         None, description="a link to this domain or a subdomain"

@@ -1,20 +1,22 @@
 """Query texts: Jinja templates rendered for every brand, persona, channel and combination.
 
-Templates run in a sandbox with ``StrictUndefined``, so a misspelt variable is an error, and
-without autoescaping, since the output is a social media post rather than HTML.
+Templates run in a bounded sandbox (``templates``) with ``StrictUndefined``, so a misspelt
+variable is an error, and without autoescaping, since the output is a social media post rather
+than HTML.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 from socialbench.probing.probes import marker
+from socialbench.scenarios import templates
 from socialbench.scenarios.coherence import Problem, surfaces
 from socialbench.scenarios.models import Brand, Persona, Query, Suite
 
@@ -35,7 +37,7 @@ _URL_RE = re.compile(r"https?://\S+", re.IGNORECASE)
 # code points X counts once; every other one counts twice (twitter-text configuration v3)
 _X_LIGHT = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
 
-_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+MAX_PROBES = 100_000  # the most probes one suite may expand to
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,15 @@ def render_all(suite: Suite) -> tuple[list[Entry], list[Problem]]:
 
     Only the first problem of each text variant is kept.
     """
+    total = probe_count(suite)
+    if total > MAX_PROBES:
+        return [], [
+            (
+                (),
+                f"the suite expands to {total:,} probes, more than the limit of "
+                f"{MAX_PROBES:,}: fewer variables, values, targets or repetitions",
+            )
+        ]
     entries: list[Entry] = []
     found: dict[tuple, str] = {}
     for index, query in enumerate(suite.queries):
@@ -72,14 +83,25 @@ def render_all(suite: Suite) -> tuple[list[Entry], list[Problem]]:
     return entries, list(found.items())
 
 
+def probe_count(suite: Suite) -> int:
+    """How many probes the suite expands to, counted without rendering a text."""
+    per_repetition = sum(
+        len(query.text)
+        * math.prod(len(values) for values in query.variables.values())
+        * sum(1 for _ in _targets(suite, query))
+        for query in suite.queries
+    )
+    return per_repetition * suite.repetitions
+
+
 def _render_variant(suite: Suite, query: Query, variant: int, source: str):
     try:
-        template = _ENV.from_string(source)
+        template = templates.template(source)
     except jinja2.TemplateSyntaxError as exc:
         yield f"template syntax error: {exc.message} (template line {exc.lineno})"
         return
     try:
-        steps = [_ENV.from_string(step.me) if step.me is not None else None
+        steps = [templates.template(step.me) if step.me is not None else None
                  for step in query.dialogue]  # fmt: skip
     except jinja2.TemplateSyntaxError as exc:
         yield f"dialogue: template syntax error: {exc.message} (template line {exc.lineno})"
@@ -156,7 +178,7 @@ def _context(query, combo, brand, channel, surface, persona) -> dict:
 
 def _render(template: jinja2.Template, context: dict) -> str:
     try:
-        return template.render(context)
+        return templates.render(template, context)
     except jinja2.UndefinedError as exc:
         raise ValueError(f"undefined template variable: {exc.message}") from None
     except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError) as exc:

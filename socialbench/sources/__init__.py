@@ -16,6 +16,9 @@ A new format is one new module plus one line in ``_MODULES``.
 from __future__ import annotations
 
 import importlib
+import json
+import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -38,6 +41,7 @@ _MODULES: dict[str, str] = {
 }
 
 SNIFF_CHARS = 64 * 1024
+MAX_JSON_DEPTH = 200  # nesting of JSON arrays and objects a reader accepts
 # the generic format's --map targets: the columns it must be told, then those it may be
 MAP_REQUIRED = ("id", "author", "time", "text")
 MAP_OPTIONAL = ("parent", "brand", "channel", "conversation", "followers", "surface", "account")
@@ -167,26 +171,87 @@ def json_lines(path: Path, options: ReadOptions):
     """Yield (line number, decoded JSON value) for each non-blank line of a JSON Lines file.
 
     Broken JSON is a bad row: it raises, or is skipped and recorded with --skip-bad-rows.
+    JSON beyond the limits (``parse_json``) always raises.
     """
-    import json
-
     for number, line in enumerate(read_text(path).split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
+            yield number, parse_json(line)
+        except JSONLimitError as exc:
+            raise InputError(path, str(exc), line=number) from None
         except json.JSONDecodeError as exc:
             options.bad(path, f"broken JSON: {exc.msg} at column {exc.colno}", line=number)
 
 
 def json_document(path: Path):
     """A whole-file JSON document; broken JSON raises InputError naming line and column."""
-    import json
-
     text = read_text(path)
     try:
-        return json.loads(text)
+        return parse_json(text)
+    except JSONLimitError as exc:
+        raise InputError(path, str(exc), line=exc.line(text)) from None
     except json.JSONDecodeError as exc:
         raise InputError(
             path, f"broken JSON: {exc.msg} at column {exc.colno}", line=exc.lineno
         ) from None
+
+
+def sniff_json(text: str, path: Path, *, not_json=None):
+    """``text`` decoded as JSON for sniffing, or ``not_json`` when it is not JSON; JSON beyond
+    the limits raises InputError (whatever its format, no reader would accept it)."""
+    try:
+        return parse_json(text)
+    except JSONLimitError as exc:
+        raise InputError(path, str(exc), line=exc.line(text)) from None
+    except json.JSONDecodeError:
+        return not_json
+
+
+class JSONLimitError(ValueError):
+    """JSON nested deeper than MAX_JSON_DEPTH, or holding a number too long to convert."""
+
+    def __init__(self, problem: str, *, at: int | None = None) -> None:
+        super().__init__(problem)
+        self.at = at
+
+    def line(self, text: str) -> int | None:
+        """The line (1-based) of ``text`` where the problem is, when known."""
+        return None if self.at is None else text.count("\n", 0, self.at) + 1
+
+
+# a JSON string (escapes included), and a run of anything but brackets
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def parse_json(text: str):
+    """``json.loads``, refusing (JSONLimitError) JSON nested deeper than MAX_JSON_DEPTH and
+    integers of more digits than Python converts (``sys.get_int_max_str_digits()``), which
+    would otherwise raise RecursionError or a bare ValueError."""
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _depth(text) > MAX_JSON_DEPTH:
+        raise JSONLimitError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # an integer beyond the conversion limit
+        digits = sys.get_int_max_str_digits()
+        long = re.search(rf"[0-9]{{{digits + 1},}}", text)
+        raise JSONLimitError(
+            f"a number has more than {digits} digits", at=long.start() if long else None
+        ) from None
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in JSON text (brackets inside strings are
+    not counted), computed in bulk: strings and other characters dropped by regular
+    expressions, the running depth summed by numpy."""
+    import numpy as np
+
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text)).encode("ascii")
+    if not brackets:
+        return 0
+    codes = np.frombuffer(brackets, dtype=np.uint8)
+    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
+    return int(np.cumsum(steps).max())

@@ -25,11 +25,12 @@ Probe runs record into this format; it is also the simplest way to hand-write te
 
 from __future__ import annotations
 
-import json
+import math
 from pathlib import Path
 
-from socialbench.sources import ReadOptions, json_lines
+from socialbench.sources import InputError, ReadOptions, json_lines, sniff_json
 from socialbench.sources import messages as m
+from socialbench.sources.payloads import EARLIEST, LATEST
 
 NAME = "fixture"
 DESCRIPTION = "socialbench fixture (JSON Lines of messages)"
@@ -50,10 +51,7 @@ _SURFACES = frozenset(m.SURFACES)
 
 def sniff(head: str, path: Path) -> bool:
     first = next((line for line in head.split("\n") if line.strip()), "")
-    try:
-        record = json.loads(first)
-    except json.JSONDecodeError:
-        return False
+    record = sniff_json(first, path)
     if not isinstance(record, dict):
         return False
     if record.get("format") == HEADER["format"]:
@@ -67,6 +65,7 @@ def read(path: Path, options: ReadOptions):
     rows = []
     for number, record in json_lines(path, options):
         if isinstance(record, dict) and record.get("format") == HEADER["format"]:
+            _check_header(record, path=path, line=number)
             continue
         row = _check(record, path=path, line=number, options=options)
         if row is not None:
@@ -96,6 +95,18 @@ _COLUMNS = {
     m.CATEGORY: "category",
     m.ACCOUNT: "account",
 }
+
+
+def _check_header(record: dict, *, path: Path, line: int) -> None:
+    """Refuse a header naming a version of the format this socialbench does not read."""
+    version = record.get("version")
+    if isinstance(version, bool) or version != HEADER["version"]:
+        raise InputError(
+            path,
+            f"version: fixture version {str(version)[:20]} is not supported "
+            f"(this socialbench reads version {HEADER['version']})",
+            line=line,
+        )
 
 
 def _check(record, *, path: Path, line: int, options: ReadOptions) -> list | None:
@@ -133,6 +144,11 @@ def _problem(record, created) -> str | None:
         return "id: must be a string or an integer"
     if created is None:
         return f"created_at: unparseable timestamp {str(record['created_at'])[:40]!r}"
+    if not EARLIEST <= created < LATEST:
+        return (
+            f"created_at: {str(record['created_at'])[:40]!r} is out of range "
+            f"(years {EARLIEST.year} to {LATEST.year - 1})"
+        )
     for key in _BOOL_FIELDS:
         if record.get(key) is not None and not isinstance(record[key], bool):
             return f"{key}: must be true or false"
@@ -144,6 +160,8 @@ def _problem(record, created) -> str | None:
         isinstance(followers, bool) or not isinstance(followers, (int, float))
     ):
         return "followers: must be a number"
+    if followers is not None and not 0 <= followers < math.inf:
+        return f"followers: must be a finite count of 0 or more, not {str(followers)[:20]}"
     if record.get("surface") not in (None, *_SURFACES):
         return f"surface: must be public or private, not {record['surface']!r}"
     return None

@@ -31,7 +31,6 @@ counting line breaks inside quoted CSV fields), or is skipped with ``--skip-bad-
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +44,7 @@ from socialbench.sources import (
     json_lines,
     messages,
     read_text,
+    sniff_json,
 )
 from socialbench.sources.payloads import EARLIEST, LATEST, describe
 
@@ -71,10 +71,7 @@ def sniff(head: str, path: Path) -> bool:
     if first.startswith("{"):
         if len(lines) == 1 and not head.endswith("\n"):
             return True  # a first line longer than the head
-        try:
-            return isinstance(json.loads(first), dict)
-        except json.JSONDecodeError:
-            return False
+        return isinstance(sniff_json(first, path), dict)
     return "," in first and not first.startswith("[")
 
 

@@ -7,14 +7,13 @@ public reply trees, and building the messages table.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from socialbench.sources import ReadOptions, json_document, json_lines, messages
+from socialbench.sources import ReadOptions, json_document, json_lines, messages, sniff_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,16 +44,15 @@ def json_values(path: Path, options: ReadOptions) -> Iterator[tuple[int | None, 
         yield None, json_document(path)
 
 
+_NOT_JSON = object()
+
+
 def _first_line_is_json(path: Path) -> bool:
     with open(path, "rb") as fh:
         for raw in fh:
             if raw.strip():
                 text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
-                try:
-                    json.loads(text)
-                except json.JSONDecodeError:
-                    return False
-                return True
+                return sniff_json(text, path, not_json=_NOT_JSON) is not _NOT_JSON
     return False
 
 

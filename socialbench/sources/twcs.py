@@ -160,6 +160,7 @@ def _parse(source: _Source, options: ReadOptions) -> pa.Table:
         return "skip"
 
     header = _header(source)
+    _check_utf8(source)
     source.count_quotes()
     try:
         table = pcsv.read_csv(
@@ -187,6 +188,20 @@ def _parse(source: _Source, options: ReadOptions) -> pa.Table:
                 source.path, "wrong number of fields (truncated or unquoted comma?)", line=line
             )
     return table
+
+
+def _check_utf8(source: _Source) -> None:
+    """Refuse non-UTF-8 text before Arrow parses: Arrow hands a short row's undecodable bytes
+    to the invalid-row handler, whose UnicodeDecodeError it can only print ("Exception
+    ignored"). Validated in place, as one Arrow string over the whole buffer."""
+    import numpy as np
+
+    data = source.buffer()
+    offsets = pa.py_buffer(np.array([0, data.size], dtype=np.int64))
+    try:
+        pa.LargeStringArray.from_buffers(1, offsets, data).validate(full=True)
+    except pa.ArrowInvalid as exc:
+        raise _arrow_error(source, exc) from None
 
 
 def _block_size(source: _Source) -> int:

@@ -158,7 +158,7 @@ class _Reader:
 
     def body(self, body: Any, record: str) -> None:
         kind = body.get("object") if isinstance(body, dict) else None
-        entries = body.get("entry") if kind in CHAT_CHANNEL else None
+        entries = body.get("entry") if isinstance(kind, str) and kind in CHAT_CHANNEL else None
         if not isinstance(entries, list):
             self.bad(record, RecordError("", f"expected {_EXPECTED}, found {describe(body)}"))
             return

@@ -37,6 +37,7 @@ from socialbench.probing.connectors.base import (
     Watch,
     iso,
 )
+from socialbench.scenarios import patterns, templates
 
 CHANNELS = None  # any channel a brand has an endpoint on
 DIALOGUE_CHANNELS = None  # a scripted dialogue on any of them
@@ -244,7 +245,7 @@ class BotsConnector:
                     said.extend(fresh)
                     continue
                 deadline = self.clock.now() + within
-                while not any(re.search(value, r.text, re.IGNORECASE) for r in fresh):
+                while not any(patterns.search(value, r.text) for r in fresh):
                     if not getattr(module, "ASYNC", False) or self.clock.now() >= deadline:
                         return said
                     await self._pause(deadline)
@@ -381,7 +382,7 @@ def render(value, context: dict):
         import jinja2
 
         try:
-            return _template(value).render(context)
+            return templates.render(_template(value), context)
         except jinja2.TemplateError as exc:
             raise BotError(f"template {value!r}: {exc}") from None
     if isinstance(value, dict):
@@ -391,14 +392,10 @@ def render(value, context: dict):
     return value
 
 
-@functools.cache
 def environment():
     """The sandboxed Jinja environment of endpoints' templates and reply expressions (an
-    undefined variable is an error, not an empty string)."""
-    import jinja2
-    from jinja2.sandbox import SandboxedEnvironment
-
-    return SandboxedEnvironment(undefined=jinja2.StrictUndefined)
+    undefined variable is an error, not an empty string), bounded as query texts are."""
+    return templates.environment()
 
 
 @functools.lru_cache(maxsize=256)
@@ -407,7 +404,7 @@ def _template(text: str):
     import jinja2
 
     try:
-        return environment().from_string(text)
+        return templates.template(text, environment())
     except jinja2.TemplateSyntaxError as exc:
         raise BotError(f"template {text!r}: {exc.message}") from None
 
@@ -454,7 +451,7 @@ def _error_detail(response: httpx.Response) -> str:
 
 def _observed(probe, endpoint, platform_id, session, n: int, reply: Reply, at: str) -> Observed:
     automated = endpoint.automated if reply.automated is None else reply.automated
-    if any(re.search(p, reply.text, re.IGNORECASE) for p in endpoint.human):
+    if any(patterns.search(p, reply.text) for p in endpoint.human):
         automated = False
     return Observed(
         id=reply.id or f"{platform_id}:{n + 1}",

@@ -99,7 +99,8 @@ _Z90 = 1.2815515655446004  # the standard normal's 90th percentile
 
 
 def _duration(value: object) -> object:
-    if isinstance(value, str):
+    """A duration as seconds, text or a number alike: finite and at most a year."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
         try:
             return durations.parse(value)
         except UsageError as exc:

@@ -227,7 +227,9 @@ def parse_seconds(raw: str) -> float:
         return 0.0
     try:
         return durations.parse(raw)
-    except UsageError:
+    except UsageError as exc:
+        if "is not a duration" not in str(exc):  # infinite, or longer than the limit
+            raise GrammarError(str(exc).removeprefix("duration: ")) from None
         raise GrammarError(
             f"{raw!r} is not a duration (examples: 90s, 30m, 4h, 1d, 1h30m; a bare number "
             "is seconds)"
