@@ -89,8 +89,7 @@ def serve(
 ) -> None:
     """Receive webhooks into ``out_dir`` until interrupted (a directory observed before is
     observed further; a probe run's is refused)."""
-    import uvicorn
-
+    from socialbench.probing import serving
     from socialbench.probing.observe.server import PATH, Receiver
     from socialbench.probing.store import WebhookLog
 
@@ -99,12 +98,11 @@ def serve(
         events = WebhookLog.open(out_dir)
         receiver = Receiver(verify_token=verify_token, app_secret=app_secret, save=events.add,
                             clock=time.time, log=log)  # fmt: skip
-        config = uvicorn.Config(
-            receiver, host=listen.host, port=listen.port, loop=_loop(), http=_http(),
-            ws="none", lifespan="on", log_level="warning", access_log=False,
-            timeout_graceful_shutdown=2,
-        )  # fmt: skip
-        server = _Server(config, lambda port: announce(f"{Listen(listen.host, port).url}{PATH}"))
+        config = serving.config(receiver, listen.host, listen.port, lifespan="on",
+                                timeout_graceful_shutdown=2)  # fmt: skip
+        server = serving.AnnouncingServer(
+            config, lambda bound: announce(f"{Listen(listen.host, bound.port()).url}{PATH}")
+        )
         try:
             server.run()
         finally:
@@ -136,40 +134,6 @@ def _open(out_dir: Path, window_s: float, brands_file: Path | None):
         store.close()
         raise
     return store
-
-
-def _loop() -> str:
-    from importlib.util import find_spec
-
-    return "uvloop" if find_spec("uvloop") else "asyncio"
-
-
-def _http() -> str:
-    from importlib.util import find_spec
-
-    return "httptools" if find_spec("httptools") else "h11"
-
-
-def _server_class():
-    import uvicorn
-
-    class Server(uvicorn.Server):
-        """A uvicorn server that says where it listens once bound."""
-
-        def __init__(self, config, on_started) -> None:
-            super().__init__(config)
-            self._on_started = on_started
-
-        async def startup(self, sockets=None) -> None:
-            await super().startup(sockets)
-            if self.started:
-                self._on_started(self.servers[0].sockets[0].getsockname()[1])
-
-    return Server
-
-
-def _Server(config, on_started):  # noqa: N802 - builds the class lazily (uvicorn import)
-    return _server_class()(config, on_started)
 
 
 # ------------------------------------------------------------------------ figures at any time

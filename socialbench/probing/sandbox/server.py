@@ -10,47 +10,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.util import find_spec
 from pathlib import Path
 
 import uvicorn
 
+from socialbench.probing import serving
 from socialbench.probing.sandbox.app import create_app
 from socialbench.probing.sandbox.world import World
 
 START_TIMEOUT_S = 10.0
 
 
-class _Server(uvicorn.Server):
-    """A uvicorn server that calls back once its sockets are bound."""
-
-    def __init__(self, config: uvicorn.Config, on_started: Callable[[_Server], None]) -> None:
-        super().__init__(config)
-        self._on_started = on_started
-
-    async def startup(self, sockets=None) -> None:
-        await super().startup(sockets=sockets)
-        if self.started and not self.should_exit:
-            self._on_started(self)
-
-    def port(self) -> int:
-        """The port actually bound (the chosen one when asked for port 0)."""
-        return self.servers[0].sockets[0].getsockname()[1]
-
-
 def _config(world: World, host: str, port: int) -> uvicorn.Config:
-    return uvicorn.Config(
-        create_app(world),
-        host=host,
-        port=port,
-        loop="uvloop" if find_spec("uvloop") else "asyncio",
-        http="httptools" if find_spec("httptools") else "h11",
-        ws="none",
-        lifespan="off",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=1,
-    )
+    return serving.config(create_app(world), host, port)
 
 
 @dataclass
@@ -59,7 +31,7 @@ class ServerHandle:
 
     url: str
     world: World
-    _server: _Server
+    _server: serving.AnnouncingServer
     _thread: threading.Thread
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -73,7 +45,8 @@ class ServerHandle:
 def serve_in_thread(world: World, host: str = "127.0.0.1", port: int = 0) -> ServerHandle:
     """Serve ``world`` from a background thread; returns once the port is bound."""
     started = threading.Event()
-    server = _Server(_config(world, host, port), on_started=lambda _: started.set())
+    config = _config(world, host, port)
+    server = serving.AnnouncingServer(config, on_started=lambda _: started.set())
     thread = threading.Thread(target=server.run, name="sandbox-server", daemon=True)
     thread.start()
     if not started.wait(START_TIMEOUT_S):
@@ -92,11 +65,11 @@ def serve(
 ) -> None:
     """Serve ``world`` until interrupted; ``on_started`` gets the URL once bound."""
 
-    def announce(server: _Server) -> None:
+    def announce(server: serving.AnnouncingServer) -> None:
         if on_started is not None:
             on_started(f"http://{host}:{server.port()}")
 
-    _Server(_config(world, host, port), on_started=announce).run()
+    serving.AnnouncingServer(_config(world, host, port), on_started=announce).run()
 
 
 def run_server(
