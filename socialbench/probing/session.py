@@ -19,7 +19,7 @@ from socialbench import scenarios
 from socialbench.errors import SocialbenchError, UsageError
 from socialbench.probing import connectors
 from socialbench.probing.pacing import schedule, span
-from socialbench.probing.runner import Runner, RunSettings, Status
+from socialbench.probing.runner import Runner, RunSettings, Status, epoch
 from socialbench.probing.store import DATABASE, RunStore
 
 SUITE_FILE = "suite.yaml"
@@ -152,12 +152,6 @@ def _stored_target(store: RunStore, out_dir: Path) -> TargetOptions:
     return TargetOptions(**{**stored, "fixtures": tuple(stored.get("fixtures", ()))})
 
 
-def _epoch(text: str) -> float:
-    import datetime as dt
-
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
 def _planned(store: RunStore) -> bool:
     return bool(sum(store.counts().values()))
 
@@ -195,7 +189,7 @@ async def _run(store, out_dir, target, output, once, progress) -> Outcome:
             pacing = replace(pacing, own_channels=frozenset(channels))
         if not _planned(store):
             # a simulated start is the schedule's origin exactly: the same every time
-            origin = _epoch(target.start) if target.start else connector.clock.now()
+            origin = epoch(target.start) if target.start else connector.clock.now()
             store.set_meta("origin", origin)
             planned = schedule(probes, origin=origin, pacing=pacing)
             store.plan(planned)

@@ -169,7 +169,7 @@ def refresh(directory: Path, *, min_group: int, tiers: tuple[float, ...], engine
                 {**info, "path": f"webhooks ({Path(info['path']).stem})"}
                 for info in summary["sources"]
             ]
-            summary["observed"] = _observed(result.probes, bodies, started, as_of)
+            summary["observed"] = _observed(_silent(result.table), bodies, started, as_of)
             writers = result.writers()
             writers["summary.json"] = lambda p: output.write_json(summary, p)
             output.write_run(directory, writers)
@@ -199,9 +199,19 @@ def _exports(folder: Path, bodies: list[tuple[str, str]]) -> list[Path]:
     return paths
 
 
-def _observed(probes, bodies: list, started, as_of: float) -> dict:
-    """What was observed, and a note for each channel and surface where customers wrote
-    and no brand message arrived (the platform may not send the brand's replies)."""
+def _silent(table) -> list[tuple[str, str]]:
+    """The (channel, surface) pairs of the engine's probe table without any answer (asked of
+    the engine: the probe table is not read into Python for this)."""
+    return table.db.rows(
+        f"SELECT channel, surface FROM {table.name} GROUP BY channel, surface "
+        "HAVING max(CASE WHEN responded THEN 1 ELSE 0 END) = 0 ORDER BY channel, surface"
+    )
+
+
+def _observed(silent: list[tuple[str, str]], bodies: list, started, as_of: float) -> dict:
+    """What was observed, and a note for each channel and surface in ``silent``, where
+    customers wrote and no brand message arrived (the platform may not send the brand's
+    replies)."""
     import datetime as dt
 
     def iso(moment):
@@ -209,8 +219,6 @@ def _observed(probes, bodies: list, started, as_of: float) -> dict:
             return None
         return dt.datetime.fromtimestamp(float(moment), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    answered = probes.groupby(["channel", "surface"], sort=True)["responded"].any()
-    silent = [key for key, any_answer in answered.items() if not any_answer]
     notes = [
         f"{channel} ({surface}): no brand reply arrived; {REPLIES_SENT[channel, surface]}"
         for channel, surface in silent
