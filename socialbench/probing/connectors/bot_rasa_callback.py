@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import re
 
-import httpx
-
 from socialbench.errors import ConfigError
 from socialbench.probing.connectors.base import RunFailed
 from socialbench.probing.connectors.bot_rasa import _text as _rest_text
-from socialbench.probing.connectors.bots import BotError, Call, Reply, render
+from socialbench.probing.connectors.bots import BotError, Call, Reply, Request, render
 from socialbench.probing.connectors.receiver import Receiver
 
 ASYNC = True  # replies arrive later, posted to the run's receiver
@@ -64,17 +62,7 @@ async def say(call: Call, text: str) -> list[Reply]:
     """Post the customer's message; Rasa's plain ``success`` is its whole answer."""
     url = render(call.endpoint.url, call.context)
     body = {"sender": _sender(call), "message": text}
-    timeout = call.endpoint.timeout
-    try:
-        response = await call.client.request(
-            "POST", url, json=body, headers=call.headers, timeout=timeout
-        )
-    except httpx.TimeoutException:
-        raise BotError(f"no answer within {timeout:g} s") from None
-    except httpx.HTTPError as exc:
-        raise BotError(f"could not reach {url}: {type(exc).__name__}") from None
-    if response.status_code >= 400:
-        raise BotError(f"answered HTTP {response.status_code}")
+    response = await call.send(Request("POST", url, body, {}))
     if response.text.strip() != "success":
         kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
         raise BotError(

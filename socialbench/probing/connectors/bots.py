@@ -87,9 +87,9 @@ class Call:
     conversation: str
     state: dict = field(default_factory=dict)
 
-    async def exchange(self, request: Request):
-        """Send ``request``; the answer's JSON (None for an empty success). BotError for a
-        timeout, a connection failure, an HTTP error or an answer that is not JSON."""
+    async def send(self, request: Request) -> httpx.Response:
+        """Send ``request``; its successful answer. BotError for a timeout, a connection
+        failure or an HTTP error."""
         headers = {**self.headers, **request.headers}
         try:
             response = await self.client.request(
@@ -100,7 +100,14 @@ class Call:
             raise BotError(f"no answer within {self.endpoint.timeout:g} s") from None
         except httpx.HTTPError as exc:
             raise BotError(f"could not reach {request.url}: {type(exc).__name__}") from None
-        return _json(response)
+        if response.status_code >= 400:
+            raise BotError(f"answered HTTP {response.status_code}{_error_detail(response)}")
+        return response
+
+    async def exchange(self, request: Request):
+        """``send``, and the answer's JSON (None for an empty success); BotError as
+        ``send``, or for an answer that is not JSON."""
+        return _json(await self.send(request))
 
 
 class BotError(Exception):
@@ -410,10 +417,7 @@ def _template(text: str):
 
 
 def _json(response: httpx.Response):
-    """The answer's JSON (None for an empty success); BotError for an HTTP error or an
-    answer that is not JSON."""
-    if response.status_code >= 400:
-        raise BotError(f"answered HTTP {response.status_code}{_error_detail(response)}")
+    """A successful answer's JSON (None when empty); BotError when it is not JSON."""
     if response.status_code == 204 or not response.content.strip():
         return None
     kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
