@@ -89,3 +89,18 @@ def serving(app):
     finally:
         running.should_exit = True
         thread.join(10)
+
+
+def run_bots(tmp_path: Path, suite: str, env: dict[str, str]):
+    """``socialbench run SUITE --target bots --quiet`` (the suite written to
+    ``tmp_path/suite.yaml``, the run into ``tmp_path/out``) with exactly ``env``; the
+    result and the run directory."""
+    from click.testing import CliRunner
+
+    from socialbench.cli import main
+
+    path = tmp_path / "suite.yaml"
+    path.write_text(suite, encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["run", str(path), "--target", "bots", "--out", str(out), "--quiet"]
+    return CliRunner().invoke(main, args, env=env), out

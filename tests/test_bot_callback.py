@@ -14,8 +14,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from click.testing import CliRunner
-from conftest import serving
+from conftest import run_bots, serving
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -23,7 +22,6 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from socialbench import scenarios
-from socialbench.cli import main
 from socialbench.probing.connectors import bot_rasa_callback
 from socialbench.probing.connectors.base import RunFailed, WallClock, Watch, iso
 from socialbench.probing.connectors.bots import BotsConnector
@@ -135,14 +133,7 @@ queries:
 
 
 def run(tmp_path: Path, suite: str, env: dict[str, str] | None = None):
-    path = tmp_path / "suite.yaml"
-    path.write_text(suite, encoding="utf-8")
-    out = tmp_path / "out"
-    result = CliRunner().invoke(
-        main, ["run", str(path), "--target", "bots", "--out", str(out), "--quiet"],
-        env={"SB_RASA_CB": SECRET} if env is None else env,
-    )  # fmt: skip
-    return result, out
+    return run_bots(tmp_path, suite, {"SB_RASA_CB": SECRET} if env is None else env)
 
 
 def test_replies_posted_back_are_stored_then_measured(rasa, tmp_path):

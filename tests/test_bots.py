@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import serving
+from conftest import run_bots, serving
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -127,14 +127,7 @@ queries:
 
 
 def run(tmp_path: Path, suite: str, env: dict[str, str] | None = None):
-    path = tmp_path / "suite.yaml"
-    path.write_text(suite, encoding="utf-8")
-    out = tmp_path / "out"
-    result = CliRunner().invoke(
-        main, ["run", str(path), "--target", "bots", "--out", str(out), "--quiet"],
-        env={"ACME_BOT_TOKEN": TOKEN} if env is None else env,
-    )  # fmt: skip
-    return result, out
+    return run_bots(tmp_path, suite, {"ACME_BOT_TOKEN": TOKEN} if env is None else env)
 
 
 def test_a_suite_probes_two_bots_and_tells_automation_from_a_human(bots, tmp_path):
