@@ -2,9 +2,10 @@
 ``file:line: field: problem``: suites, brand books, sandbox profiles and thresholds files
 all read YAML through here.
 
-YAML is read here only, with PyYAML's safe loader (no ``!!python/...`` tags) and nesting
-limited to ``MAX_DEPTH`` levels, so that no file can exhaust the stack. Line numbers come from
-the composed YAML node tree, following each problem's location down to the node it names.
+YAML is read here only, with PyYAML's safe loader (no ``!!python/...`` tags), files of at
+most ``MAX_BYTES`` and nesting limited to ``MAX_DEPTH`` levels, so that no file can exhaust
+memory or the stack. Line numbers come from the composed YAML node tree, following each
+problem's location down to the node it names.
 ``yaml`` is imported when a file is read, so that commands which read none start fast.
 """
 
@@ -15,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from socialbench.errors import ConfigError
+from socialbench.errors import ConfigError, InputError
+from socialbench.files import check_readable
 
 if TYPE_CHECKING:
     import yaml
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 Model = TypeVar("Model")
 Located = tuple[int, str, str]  # line, field path, problem
 MAX_DEPTH = 100  # mappings and sequences nested deeper than this are refused
+MAX_BYTES = 16 * 1024 * 1024  # a larger YAML file is refused before it is parsed
 
 
 def load_model(path: Path, model: type[Model]) -> Model:
@@ -40,12 +43,16 @@ def load_model(path: Path, model: type[Model]) -> Model:
 def _compose(path: Path):
     import yaml
 
-    if not path.exists():
-        raise ConfigError(f"{path}: no such file")
+    try:
+        check_readable(path, max_bytes=MAX_BYTES, what="YAML file")
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: text is not UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror or 'cannot be read'}") from None
     try:
         return text, yaml.compose(text, Loader=_loader())
     except yaml.YAMLError as exc:
@@ -161,24 +168,8 @@ def field(loc: tuple) -> str:
 
 def read_yaml(path: Path) -> tuple[object, yaml.Node]:
     """The file's data and its YAML node tree (for line numbers)."""
-    import yaml
-
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text, Loader=_loader())
-        data = yaml.load(text, Loader=_loader())  # a SafeLoader: no !!python/... tags
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: text is not UTF-8") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}:{line}: invalid YAML: {problem}") from None
-    if root is None:
-        raise ConfigError(f"{path}: the file is empty")
-    return data, root
+    text, root = _compose(path)
+    return _safe_load(path, text), root
 
 
 def duplicate_keys(node: yaml.Node, at: tuple, seen: set[int] | None = None) -> Iterator[Located]:

@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from socialbench.errors import InputError, UsageError
+from socialbench.files import check_readable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -136,15 +137,6 @@ def read(path: Path, *, fmt: str | None = None, options: ReadOptions) -> pd.Data
     check_readable(path)
     name = fmt or detect(path, options)
     return module(name).read(path, options)
-
-
-def check_readable(path: Path) -> None:
-    if not path.exists():
-        raise InputError(path, "no such file")
-    if path.is_dir():
-        raise InputError(path, "is a folder, not a file")
-    if path.stat().st_size == 0:
-        raise InputError(path, "the file is empty")
 
 
 def read_head(path: Path) -> str:
