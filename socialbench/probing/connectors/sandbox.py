@@ -8,7 +8,9 @@ its ground truth to ``DIR/sandbox_truth.jsonl``; with one, a running ``socialben
 serve`` is used. Either way the suite's brands, personas and bots are registered first (the
 sandbox's only non-platform endpoint), which gives the personas' X tokens and the bots'
 Direct Line secrets. A chat probe's time is the platform's: the timestamp the sandbox gave
-the customer's message, read back from the conversation.
+the customer's message, read back from the conversation. When the run's environment sets
+``SB_SANDBOX_ADMIN_TOKEN``, the sandbox's own routes are called with it, and the in-process
+sandbox requires it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from socialbench.probing.connectors.bots import BotsConnector
 from socialbench.probing.connectors.x import Credential, XConnector
 from socialbench.probing.connectors.x_api import default_transport
 from socialbench.probing.probes import Probe
+from socialbench.probing.sandbox import admin
 from socialbench.probing.sandbox.world import MAX_LATE_S
 
 CHANNELS = ("x", "messenger", "whatsapp", "webchat")  # X, and the brands' chatbots
@@ -215,7 +218,8 @@ async def open_target(context: TargetContext) -> SandboxConnector:
         server = _start_in_process(context)
         url = server.url
     try:
-        async with httpx.AsyncClient(base_url=url, timeout=10.0) as client:
+        headers = admin.headers(context.env)  # the admin token, when one is set
+        async with httpx.AsyncClient(base_url=url, timeout=10.0, headers=headers) as client:
             accounts = await _register(client, context)
             clock, rtt = await _clock(client)
     except BaseException as exc:
@@ -313,7 +317,8 @@ def _start_in_process(context: TargetContext):
         profile_path=context.profile, seed=context.seed, speed=context.speed, truth_path=truth,
         start=context.start,
     )  # fmt: skip
-    return sandbox.serve_in_thread(world, host="127.0.0.1", port=0)
+    token = admin.token_from(context.env)
+    return sandbox.serve_in_thread(world, host="127.0.0.1", port=0, admin_token=token)
 
 
 async def _register(client: httpx.AsyncClient, context: TargetContext) -> dict:

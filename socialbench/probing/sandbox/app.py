@@ -5,7 +5,10 @@ Every /2 request goes through `_api`: bearer token (401), rate-limit bucket (429
 then the request's injected fault (spurious 429, 503, slow, or a hang after handling), and
 its answer carries the bucket's ``x-rate-limit-*`` headers. What a request may carry is
 `params`'s business (the official spec's schemas); a /2 request outside the subset is 404.
-Error answers are ``application/problem+json``, as X sends them.
+Error answers are ``application/problem+json``, as X sends them. Every request passes
+`intake` first (a body of at most ``MAX_BODY`` bytes), and the /_sandbox routes `admin`'s
+check when an admin token is set. The faults' waits end when the server stops (`Waits`):
+the request is then answered 503.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from socialbench.probing.sandbox import directline
+from socialbench.probing.sandbox import admin, directline, intake
 from socialbench.probing.sandbox import params as p
 from socialbench.probing.sandbox import query as q
 from socialbench.probing.sandbox.accounts import User
@@ -36,6 +39,7 @@ from socialbench.probing.sandbox.shapes import (
     dm_json,
     invalid,
     not_found,
+    problem,
     tweet_json,
     user_json,
 )
@@ -58,7 +62,37 @@ def _bearer(request: Request) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def _api(world: World, key: str, handler: Handler):
+class Waits:
+    """The injected faults' waits (slow, timeout), all cut short when the server stops, so
+    that no request hangs past it, however long its profile says."""
+
+    def __init__(self) -> None:
+        self._stopped = False
+        self._waiting: set[asyncio.Future] = set()
+
+    async def wait(self, seconds: float) -> bool:
+        """Wait ``seconds``; False when the server started stopping meanwhile."""
+        if self._stopped:
+            return False
+        woken = asyncio.get_running_loop().create_future()
+        self._waiting.add(woken)
+        try:
+            await asyncio.wait_for(woken, seconds)
+        except TimeoutError:
+            return True
+        finally:
+            self._waiting.discard(woken)
+        return False
+
+    def stop(self) -> None:
+        """End every wait, now and to come (called on the server's loop)."""
+        self._stopped = True
+        for woken in self._waiting:
+            if not woken.done():
+                woken.set_result(None)
+
+
+def _api(world: World, key: str, handler: Handler, waits: Waits):
     faults = world.profile.faults
 
     async def endpoint(request: Request) -> Response:
@@ -70,14 +104,14 @@ def _api(world: World, key: str, handler: Handler):
             return _json(429, TOO_MANY.body, verdict.headers)
         if fault == "server_error":
             return _json(503, UNAVAILABLE.body, verdict.headers)
-        if fault == "slow":
-            await asyncio.sleep(faults.slow_s)
+        if fault == "slow" and not await waits.wait(faults.slow_s):
+            return _json(503, UNAVAILABLE.body, verdict.headers)
         try:
             status, body = await handler(world, request, user)
         except ApiError as exc:
             status, body = exc.status, exc.body
-        if fault == "timeout":
-            await asyncio.sleep(faults.timeout_s)
+        if fault == "timeout" and not await waits.wait(faults.timeout_s):
+            return _json(503, UNAVAILABLE.body, verdict.headers)
         return _json(status, body, verdict.headers)
 
     return endpoint
@@ -164,6 +198,9 @@ async def post_tweet(world: World, request: Request, user: User) -> tuple[int, d
     assert isinstance(body, p.TweetIn)
     if not body.has_content():
         raise invalid("$.text: a non-blank text, media, a poll, a card or a quoted post is needed")
+    too_long = intake.text_problem(body.text or "", most=intake.MAX_TWEET_WEIGHT)
+    if too_long is not None:
+        raise invalid(f"$.text: {too_long}")
     parent = body.reply.in_reply_to_tweet_id if body.reply is not None else None
     tweet = world.post_tweet(user, body.text or "", parent)
     tid = str(tweet.id)
@@ -241,6 +278,9 @@ async def post_dm(world: World, request: Request, user: User) -> tuple[int, dict
     assert isinstance(body, p.DmIn)
     if not (body.text and body.text.strip()) and not body.attachments:
         raise invalid("$.text: a non-blank text or attachments are needed")
+    too_long = intake.text_problem(body.text or "", most=intake.MAX_DM_WEIGHT)
+    if too_long is not None:
+        raise invalid(f"$.text: {too_long}")
     event = world.post_dm(user, participant, body.text or "")
     return 201, {
         "data": {"dm_conversation_id": event.conversation_id, "dm_event_id": str(event.id)}
@@ -271,7 +311,20 @@ async def dm_events(world: World, request: Request, user: User) -> tuple[int, di
 # -------------------------------------------------------------------------------- sandbox
 
 
-def _sandbox_routes(world: World) -> list[Route]:
+def _admin(token: str | None, endpoint: Callable[[Request], Awaitable[Response]]):
+    """``endpoint`` behind the admin token (when one is set)."""
+    refused = {401: UNAUTHORIZED.body, 403: problem(403, "Forbidden", "Wrong admin token").body}
+
+    async def guarded(request: Request) -> Response:
+        status = admin.check(token, request.headers.get("authorization", ""))
+        if status is not None:
+            return _json(status, refused[status], {"www-authenticate": "Bearer"})
+        return await endpoint(request)
+
+    return guarded
+
+
+def _sandbox_routes(world: World, token: str | None) -> list[Route]:
     async def clock(request: Request) -> Response:
         now_ms = world.clock.now_ms()
         return _json(
@@ -280,9 +333,9 @@ def _sandbox_routes(world: World) -> list[Route]:
 
     async def accounts(request: Request) -> Response:
         try:
-            payload = json.loads(await request.body() or b"null")
-        except ValueError:
-            return _json(400, invalid("The request body is not valid JSON").body)
+            payload = intake.load_json(await request.body())
+        except intake.BadJson as exc:
+            return _json(400, invalid(str(exc)).body)
         try:
             return _json(200, world.register(payload))
         except ApiError as exc:
@@ -293,29 +346,39 @@ def _sandbox_routes(world: World) -> list[Route]:
             return PlainTextResponse(world.truth.text())
 
     return [
-        Route("/_sandbox/clock", clock),
-        Route("/_sandbox/accounts", accounts, methods=["POST"]),
-        Route("/_sandbox/truth", truth),
+        Route("/_sandbox/clock", _admin(token, clock)),
+        Route("/_sandbox/accounts", _admin(token, accounts), methods=["POST"]),
+        Route("/_sandbox/truth", _admin(token, truth)),
+        Route("/_sandbox/{rest:path}", _admin(token, _unknown), methods=_METHODS),
     ]
 
 
-def create_app(world: World) -> Starlette:
-    """The sandbox as an ASGI application over ``world``."""
+async def _unknown(request: Request) -> Response:
+    return _json(404, NOT_FOUND.body)
+
+
+def create_app(
+    world: World, *, admin_token: str | None = None, waits: Waits | None = None
+) -> Starlette:
+    """The sandbox as an ASGI application over ``world``; with ``admin_token``, the
+    /_sandbox routes need it. ``waits`` (by default a fresh `Waits`) are the faults' waits,
+    which the server ends as it stops."""
+    waits = waits or Waits()
     routes = [
-        Route("/2/users/me", _api(world, "users_me", users_me)),
-        Route("/2/users/by", _api(world, "users_by", users_by)),
-        Route("/2/users/by/username/{username}", _api(world, "users_by", user_by_username)),
-        Route("/2/users", _api(world, "users_by", users_by_ids)),
-        Route("/2/tweets", _api(world, "tweets_post", post_tweet), methods=["POST"]),
-        Route("/2/tweets/search/recent", _api(world, "search_recent", search_recent)),
+        Route("/2/users/me", _api(world, "users_me", users_me, waits)),
+        Route("/2/users/by", _api(world, "users_by", users_by, waits)),
+        Route("/2/users/by/username/{username}", _api(world, "users_by", user_by_username, waits)),
+        Route("/2/users", _api(world, "users_by", users_by_ids, waits)),
+        Route("/2/tweets", _api(world, "tweets_post", post_tweet, waits), methods=["POST"]),
+        Route("/2/tweets/search/recent", _api(world, "search_recent", search_recent, waits)),
         Route(
             "/2/dm_conversations/with/{participant_id}/messages",
-            _api(world, "dm_post", post_dm),
+            _api(world, "dm_post", post_dm, waits),
             methods=["POST"],
         ),
-        Route("/2/dm_events", _api(world, "dm_events", dm_events)),
-        Route("/2/{rest:path}", _api(world, OTHER, unrouted), methods=_METHODS),
+        Route("/2/dm_events", _api(world, "dm_events", dm_events, waits)),
+        Route("/2/{rest:path}", _api(world, OTHER, unrouted, waits), methods=_METHODS),
         *directline.routes(world.chats),
-        *_sandbox_routes(world),
+        *_sandbox_routes(world, admin_token),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[intake.limit_body()])

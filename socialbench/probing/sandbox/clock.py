@@ -19,6 +19,10 @@ import time
 from socialbench.errors import UsageError
 
 TWEPOCH_MS = 1288834974657
+# the latest start a sandbox accepts: its times stay within what nanosecond clocks (pandas,
+# Arrow) hold, 2262-04-11, with room for a year's window
+LATEST_START_MS = 7_258_118_400_000  # 2200-01-01
+MAX_SPEED = 1e8  # a year of platform time in a third of a second
 SEQUENCE_BITS = 22
 _UTC = dt.UTC
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
@@ -58,8 +62,8 @@ class PlatformClock:
     """The platform's clock; ``start`` an ISO string or aware datetime (default: now UTC)."""
 
     def __init__(self, *, start: str | dt.datetime | None = None, speed: float = 1.0) -> None:
-        if speed < 0:
-            raise UsageError(f"speed: {speed} must be zero or more")
+        if not 0 <= speed <= MAX_SPEED:  # NaN fails both
+            raise UsageError(f"speed: {speed} must be from 0 to {MAX_SPEED:g}")
         self.speed = float(speed)
         self.start_ms = _start_ms(start)
         self._anchor = time.monotonic()
@@ -89,11 +93,17 @@ def _start_ms(start: str | dt.datetime | None) -> int:
     if start is None:
         return time.time_ns() // 1_000_000
     if isinstance(start, dt.datetime):
-        return parse_iso_ms(start.isoformat())
+        start = start.isoformat()
     try:
-        return parse_iso_ms(start)
+        ms = parse_iso_ms(start)
     except ValueError:
         raise UsageError(f"start: {start!r} is not an ISO 8601 instant") from None
+    if not TWEPOCH_MS <= ms < LATEST_START_MS:
+        raise UsageError(
+            f"start: {start!r} is outside the times the sandbox simulates, from "
+            f"{iso_ms(TWEPOCH_MS)} (X's first snowflake id) to {iso_ms(LATEST_START_MS)}"
+        )
+    return ms
 
 
 class Snowflakes:

@@ -47,7 +47,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from socialbench.probing.probes import find_marker
-from socialbench.probing.sandbox import chatbot, truth
+from socialbench.probing.sandbox import chatbot, intake, truth
 from socialbench.probing.sandbox.accounts import NEUTRAL_FOLLOWERS, BotIn
 from socialbench.probing.sandbox.business import BusinessClock
 from socialbench.probing.sandbox.clock import PlatformClock, iso_ms
@@ -296,6 +296,10 @@ def _client_activity(body: object) -> dict:
         isinstance(sender, dict) and isinstance(sender.get("id"), str) and sender["id"]
     ):
         raise DirectLineError(400, "MissingProperty", "The message has no from.id")
+    text = body.get("text")
+    too_long = intake.text_problem(text, most=None) if isinstance(text, str) else None
+    if too_long is not None:
+        raise DirectLineError(400, "MessageSizeTooBig", f"text: {too_long}")
     return {k: v for k, v in body.items() if k not in ("id", "timestamp", "conversation")}
 
 
@@ -362,9 +366,9 @@ def _bearer(request: Request) -> str:
 
 def _parse(raw: bytes) -> object:
     try:
-        return json.loads(raw or b"null")
-    except ValueError:
-        raise DirectLineError(400, "BadArgument", "The body is not valid JSON") from None
+        return intake.load_json(raw)
+    except intake.BadJson as exc:
+        raise DirectLineError(400, "BadSyntax", str(exc)) from None
 
 
 def _respond(answer: Callable[[], tuple[int, dict]]) -> Response:

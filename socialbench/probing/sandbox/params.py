@@ -11,7 +11,6 @@ a later revision of the document, sends that name.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Literal
@@ -20,6 +19,7 @@ import pydantic
 from pydantic import ConfigDict, Field, StringConstraints
 
 from socialbench.probing.sandbox.clock import parse_iso_ms
+from socialbench.probing.sandbox.intake import BadJson, load_json
 from socialbench.probing.sandbox.query import MAX_QUERY
 from socialbench.probing.sandbox.shapes import ApiError, invalid
 
@@ -323,9 +323,9 @@ def body(raw: bytes, model: type[pydantic.BaseModel]) -> pydantic.BaseModel:
     """The JSON body as ``model``; 400 naming the JSON path of the first problem (the
     document's properties are not nullable)."""
     try:
-        data = json.loads(raw or b"null")
-    except ValueError:
-        raise invalid("The request body is not valid JSON") from None
+        data = load_json(raw)
+    except BadJson as exc:
+        raise invalid(str(exc)) from None
     if not isinstance(data, dict):
         raise invalid("$: an object is required")
     null = _null_at(data, "$")

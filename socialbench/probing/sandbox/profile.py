@@ -109,6 +109,8 @@ def _duration(value: object) -> object:
 
 
 Duration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
+# a wait in real seconds: finite, zero to a year
+Wait = Annotated[float, Field(ge=0, le=durations.MAX_SECONDS, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -197,12 +199,12 @@ class Faults(pydantic.BaseModel, extra="forbid"):
     """Injected faults: exclusive probabilities per /2 request, and their parameters."""
 
     rate_limit: Probability = 0.0
-    reset_s: float = Field(default=60.0, gt=0)
+    reset_s: Duration = 60.0
     server_error: Probability = 0.0
     timeout: Probability = 0.0
-    timeout_s: float = Field(default=10.0, ge=0)
+    timeout_s: Wait = 10.0
     slow: Probability = 0.0
-    slow_s: float = Field(default=1.0, ge=0)
+    slow_s: Wait = 1.0
 
     @pydantic.model_validator(mode="after")
     def _check(self) -> Faults:
