@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from socialbench.errors import ConfigError, InputError
-from socialbench.files import check_readable
+from socialbench.sources.files import check_readable
 
 if TYPE_CHECKING:
     import yaml

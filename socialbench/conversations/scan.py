@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from socialbench.errors import InputError
-from socialbench.files import check_readable
+from socialbench.sources.files import check_readable
 from socialbench.sources.twcs import MAX_OFFSET_HOURS, REQUIRED, TWITTER_TIME
 
 ROWS = "_twcs_rows"

@@ -25,7 +25,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from socialbench.errors import InputError, UsageError
-from socialbench.files import check_readable
+from socialbench.sources.files import check_readable
 
 if TYPE_CHECKING:
     import pandas as pd
