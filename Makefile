@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test chromium java lint bench bench-out-of-core bench-probes bench-report clean
+.PHONY: demo test chromium java axe lint bench bench-out-of-core bench-probes bench-report clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/python tests/synth.py --conversations 2000 --brands 12 --seed 7 -o reports/demo-archive.csv
 	$(BIN)/socialbench run --fixtures reports/demo-archive.csv --out reports/demo-archive
 
-test: $(STAMP) chromium java
+test: $(STAMP) chromium java axe
 	$(BIN)/python -m pytest
 
 # The HTML report's browser test needs Debian's chromium; installed here when missing (as
@@ -31,6 +31,16 @@ chromium:
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
 	    >/dev/null; } || echo "chromium is not installed: the browser test will be skipped"
+
+# The HTML report's accessibility tests run axe-core (MPL-2.0) in that chromium: installed from
+# the npm registry into .venv/axe (ignored by git) when missing, else those tests are skipped
+# and say why. Tests themselves never touch the network.
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
+axe:
+	@[ -f $(AXE) ] || { command -v npm >/dev/null 2>&1 && \
+	  npm install --no-save --no-audit --no-fund --silent --prefix $(VENV)/axe axe-core@4 \
+	  >/dev/null; } || echo "axe-core not installed (no npm, or the registry unreachable):" \
+	  "the accessibility tests will be skipped"
 
 # The Spark engine's tests need a Java 17+ runtime (Spark 4); installed here when there is
 # no java at all (as root with apt: openjdk-17-jre-headless, else Debian's default JRE), else

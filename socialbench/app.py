@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 
 from socialbench import report, sources
-from socialbench.errors import InputError, UsageError
+from socialbench.errors import InputError, UsageError, WriteFailed
 
 EXIT_OK = 0
 
@@ -91,6 +91,14 @@ def _default_out(name: str) -> Path:
     return Path("reports") / f"{name}-{stamp}"
 
 
+def plain_terminal() -> None:
+    """Standard output and error show what their encoding cannot (a C locale,
+    ``PYTHONIOENCODING=ascii``) as backslash escapes instead of failing on it."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def _console():
     from rich.console import Console
 
@@ -108,6 +116,11 @@ def run(
     ``given`` names the options set on the command line, to refuse those of the other kind
     of run. Returns the verdict's exit code with a check, else 0.
     """
+    options = {**options, "branding": branding(options)}  # a bad logo stops before the run
+    if "pdf" in report.parse_formats(options["report_formats"] or "html"):
+        from socialbench.report import pdf
+
+        pdf.browser()  # no Chromium: said before the run, not after it
     if options["resume_dir"] is not None or (paths and _is_suite(paths[0])):
         _refuse(given, _ARCHIVE_ONLY, _NOT_FOR_SUITES)
         if len(paths) > 1:
@@ -158,7 +171,7 @@ def _run_suite(paths, fixtures, options) -> int:
         request, suite = (_check_request(options) if _wants_check(options) else None), None
     with display:
         outcome = _probe(paths, fixtures, options, output=output, display=display)
-    _write_reports(outcome.out_dir, options["report_formats"], quiet=options["quiet"])
+    _write_reports(outcome.out_dir, options)
     if not options["quiet"]:
         _print_failed(outcome.summary)
         _print_summary(outcome.summary, outcome.out_dir, top=options["top"])
@@ -255,7 +268,7 @@ def _analyse_archive(paths: list[Path], options) -> int:
         if request is not None:  # scopes checked against the data before anything is written
             judge = _archive_judge(target, result, request)
         output.write_run(target, result.writers())
-    _write_reports(target, options["report_formats"], quiet=options["quiet"])
+    _write_reports(target, options)
     if not options["quiet"]:
         _report_skipped(result.skipped)
         _print_summary(result.summary, target, top=options["top"])
@@ -321,17 +334,39 @@ def _preflight(options, *, suite_path: Path | None = None):
     return request, suite
 
 
-def _write_reports(out_dir: Path, formats: str | None, *, quiet: bool) -> None:
-    if not formats:
+def _write_reports(out_dir: Path, options: dict) -> None:
+    """``run --report FORMATS``: the reports, branded, compared with ``--baseline`` if given."""
+    if not options["report_formats"]:
         return
-    from socialbench.report import model
-
-    names = report.parse_formats(formats)
-    loaded = model.load(out_dir)
+    names = report.parse_formats(options["report_formats"])
+    loaded = _loaded(out_dir, options.get("branding"), options.get("baseline_dir"))
     for fmt in names:
         path = report.write(loaded, fmt)
-        if not quiet:
+        if not options["quiet"]:
             click.echo(f"report: {path}")
+
+
+def _loaded(directory: Path, brand, baseline: Path | None):
+    """The run's report, branded, compared with ``baseline`` when one is given."""
+    from socialbench.report import model, trends
+
+    loaded = model.load(directory, branding=brand)
+    if baseline is not None:
+        loaded.baseline = trends.against(baseline, directory)
+    return loaded
+
+
+def branding(options: dict):
+    """The reports' ``model.Branding`` from ``--title``, ``--client`` and ``--logo`` (read
+    and checked now: a bad logo is a usage error before anything runs)."""
+    from socialbench.report import model
+
+    logo = options.get("logo")
+    return model.Branding(
+        title=options.get("title") or None,
+        client=options.get("client") or None,
+        logo=None if logo is None else model.logo_uri(logo),
+    )
 
 
 def _print_summary(summary: dict, out_dir: Path, *, top: int) -> None:
@@ -434,8 +469,10 @@ def _write_junit(verdict, junit_file: Path, *, quiet) -> None:
 
     try:
         path = junit.write(verdict, junit_file)
-    except OSError as exc:
-        raise InputError(junit_file, f"--junit: cannot write: {exc.strerror}") from None
+    except WriteFailed as exc:
+        if exc.exit_code != InputError.exit_code:  # a full or failing disk: exit code 3
+            raise
+        raise InputError(junit_file, f"--junit: cannot write: {exc.reason}") from None
     if not quiet:
         click.echo(f"junit: {terminal_text(path)}")
 
@@ -613,17 +650,19 @@ def _refresh_observation(directory: Path) -> None:
         observing.refresh(directory, min_group=10, tiers=parse_tiers("1000,10000"))
 
 
-def write_report(directory: Path, fmt: str, output: Path | None) -> None:
+def write_report(directory: Path, fmt: str, output: Path | None, options: dict) -> None:
     """``report``: render a run in ``fmt`` to ``output`` (default in the run's folder), or
-    print it when ``output`` is ``-``."""
-    from socialbench.report import model
+    print it when ``output`` is ``-``; branded and compared with ``--baseline`` if given."""
+    if str(output) == "-" and fmt not in ("md", "json"):
+        raise UsageError(f"--output -: only md and json can be printed, not {fmt}")
+    if fmt == "pdf":
+        from socialbench.report import pdf
 
+        pdf.browser()  # no Chromium: said before anything is read
+    brand = branding(options)
     _refresh_observation(directory)
-    loaded = model.load(directory)
+    loaded = _loaded(directory, brand, options.get("baseline"))
     if str(output) == "-":
-        if fmt not in ("md", "json"):
-            raise UsageError(f"--output -: only md and json can be printed, not {fmt}")
-
         click.echo(report.render(loaded, fmt), nl=False)
         return
     click.echo(f"wrote {report.write(loaded, fmt, output)}")

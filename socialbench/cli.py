@@ -12,9 +12,15 @@ from socialbench import __version__, app, conversations, durations, report, sour
 from socialbench.errors import SocialbenchError
 from socialbench.measure.summaries import GROUPS
 from socialbench.probing.connectors import TARGETS
+from socialbench.safe import terminal_lines
 
 EXIT_INTERRUPTED = 130
 _PATH = click.Path(path_type=Path)
+_FORMAT_HELP = "html (default): one file; md: a summary; json; csv: tables; pdf: needs Chromium."
+_OUTPUT_HELP = "Where to write [default: DIR/report.FORMAT, report-csv/]; '-' prints md or json."
+_REPORTS_HELP = (
+    "Also write reports into the output folder: html, md, json, csv, pdf (comma-separated)."
+)
 
 
 class Group(click.Group):
@@ -24,7 +30,7 @@ class Group(click.Group):
         try:
             code = super().invoke(ctx)
         except SocialbenchError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {terminal_lines(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -35,6 +41,7 @@ class Group(click.Group):
 
 def entry() -> None:
     """The console script and ``python -m socialbench``."""
+    app.plain_terminal()
     main()
 
 
@@ -136,6 +143,16 @@ def source_options(func):
     return _stacked(options, func)
 
 
+def branding_options(func):
+    """Options of every command that writes reports a consultant hands to a client."""
+    options = [
+        click.option("--title", help="The reports' title [default: the suite's or folder's name]."),
+        click.option("--client", help="Who the reports are for ('Prepared for ...')."),
+        click.option("--logo", type=_PATH, metavar="FILE", help="PNG, JPEG or SVG, at most 1 MB."),
+    ]
+    return _stacked(options, func)
+
+
 def check_options(func):
     """Options of every command that checks a run against thresholds."""
     options = [
@@ -231,12 +248,8 @@ def check_options(func):
 @click.option("--record", type=_PATH, metavar="FILE", help="Also write the messages as fixtures.")
 @click.option("--out", "out_dir", type=_PATH, help="Output folder [default: reports/NAME-TIME].")
 @click.option("--name", help="Run name for the default output folder [default: first file's name].")
-@click.option(
-    "--report",
-    "report_formats",
-    metavar="FORMATS",
-    help="Also write reports into the output folder: html, md, json, csv (comma-separated).",
-)
+@click.option("--report", "report_formats", metavar="FORMATS", help=_REPORTS_HELP)
+@branding_options
 @click.option(
     "--min-group",
     default=10,
@@ -420,29 +433,17 @@ def observe_command(**options) -> None:
 
 @main.command("report")
 @click.argument("directory", type=_PATH, metavar="DIR")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(list(report.FORMATS)),
-    default="html",
-    show_default=True,
-    help="html: one self-contained file; md: a compact summary; json: summary.json; "
-    "csv: a folder with the probe table and the group tables.",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=_PATH,
-    metavar="FILE",
-    help="Where to write [default: DIR/report.html, report.md, report.json or report-csv/]; "
-    "'-' prints md or json.",
-)
-def report_command(directory: Path, fmt: str, output: Path | None) -> None:
-    """Render a run (probe run or recorded archive) as HTML, Markdown, JSON or CSV.
+@click.option("--format", "fmt", type=click.Choice(list(report.FORMATS)), help=_FORMAT_HELP)
+@click.option("-o", "--output", type=_PATH, metavar="FILE", help=_OUTPUT_HELP)
+@click.option("--baseline", type=_PATH, metavar="DIR", help="An earlier run to compare with.")
+@branding_options
+def report_command(directory: Path, fmt: str | None, output: Path | None, **options) -> None:
+    """Render a run (probe run or recorded archive) as HTML, Markdown, JSON, CSV or PDF.
 
     \b
     Example:
       socialbench report reports/demo --format html -o demo.html
+      socialbench report reports/dec --baseline reports/nov --client "Acme" --logo logo.png
       socialbench report reports/demo --format md -o - >> "$GITHUB_STEP_SUMMARY"
     """
-    app.write_report(directory, fmt, output)
+    app.write_report(directory, fmt or "html", output, options)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -57,3 +62,69 @@ class EngineUnavailable(SocialbenchError):
     Java) or its cluster cannot be reached (a Spark master, a Spark Connect server)."""
 
     exit_code = 3
+
+
+class WriteFailed(SocialbenchError):
+    """Raised when a file socialbench writes cannot be written (a folder that is not
+    writable, a path that is a folder). Names the file; nothing half-written is left in its
+    place (the previous file, if any, stays as it was)."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{path}: {self.describe(reason)}")
+
+    @staticmethod
+    def describe(reason: str) -> str:
+        return f"cannot write ({reason})"
+
+
+class DiskFull(WriteFailed):
+    """Raised when a write fails for want of room: the disk or the user's quota is full, or
+    the file would pass the largest size allowed (ENOSPC, EDQUOT, EFBIG; SQLite's "database
+    or disk is full"), or the disk fails (EIO). The platform is at fault, not the input."""
+
+    exit_code = 3
+
+    @staticmethod
+    def describe(reason: str) -> str:
+        return f"the disk is full ({reason})"
+
+
+class DiskFailed(WriteFailed):
+    """Raised when the disk reports an input/output error (EIO, SQLite's disk I/O error)
+    while socialbench writes."""
+
+    exit_code = 3
+
+    @staticmethod
+    def describe(reason: str) -> str:
+        return f"the disk failed or is full ({reason})"
+
+
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_ERRNO_IN_TEXT = re.compile(r"\[errno (\d+)\]", re.IGNORECASE)  # Arrow's OSErrors carry none
+
+
+def write_failed(path: str | Path, error: OSError) -> WriteFailed:
+    """The WriteFailed (DiskFull, DiskFailed) that an OSError raised writing ``path`` means."""
+    code = error.errno
+    if code is None and (found := _ERRNO_IN_TEXT.search(str(error))):
+        code = int(found.group(1))
+    reason = os.strerror(code) if code is not None else str(error) or type(error).__name__
+    if code in NO_ROOM:
+        return DiskFull(path, reason)
+    if code == errno.EIO:
+        return DiskFailed(path, reason)
+    return WriteFailed(path, reason)
+
+
+@contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Turn an OSError raised inside into ``write_failed(path, error)``."""
+    try:
+        yield
+    except WriteFailed:
+        raise
+    except OSError as error:
+        raise write_failed(path, error) from None

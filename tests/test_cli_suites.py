@@ -257,3 +257,16 @@ def test_help_shows_an_example(command, example):
     assert result.exit_code == 0, result.output
     assert "Example:" in result.output
     assert example in result.output
+
+
+@pytest.mark.parametrize("value", ["tok3n\r", "tok en", "tok\nen", "tøken"])
+def test_a_credential_no_header_can_carry_is_named_not_shown(tmp_path, value):
+    """A token pasted with its line end would reach the platform's error message (httpx's
+    "Illegal header value b'...'"), so it is refused first, naming only the variable."""
+    path = write_suite(tmp_path)
+    env = {"SB_X_TOKEN_SMALL": value, "SB_X_TOKEN_BIG": "fine-token"}
+    result = CliRunner().invoke(main, ["run", str(path), "--target", "x", "--out",
+                                       str(tmp_path / "out")], env=env)  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "environment variable SB_X_TOKEN_SMALL holds a space, a line end" in result.output
+    assert value.strip() not in result.output and "SB_X_TOKEN_BIG" not in result.output

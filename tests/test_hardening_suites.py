@@ -9,9 +9,11 @@ import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
+import hypothesis
 import pytest
 from click.testing import CliRunner
 from conftest import DATA
+from hypothesis import strategies as st
 
 from socialbench.cli import main
 
@@ -321,3 +323,49 @@ def test_an_answer_key_matches_keywords_patterns_and_links():
         ["a 5.0 OFF deal", "50x0 off", "REFUNDED", "see https://help.acme.example/x", "x"]
     )
     assert attribution._key_hits(key, texts).tolist() == [True, False, True, True, False]
+
+
+# Properties: whatever a suite holds, validate checks it in one line per problem (exit code
+# 2) or accepts it (0): never a traceback, a hang or unbounded memory.
+
+SUITE_PROPERTY = hypothesis.settings(
+    max_examples=40, deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+TEMPLATE_PARTS = st.sampled_from(
+    [
+        "{{", "}}", "{%", "%}", " for i in range(9) ", " endfor ", " brand.name ", " order ",
+        "'%*d' % (", "'{:>{w}}'.format(1, w=", "10**9", ")", "|center(", "|indent(", "~",
+        " * ", " + ", "**", "[1]", "'x'", "namespace(", "|join", "|format(", "1/0", "(", ",",
+    ]
+)  # fmt: skip
+
+
+def checked_or_refused(result) -> None:
+    assert result.exit_code in (0, 2), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    if result.exit_code == 2:
+        assert all(line.startswith("error: ") or line.startswith("  ") or "suite.yaml" in line
+                   for line in result.output.strip().splitlines()), result.output  # fmt: skip
+
+
+@SUITE_PROPERTY
+@hypothesis.given(parts=st.lists(TEMPLATE_PARTS | st.text(max_size=8), max_size=12))
+def test_any_query_template_is_rendered_or_refused(tmp_path_factory, parts):
+    template = "".join(parts)
+    text = SUITE.replace('"my order hasn\'t arrived"', json.dumps(template + " order"))
+    text += "    variables: {order: ['#1']}\n"
+    suite = write(tmp_path_factory.mktemp("suite"), text)
+    checked_or_refused(invoke("validate", suite))
+
+
+@SUITE_PROPERTY
+@hypothesis.given(
+    at=st.integers(min_value=0, max_value=len(SUITE)),
+    cut=st.integers(min_value=0, max_value=12),
+    inserted=st.text(st.sampled_from(list("-:{}[],'\"!&*|>#? \n\tabx19.")), max_size=12),
+)
+def test_any_edited_suite_is_checked_or_refused(tmp_path_factory, at, cut, inserted):
+    text = SUITE[:at] + inserted + SUITE[at + cut :]
+    suite = write(tmp_path_factory.mktemp("suite"), text)
+    checked_or_refused(invoke("validate", suite))

@@ -39,7 +39,10 @@ class Analysis:
     @cached_property
     def summary(self) -> dict:
         summary = self.table.summary(self.metric_settings)
-        summary["sources"] = [info.__dict__ for info in self.sources]
+        # file names only: no machine path in summary.json (which is also the JSON report)
+        summary["sources"] = [
+            info.__dict__ | {"path": Path(info.path).name} for info in self.sources
+        ]
         summary["skipped_rows"] = len(self.skipped)
         summary["reopen_after_s"] = self.reopen_after_s
         return summary

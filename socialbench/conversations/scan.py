@@ -59,7 +59,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from socialbench.errors import InputError
+from socialbench.errors import InputError, writing
 from socialbench.sources.files import check_readable
 from socialbench.sources.twcs import MAX_OFFSET_HOURS, REQUIRED, TWITTER_TIME
 
@@ -629,7 +629,7 @@ def _rewrite_line_ends(file: _File) -> None:
     lone_cr = _has_lone_cr(file.path)
     handle, copy = tempfile.mkstemp(prefix="socialbench-twcs-", suffix=".csv")
     file.temporary.append(copy)
-    with os.fdopen(handle, "wb") as out:
+    with writing(copy), os.fdopen(handle, "wb") as out:  # a full disk: one line, exit 3
         carry, inside = b"", False
         for chunk in _chunks(file.path):
             data = carry + chunk

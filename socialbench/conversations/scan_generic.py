@@ -72,7 +72,7 @@ from pathlib import Path
 
 from socialbench.conversations import scan
 from socialbench.conversations.scan import _chunks, _identifier, _lines_at, _literal, _one
-from socialbench.errors import InputError
+from socialbench.errors import InputError, writing
 from socialbench.sources import generic
 from socialbench.sources.payloads import EARLIEST, LATEST, describe
 
@@ -666,7 +666,7 @@ def _copy_json_lines(file: scan._File) -> None:
     handle, copy = tempfile.mkstemp(prefix="socialbench-generic-", suffix=".jsonl")
     file.temporary.append(copy)
     lone = scan.LONE_CR.encode()
-    with os.fdopen(handle, "wb") as out:
+    with writing(copy), os.fdopen(handle, "wb") as out:  # a full disk: one line, exit 3
         carry = b""
         for chunk in _chunks(file.path):
             data = carry + chunk

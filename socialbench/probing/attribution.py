@@ -365,10 +365,9 @@ def write_recording(msgs: pd.DataFrame, sent: dict, path: Path, *, secrets: list
     for secret in secrets:
         if secret:
             text = text.replace(secret, "[redacted]")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
+    from socialbench.report.output import write_text
+
+    write_text(path, text)
 
 
 def _fixture_record(row: dict, probe: Probe | None) -> dict:

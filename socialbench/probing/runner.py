@@ -15,10 +15,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from socialbench.errors import SocialbenchError
 from socialbench.probing.connectors.base import (
     Connector,
     PollFailed,
-    RunFailed,
     SendFailed,
     Watch,
     iso,
@@ -155,7 +155,7 @@ class Runner:
             async with asyncio.TaskGroup() as group:
                 for chain in chains:
                     group.create_task(self._send_chain(chain))
-        except* RunFailed as failed:
+        except* SocialbenchError as failed:  # RunFailed, a full disk under the store
             raise failed.exceptions[0] from None
 
     def _chains(self, planned: list[StoredProbe]) -> list[list[StoredProbe]]:
@@ -167,19 +167,27 @@ class Runner:
 
     async def _send_chain(self, chain: list[StoredProbe]) -> None:
         pending: list[asyncio.Task] = []
-        for stored in chain:
-            wanted = max(stored.due, self._conversation_free(stored.probe))
-            if self.settings.once and wanted > self.clock.now():
-                break
-            slot = self._lanes.reserve(lane(stored.probe), wanted)
-            await self.clock.sleep_until(slot)
-            await self._in_flight.acquire()
-            task = asyncio.create_task(self._send_one(stored.probe))
-            if stored.probe.surface == PRIVATE and self._talk(stored.probe) is not None:
-                await task  # the next private probe waits for this one's window
-            else:
-                pending.append(task)
-        await asyncio.gather(*pending)
+        try:
+            for stored in chain:
+                wanted = max(stored.due, self._conversation_free(stored.probe))
+                if self.settings.once and wanted > self.clock.now():
+                    break
+                slot = self._lanes.reserve(lane(stored.probe), wanted)
+                await self.clock.sleep_until(slot)
+                await self._in_flight.acquire()
+                task = asyncio.create_task(self._send_one(stored.probe))
+                if stored.probe.surface == PRIVATE and self._talk(stored.probe) is not None:
+                    await task  # the next private probe waits for this one's window
+                else:
+                    pending.append(task)
+            done = await asyncio.gather(*pending, return_exceptions=True)
+        finally:  # the chain failed or was cancelled: its sends stop, each outcome retrieved
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        failed = [result for result in done if isinstance(result, BaseException)]
+        if failed:
+            raise failed[0]
 
     def _talk(self, probe: Probe) -> tuple | None:
         """The private conversation a probe is sent in (its persona's with its brand on its

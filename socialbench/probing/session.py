@@ -113,9 +113,9 @@ def _new_store(out_dir: Path) -> RunStore:
 
 
 def _copy_atomically(source: Path, target: Path) -> None:
-    partial = target.with_name(target.name + ".partial")
-    shutil.copyfile(source, partial)
-    os.replace(partial, target)
+    from socialbench.report.output import write_atomic
+
+    write_atomic(target, lambda partial: shutil.copyfile(source, partial))
 
 
 async def resume(

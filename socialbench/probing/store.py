@@ -36,12 +36,12 @@ import threading
 import time
 import typing
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
 
-from socialbench.errors import SocialbenchError
+from socialbench.errors import NO_ROOM, DiskFailed, DiskFull, SocialbenchError, writing
 from socialbench.probing.connectors.base import Observed, Sent
 from socialbench.probing.probes import Probe
 
@@ -246,7 +246,7 @@ class RunStore:
             raise _no_run(directory)
         # query_only rather than a read-only open: the last connection to close may then
         # checkpoint and remove the -wal and -shm files instead of leaving them behind
-        db = sqlite3.connect(path, isolation_level=None, timeout=10)
+        db = _open_database(path)
         try:
             db.execute("PRAGMA query_only = ON")
             version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -552,7 +552,7 @@ class Inbox:
         path = Path(directory) / DATABASE
         if not path.is_file():
             raise SocialbenchError(f"{directory}: no run store here ({DATABASE})")
-        db = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
+        db = _open_database(path, check_same_thread=False)
         try:
             db.execute("PRAGMA synchronous = NORMAL")
             version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -631,14 +631,78 @@ def _inbox_rows(db: sqlite3.Connection, after: int, source: str | None, key: str
 
 @contextmanager
 def _immediate(db: sqlite3.Connection) -> Iterator[None]:
-    """A write transaction, committed on leaving, rolled back on an error."""
+    """A write transaction, committed on leaving, rolled back on an error (SQLite may have
+    rolled it back itself: a full disk)."""
     db.execute("BEGIN IMMEDIATE")
     try:
         yield
     except BaseException:
-        db.execute("ROLLBACK")
+        _rollback(db)
         raise
-    db.execute("COMMIT")
+    try:
+        db.execute("COMMIT")
+    except BaseException:
+        _rollback(db)
+        raise
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    if db.in_transaction:
+        with suppress(sqlite3.Error, SocialbenchError):
+            db.execute("ROLLBACK")
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose statements, failing for want of room (SQLITE_FULL) or on a failing
+    disk (SQLITE_IOERR), raise DiskFull or DiskFailed naming the database file."""
+
+    path = Path(DATABASE)
+
+    def execute(self, *args, **kwargs):
+        with _disk_errors(self.path):
+            return super().execute(*args, **kwargs)
+
+    def executemany(self, *args, **kwargs):
+        with _disk_errors(self.path):
+            return super().executemany(*args, **kwargs)
+
+    def executescript(self, *args, **kwargs):
+        with _disk_errors(self.path):
+            return super().executescript(*args, **kwargs)
+
+
+def _open_database(path: Path, *, check_same_thread: bool = True) -> _Connection:
+    """A connection to ``path`` in autocommit mode (transactions are explicit)."""
+    with _disk_errors(path):
+        db = sqlite3.connect(
+            path,
+            isolation_level=None,
+            timeout=10,
+            check_same_thread=check_same_thread,
+            factory=_Connection,
+        )
+    db.path = Path(path)
+    return db
+
+
+@contextmanager
+def _disk_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise _disk_error(path, error) or error from None
+
+
+def _disk_error(path: Path, error: sqlite3.Error) -> SocialbenchError | None:
+    """DiskFull or DiskFailed when ``error`` is SQLite's full disk or I/O error, else None."""
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = None if code is None else code & 0xFF
+    text = str(error)
+    if primary == sqlite3.SQLITE_FULL or "database or disk is full" in text:
+        return DiskFull(path, "database or disk is full")
+    if primary == sqlite3.SQLITE_IOERR or "disk I/O error" in text:
+        return DiskFailed(path, "disk I/O error")
+    return None
 
 
 def _no_run(directory: Path) -> SocialbenchError:
@@ -651,6 +715,8 @@ def _make_directory(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
+        if error.errno in NO_ROOM:
+            raise DiskFull(directory, os.strerror(error.errno)) from None
         raise SocialbenchError(f"{directory}: cannot create run directory: {error}") from None
 
 
@@ -673,8 +739,13 @@ def _lock(directory: Path) -> int:
     except OSError as error:
         os.close(fd)
         raise SocialbenchError(f"{path}: cannot lock: {error.strerror}") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    try:
+        with writing(path):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except BaseException:
+        _unlock(fd)
+        raise
     return fd
 
 
@@ -687,7 +758,7 @@ def _unlock(fd: int) -> None:
 
 def _connect(path: Path) -> sqlite3.Connection:
     """Open the database in autocommit mode (transactions are explicit) and migrate it."""
-    db = sqlite3.connect(path, isolation_level=None, timeout=10)
+    db = _open_database(path)
     try:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")

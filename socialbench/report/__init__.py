@@ -24,6 +24,7 @@ FORMATS = {
     "md": "socialbench.report.markdown",
     "json": "socialbench.report.json_format",
     "csv": "socialbench.report.csv_format",
+    "pdf": "socialbench.report.pdf",
 }
 
 __all__ = ["FORMATS", "parse_formats", "render", "write"]
@@ -42,10 +43,14 @@ def parse_formats(text: str) -> list[str]:
 
 
 def write(report: Report, fmt: str, path: Path | None = None) -> Path:
-    """Render ``report`` as ``fmt`` into ``path`` (default: beside the run's files)."""
+    """Render ``report`` as ``fmt`` into ``path`` (default: beside the run's files),
+    atomically: rendered into a staging path beside it, then moved into place, so that a
+    failure (a full disk: DiskFull naming the file) leaves the previous report intact."""
+    from socialbench.report.output import write_atomic
+
     module = importlib.import_module(FORMATS[fmt])
-    target = path if path is not None else report.directory / module.DEFAULT_NAME
-    return module.write(report, target)
+    target = Path(path) if path is not None else report.directory / module.DEFAULT_NAME
+    return write_atomic(target, lambda partial: module.write(report, partial))
 
 
 def render(report: Report, fmt: str) -> str:

@@ -17,11 +17,13 @@ import jinja2
 from markupsafe import Markup
 
 from socialbench import __version__
+from socialbench.report import findings, trends
 from socialbench.report import html_charts as charts
 from socialbench.report import html_data as data
 from socialbench.report import html_sections as sections
+from socialbench.report.methodology import file_name
 from socialbench.report.model import Report
-from socialbench.report.references import REFERENCES
+from socialbench.report.references import REFERENCES, TWCS_CAVEAT
 
 DEFAULT_NAME = "report.html"  # beside the run's files
 HERE = Path(__file__).resolve().parent
@@ -32,7 +34,9 @@ CHART_LIBRARY_NAME = "Chart.js 4.6.1"
 TEXT_COLUMNS = ("brand", "channel", "surface", "persona", "category", "scenario")
 NA = Markup('<span class="na" title="not shown: too few probes, or undefined">–</span>')
 SECTIONS = (
+    ("summary", "Summary"),
     ("headline", "Headline figures"),
+    ("trends", "Trends"),
     ("leaderboard", "Brand leaderboard"),
     ("speed", "Time to first response"),
     ("clocks", "Calendar and support-hours clocks"),
@@ -104,7 +108,9 @@ def _na(format_value):
 @cache
 def assets() -> dict:
     """The inline assets and the Content-Security-Policy that allows exactly them."""
-    css = (ASSETS / "report.css").read_text(encoding="utf-8")
+    css = (ASSETS / "report.css").read_text(encoding="utf-8").rstrip("\n")
+    printed = (ASSETS / "print.css").read_text(encoding="utf-8").rstrip("\n")
+    css += f"\n@media print {{\n{printed}\n}}\n"  # after report.css: its rules win in print
     # one script: the charting library, then ours
     script = "\n".join(
         (ASSETS / name).read_text(encoding="utf-8").rstrip("\n")
@@ -144,6 +150,8 @@ def context(report: Report) -> dict:
     chart_specs = charts.report_charts(report, probes, scenarios)
     charts_json = data.script_json(chart_specs)
     probes_json = data.script_json(data.probe_table(probes))
+    extra = summary_and_trends(report, probes, sections.brand_names(report))
+    has_trends = extra["weekly"] is not None or extra["baseline"] is not None
     transcripts = None
     if report.transcripts:
         rest = len(probes_json) + len(charts_json) + _page_bytes(len(brands))
@@ -162,7 +170,6 @@ def context(report: Report) -> dict:
         "min_group": summary.get("min_group", 10),
         "version": __version__,
         "chart_library": CHART_LIBRARY_NAME,
-        "sections": SECTIONS,
         "names": sections.brand_names(report),
         "cards": sections.headline(report, resolution),
         "leaderboard": sections.by_rate(brands),
@@ -186,6 +193,40 @@ def context(report: Report) -> dict:
         "transcripts_omitted": transcripts["omitted"] if transcripts else 0,
         "probe_count": len(probes),
         "max_chart_labels": charts.MAX_CHART_LABELS,
+        **cover(report),
+        **extra,
+        "sections": [s for s in SECTIONS if s[0] != "trends" or has_trends],
+    }
+
+
+def cover(report: Report) -> dict:
+    """The page's header: branding, sources by file name only, and the two times, the
+    wall-clock time the report was made and the platform time the data spans."""
+    span = report.data_span()
+    sources = report.summary.get("sources") or []
+    return {
+        "branding": report.branding,
+        "sources": [source | {"path": file_name(source.get("path"))} for source in sources],
+        "span": span and tuple(f"{t:%Y-%m-%d %H:%M}" for t in span),
+        "simulated_clock": report.simulated_clock,
+        "twcs_caveat": TWCS_CAVEAT if any(s.get("format") == "twcs" for s in sources) else "",
+    }
+
+
+def summary_and_trends(report: Report, probes, names: dict[str, str]) -> dict:
+    summary = report.summary
+    zero = [
+        row for row in [summary["overall"], *summary["groups"].get("brand", [])]
+        if row.get("ttfr_business_median_s") == 0
+    ]  # fmt: skip
+    return {
+        "findings": findings.summarise(
+            summary, kind=report.run_kind, text=lambda v: names.get(str(v), str(v))
+        ),
+        "weekly": trends.weekly(probes, min_group=summary.get("min_group", 10)),
+        "baseline": report.baseline,
+        "baseline_rows": trends.baseline_rows(report.baseline) if report.baseline else [],
+        "business_zero": bool(zero),
     }
 
 

@@ -2,9 +2,14 @@
 
 Each spec is ``{"id", "kind", "title", ...}``; kinds: ``interval`` (a share with its 95%
 interval per label), ``box`` (response-time quantiles per label), ``steps`` (Kaplan–Meier
-"answered within t" curves) and ``bars`` (grouped or stacked bars). Figures come from
-summary.json where it has them; curves and quartiles are computed here from the probes,
-withholding groups below the small-group rule exactly as summary.json does.
+"answered within t" curves, drawn as small multiples: one small chart per brand on shared
+axes) and ``bars`` (grouped or stacked bars). Figures come from summary.json where it has
+them; curves and quartiles are computed here from the probes, withholding groups below the
+small-group rule exactly as summary.json does.
+
+Charts stay readable with a hundred brands: they show the ``MAX_CHART_LABELS`` brands with
+the most probes and fold the rest into one "other N brands" row, whose figures are
+``metrics.aggregate`` of those brands' probes (the definitions summary.json uses).
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ import math
 import numpy as np
 import pandas as pd
 
+from socialbench.measure import metrics
 from socialbench.report import html_sections as sections
 from socialbench.report.html_data import inert
 from socialbench.report.references import for_metric
 
 MAX_CURVE_POINTS = 400  # a Kaplan–Meier curve with more steps is sampled on a log grid
-MAX_CHART_LABELS = 15  # charts show the largest groups; tables show every one
+MAX_CHART_LABELS = 12  # charts show the largest groups and fold the rest; tables show all
 
 
 def km_curve(events: np.ndarray, censored: np.ndarray, *, start: float, end: float) -> list:
@@ -58,24 +64,33 @@ def axis_start(times: np.ndarray) -> float:
     return float(10 ** math.floor(math.log10(max(min(fastest, 60.0), 1.0))))
 
 
-def km_chart(probes: pd.DataFrame, brands: list[str], window_s: float, min_group: int) -> dict:
-    """'Answered within t' per brand (brands with at least ``min_group`` probes) and overall."""
+def km_chart(
+    probes: pd.DataFrame, brands: list[str], window_s: float, min_group: int,
+    other: list[str] = (),
+) -> dict:  # fmt: skip
+    """'Answered within t' overall, for each of ``brands`` with at least ``min_group`` probes
+    (the page draws one small chart each, on the same axes) and for the ``other`` brands
+    pooled, when they are at least ``min_group`` probes together."""
     responded = probes["responded"].fillna(False).to_numpy(dtype=bool)
     ttfr = probes["ttfr_s"].to_numpy(dtype=float)
     watched = probes["watched_s"].to_numpy(dtype=float)
     brand = probes["brand"].to_numpy(dtype=object)
     start = axis_start(ttfr[responded])
-    series = [
-        {"label": "All brands", "points": km_curve(
-            ttfr[responded], watched[~responded], start=start, end=window_s), "strong": True},
-    ]  # fmt: skip
-    shown = [b for b in brands if (brand == b).sum() >= min_group][:MAX_CHART_LABELS]
-    for name in shown:
-        mine = brand == name
-        points = km_curve(
+
+    def curve(mine: np.ndarray) -> list:
+        return km_curve(
             ttfr[mine & responded], watched[mine & ~responded], start=start, end=window_s
         )
-        series.append({"label": name, "points": points})
+
+    everyone = np.ones(len(brand), dtype=bool)
+    series = [{"label": "All brands", "points": curve(everyone), "strong": True}]
+    for name in brands:
+        mine = brand == name
+        if mine.sum() >= min_group:
+            series.append({"label": name, "points": curve(mine)})
+    pooled = np.isin(brand, list(other)) if len(other) else np.zeros(len(brand), dtype=bool)
+    if pooled.sum() >= min_group:
+        series.append({"label": _other_label(len(other)), "points": curve(pooled), "other": True})
     return {
         "id": "chart-km",
         "kind": "steps",
@@ -86,6 +101,22 @@ def km_chart(probes: pd.DataFrame, brands: list[str], window_s: float, min_group
     }
 
 
+def _other_label(count: int) -> str:
+    return f"other {count} brand" + ("" if count == 1 else "s")
+
+
+def other_row(probes: pd.DataFrame, names: list[str], summary: dict) -> dict | None:
+    """The figures of the brands ``names`` pooled, as a summary.json group row labelled
+    "other N brands" (None when there are none)."""
+    if not names:
+        return None
+    mine = probes[probes["brand"].isin(names).to_numpy(dtype=bool)]
+    settings = metrics.MetricSettings(
+        window_s=float(summary["window_s"]), min_group=summary.get("min_group", 10)
+    )
+    return {"brand": _other_label(len(names)), **metrics.aggregate(mine, settings)}
+
+
 def box_chart(probes: pd.DataFrame, rows: list[dict], min_group: int) -> dict:
     """Time to first response per brand: p10, quartiles and p90 over answered probes.
 
@@ -93,7 +124,12 @@ def box_chart(probes: pd.DataFrame, rows: list[dict], min_group: int) -> dict:
     (linear interpolation) from the probes. Brands whose figures are withheld are left out.
     """
     answered = probes[probes["responded"].fillna(False).to_numpy(dtype=bool)]
-    times = answered.groupby(answered["brand"].astype(object), sort=False)["ttfr_s"]
+    brand = answered["brand"].astype(object)
+    other = next((r for r in rows if r.get("other")), None)
+    if other is not None:  # the brands not shown, pooled under the "other" row's label
+        shown = [r["brand"] for r in rows if not r.get("other")]
+        brand = brand.where(brand.isin(shown), other["brand"])
+    times = answered.groupby(brand, sort=False)["ttfr_s"]
     quartiles = times.quantile([0.1, 0.25, 0.75]).unstack() if len(answered) else None
     labels, whisker, box, median = [], [], [], []
     for row in rows:
@@ -108,16 +144,16 @@ def box_chart(probes: pd.DataFrame, rows: list[dict], min_group: int) -> dict:
         "id": "chart-box",
         "kind": "box",
         "title": "Time to first response of answered probes: p10–p90, quartiles and median",
-        "labels": labels[:MAX_CHART_LABELS],
-        "whisker": whisker[:MAX_CHART_LABELS],
-        "box": box[:MAX_CHART_LABELS],
-        "median": median[:MAX_CHART_LABELS],
+        "labels": labels,
+        "whisker": whisker,
+        "box": box,
+        "median": median,
     }
 
 
 def interval_chart(chart_id: str, title: str, rows: list[dict], key: str, refs=()) -> dict:
     """Response rate and its 95% interval per row (rows without one are left out)."""
-    shown = [r for r in rows if r["response_rate"] is not None][:MAX_CHART_LABELS]
+    shown = [r for r in rows if r["response_rate"] is not None]
     return {
         "id": chart_id,
         "kind": "interval",
@@ -139,11 +175,11 @@ def bars_chart(
         "id": chart_id,
         "kind": "bars",
         "title": title,
-        "labels": labels[:MAX_CHART_LABELS],
+        "labels": labels,
         "series": [
             {
                 "label": k,
-                "values": v[:MAX_CHART_LABELS],
+                "values": v,
                 **({"color": colors[k]} if k in colors else {}),
             }
             for k, v in series.items()
@@ -177,22 +213,31 @@ def report_charts(report, probes: pd.DataFrame, scenarios: list[dict]) -> list[d
     return [_inert_labels(spec) for spec in _specs(report, probes, scenarios)]
 
 
+def top_brands(probes: pd.DataFrame, summary: dict) -> tuple[list[dict], dict | None]:
+    """The ``MAX_CHART_LABELS`` brands with the most probes, and the rest pooled (or None)."""
+    brands = sections.by_probes(summary["groups"]["brand"])
+    shown, rest = brands[:MAX_CHART_LABELS], brands[MAX_CHART_LABELS:]
+    return shown, other_row(probes, [r["brand"] for r in rest], summary)
+
+
 def _specs(report, probes: pd.DataFrame, scenarios: list[dict]) -> list[dict]:
     summary = report.summary
     groups = summary["groups"]
-    brands = sections.by_probes(groups["brand"])
-    ranked = sections.by_rate(brands[:MAX_CHART_LABELS])
+    shown, other = top_brands(probes, summary)
+    folded = [other | {"other": True}] if other else []
+    ranked = sections.by_rate(shown) + folded
     window_s = float(summary["window_s"])
     minimum = summary.get("min_group", 10)
-    clocks = [b for b in brands if b["ttfr_median_s"] is not None]
+    clocks = [b for b in shown + folded if b["ttfr_median_s"] is not None]
     channel_rows = [{"label": f"channel {r['channel']}", **r} for r in groups.get("channel", [])]
     channel_rows += [{"label": f"{r['surface']} surface", **r} for r in groups.get("surface", [])]
     tiers = [r for r in groups.get("follower_tier", []) if r["follower_tier"] != "(unknown)"]
+    rest = [b["brand"] for b in sections.by_probes(groups["brand"])[MAX_CHART_LABELS:]]
     specs = [
         interval_chart("chart-leaderboard", "Share answered, with 95% interval",
                        ranked, "brand", for_metric("response_rate")),
-        box_chart(probes, brands, minimum),
-        km_chart(probes, [b["brand"] for b in brands], window_s, minimum),
+        box_chart(probes, shown + folded, minimum),
+        km_chart(probes, [b["brand"] for b in shown], window_s, minimum, rest),
         bars_chart(
             "chart-clocks", "Median time to first response: calendar and support-hours clocks",
             [b["brand"] for b in clocks],
@@ -201,7 +246,7 @@ def _specs(report, probes: pd.DataFrame, scenarios: list[dict]) -> list[dict]:
             unit="seconds",
         ),
         interval_chart("chart-channels", "Share answered by channel and surface",
-                       channel_rows, "label"),
+                       channel_rows[:MAX_CHART_LABELS], "label"),
         bars_chart(
             "chart-reply-types", "Reply types, all brands (share of answered probes)",
             [label for _, label in sections.REPLY_TYPES],
@@ -212,12 +257,14 @@ def _specs(report, probes: pd.DataFrame, scenarios: list[dict]) -> list[dict]:
                        tiers, "follower_tier"),
     ]  # fmt: skip
     if report.is_probe_run:
+        shown_scenarios = scenarios[:MAX_CHART_LABELS]
         specs.append(
             bars_chart(
                 "chart-scenarios", "Probes that met or missed their expectations",
-                [r["scenario"] for r in scenarios],
-                {"met": [r["met"] for r in scenarios], "missed": [r["missed"] for r in scenarios]},
-                unit="count", stacked=True, colors={"met": "#0f8a5f", "missed": "#e07b00"},
+                [r["scenario"] for r in shown_scenarios],
+                {"met": [r["met"] for r in shown_scenarios],
+                 "missed": [r["missed"] for r in shown_scenarios]},
+                unit="count", stacked=True, colors={"met": "#0f8a5f", "missed": "#c2362b"},
             )
         )  # fmt: skip
     return specs

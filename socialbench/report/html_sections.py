@@ -28,6 +28,9 @@ REPLY_TYPES = (
     ("deflection_rate", "deflection (DM, phone or email)"),
 )
 WITHIN_KEYS = ("15m", "1h", "4h", "24h", "window")
+# a weekday × hour grid is drawn when at least this share of its non-empty rows × columns
+# has figures; a sparser grid is not drawn (the weekday and hour margins always are)
+HEATMAP_MIN_FILLED = 0.5
 
 
 DASH = "–"
@@ -81,10 +84,12 @@ def headline(report, resolution: dict) -> list[dict]:
         run = report.summary["run"]
         probes_detail += f"; {run['planned']:,} planned, {len(run['failed']):,} never sent"
     business, business_p90 = dur(o["ttfr_business_median_s"]), dur(o["ttfr_business_p90_s"])
+    if o["ttfr_business_median_s"] == 0:
+        business += " (answered while support was closed)"
     cards = [
         card("probes", "Probes", o["probes"], "count", probes_detail, refs=[]),
         card("response_rate", "Answered", o["response_rate"], "share",
-             f"95% CI {ci(o['response_rate_ci'])}; unanswered probes stay in"),
+             f"95% CI {ci(o['response_rate_ci'])}; of all probes, unanswered ones included"),
         card("ttfr_median_s", "Median time to first response", o["ttfr_median_s"], "seconds",
              f"support-hours clock: {business}; over answered probes"),
         card("ttfr_p90_s", "90th percentile time to first response", o["ttfr_p90_s"], "seconds",
@@ -184,7 +189,55 @@ def heatmap(probes: pd.DataFrame, summary: dict) -> dict:
         margin = by_day.get(day)
         rows.append({"day": day, "cells": cells, "all": margin})
     hours = [by_hour.get(h) for h in range(24)]
-    return {"rows": rows, "hours": hours, "overall": summary["overall"], "min_group": minimum}
+    grid = {"rows": rows, "hours": hours, "overall": summary["overall"], "min_group": minimum}
+    return grid | heatmap_layout(rows, hours)
+
+
+def _filled(cell: dict | None, keys: tuple[str, ...]) -> bool:
+    return cell is not None and any(cell.get(k) is not None for k in keys)
+
+
+def heatmap_layout(rows: list[dict], hours: list[dict | None]) -> dict:
+    """What the weekday × hour section draws: for the share answered (``rate``) and the median
+    time (``speed``) a grid without its empty weekdays and hours (none of their cells has that
+    figure), or no grid when most of what is left would be dashes (its ``reason`` says so in
+    one line); and the weekdays and hours with a figure, each on its own (summary.json's
+    margins)."""
+    keys = ("response_rate", "ttfr_median_s")
+    return {
+        "rate": _grid(rows, "rate", "share answered"),
+        "speed": _grid(rows, "median", "median time"),
+        "day_columns": [(row["day"], row["all"]) for row in rows if _filled(row["all"], keys)],
+        "hour_columns": [(f"{h:02d}", row) for h, row in enumerate(hours) if _filled(row, keys)],
+    }
+
+
+def _grid(rows: list[dict], key: str, what: str) -> dict:
+    days = [i for i, row in enumerate(rows) if any(_filled(c, (key,)) for c in row["cells"])]
+    shown = [h for h in range(24) if any(_filled(rows[d]["cells"][h], (key,)) for d in days)]
+    cells = len(days) * len(shown)
+    filled = sum(_filled(rows[d]["cells"][h], (key,)) for d in days for h in shown)
+    # a grid needs two weekdays and two hours; a single row or column is the margins' job
+    drawn = min(len(days), len(shown)) >= 2 and filled >= HEATMAP_MIN_FILLED * cells
+    if drawn:
+        reason = None
+    elif not filled:
+        reason = f"No weekday × hour cell has enough probes for its {what}, so no grid is drawn."
+    else:
+        reason = (
+            f"No weekday × hour grid of the {what}: only {filled} of its {7 * 24} cells "
+            f"{'have' if filled > 1 else 'has'} enough probes for one; "
+            "the weekday and hour tables below have it."
+        )
+    return {
+        "drawn": drawn,
+        "reason": reason,
+        "trimmed": drawn and cells < 7 * 24,
+        "rows": [
+            {"day": rows[d]["day"], "cells": [rows[d]["cells"][h] for h in shown]} for d in days
+        ],  # fmt: skip
+        "hours": shown,
+    }
 
 
 def rate_class(value: float | None) -> str:

@@ -18,12 +18,19 @@ from pathlib import Path
 import pandas as pd
 
 from socialbench.durations import format_seconds
+from socialbench.report import findings, trends
+from socialbench.report.methodology import file_name
 from socialbench.report.model import Report
 from socialbench.report.references import Reference, for_metric
 from socialbench.report.terminal import automated_lines, ci, leaderboard_rows, pct
 
 DEFAULT_NAME = "report.md"  # beside the run's files
 TOP_BRANDS = 15
+TOP_BRANDS_WITH_BASELINE = 10  # the baseline's table takes the others' lines
+BASELINE_FIGURES = (
+    "response_rate", "ttfr_median_s", "ttfr_p90_s", "within.1h", "deflection_rate",
+    "resolution_rate",
+)  # fmt: skip
 MAX_TEXT = 80  # characters of one untrusted value shown
 MAX_SOURCES = 3
 HEADLINE = ("figure", "this run", "closest published reference")
@@ -64,9 +71,15 @@ def write(report: Report, path: Path) -> Path:
 def render(report: Report) -> str:
     summary = report.summary
     lines = [f"# {escape(report.title, limit=MAX_TEXT + 30)}", ""]
-    lines += [_about(report), ""]
+    client = report.branding.client
+    prepared = f"Prepared for **{escape(client)}**. " if client else ""
+    lines += [prepared + _about(report) + _span(report), ""]
+    lines += [*_summary(report), ""]
     lines += _table(HEADLINE, _headline(summary), align="lrl")
-    lines += ["", *_leaderboard(summary), ""]
+    if report.baseline:
+        lines += ["", *_baseline(report.baseline)]
+    top = TOP_BRANDS_WITH_BASELINE if report.baseline else TOP_BRANDS
+    lines += ["", *_leaderboard(summary, top), ""]
     lines += ["### Fairness by follower tier", "", *_fairness(summary), ""]
     lines += ["### Notes", "", *_notes(summary)]
     return "\n".join(lines) + "\n"
@@ -82,6 +95,8 @@ def _about(report: Report) -> str:
         kind = report.run_kind
         failed = f", {len(run['failed']):,} failed" if run["failed"] else ""
         state = "complete" if run["complete"] else f"in progress as of {_when(run['as_of'])}"
+        if kind == "simulated":
+            state += " (simulated platform time)" if not run["complete"] else ""
         return (
             f"**Probe run** of suite {escape(run['suite'])} against {escape(run['target'])} "
             f"({kind}): {probes:,} of {run['planned']:,} planned probes sent{failed}; "
@@ -98,7 +113,7 @@ def _about(report: Report) -> str:
         )
     sources = summary.get("sources") or []
     named = ", ".join(
-        f"{escape(s['path'])} ({escape(s['format'])}, {s['messages']:,} messages)"
+        f"{escape(file_name(s['path']))} ({escape(s['format'])}, {s['messages']:,} messages)"
         for s in sources[:MAX_SOURCES]
     )
     if len(sources) > MAX_SOURCES:
@@ -109,6 +124,37 @@ def _about(report: Report) -> str:
     if summary.get("reopen_after_s"):
         extra += f"; reopened after {format_seconds(summary['reopen_after_s'])} of silence"
     return f"**Recorded archive**: {probes:,} probes from {named or 'no sources'}{extra}; {window}."
+
+
+def _summary(report: Report) -> list[str]:
+    """The executive summary (findings.py) as a list, values from data escaped."""
+    found = findings.summarise(report.summary, kind=report.run_kind, text=escape)
+    if not found:
+        return ["### Summary", "", "No finding: too few probes for any figure."]
+    return ["### Summary", "", *(f"- {f.sentence}" for f in found)]
+
+
+def _baseline(comparison: dict) -> list[str]:
+    """The headline figures against a baseline run (trends.baseline_rows)."""
+    name = escape(comparison["a"]["directory"] or "the baseline")
+    head = ("figure", "baseline", "this run", "change", "p", "verdict")
+    rows = [
+        tuple(escape(row[k], limit=None) for k in ("figure", "baseline", "run", "change", "p",
+                                                   "verdict"))
+        for row in trends.baseline_rows(comparison, figures=BASELINE_FIGURES)
+    ]  # fmt: skip
+    notes = [f"- Not like-for-like: {escape(w, limit=None)}." for w in comparison["warnings"]]
+    title = f"### Against the baseline run {name}"
+    return [title, "", *_table(head, rows, align="lrrrrl"), *([""] + notes if notes else [])]
+
+
+def _span(report: Report) -> str:
+    """`` Data: FIRST to LAST (platform time).``: the first probe to the last message."""
+    span = report.data_span()
+    if span is None:
+        return ""
+    clock = "simulated platform time" if report.simulated_clock else "platform time"
+    return f" Data: {span[0]:%Y-%m-%d %H:%M} to {span[1]:%Y-%m-%d %H:%M} UTC ({clock})."
 
 
 def _when(timestamp: str | None) -> str:
@@ -150,9 +196,9 @@ def _reference(metric: str | None) -> str:
     return f"{escape(found[0].text, limit=None)} ({escape(found[0].source, limit=None)})"
 
 
-def _leaderboard(summary: dict) -> list[str]:
+def _leaderboard(summary: dict, top: int) -> list[str]:
     brands = summary["groups"]["brand"]
-    rows = leaderboard_rows(summary, TOP_BRANDS, text=escape)
+    rows = leaderboard_rows(summary, top, text=escape)
     head = f"### Brands (top {len(rows):,} of {len(brands):,} by response rate)"
     if not rows:
         return ["### Brands", "", "No brand has probes."]

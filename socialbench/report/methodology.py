@@ -16,6 +16,19 @@ CLASSIFIER = (
 )  # fmt: skip
 
 
+def file_name(path) -> str:
+    """A source's file name, never the folders it was read from (``/home/…``, ``C:\\…``):
+    reports go to clients, machine paths stay here."""
+    return str(path or "").replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+BUSINESS_ZERO = (
+    "counts only the seconds inside the brand's support hours; a reply that came while "
+    "support was closed, before it next opened, has a support-hours time of 0s, so a median "
+    "of 0s means at least half of the answered probes were answered out of hours"
+)
+
+
 def statements(report) -> list[tuple[str, str]]:
     """(topic, statement) pairs describing how this run's figures were made."""
     summary = report.summary
@@ -27,6 +40,7 @@ def statements(report) -> list[tuple[str, str]]:
             "messages after that do not count, and unanswered probes stay in every rate",
         ),
         ("Time span", _span(report)),
+        ("Generated", f"{report.generated_at} (the wall-clock time this report was made)"),
         (
             "Small groups",
             f"a figure is shown only when its sample has at least "
@@ -43,6 +57,8 @@ def statements(report) -> list[tuple[str, str]]:
     ]
     out += [(f"Reply type: {name}", rule) for name, rule in CLASSIFIER]
     out += _hours(report)
+    if report.suite and any(b.get("hours") for b in report.suite.get("brands") or []):
+        out.append(("Support-hours clock", BUSINESS_ZERO))
     out += _sources(report)
     return out
 
@@ -71,7 +87,16 @@ def _span(report) -> str:
     sent = report.probes["sent_at"].dropna() if "sent_at" in report.probes else None
     if sent is None or sent.empty:
         return "no probes"
-    return f"probes sent from {sent.min():%Y-%m-%d %H:%M} to {sent.max():%Y-%m-%d %H:%M} UTC"
+    text = f"probes sent from {sent.min():%Y-%m-%d %H:%M} to {sent.max():%Y-%m-%d %H:%M} UTC"
+    span = report.data_span()
+    if span is not None:
+        text += f"; the last message measured is of {span[1]:%Y-%m-%d %H:%M} UTC"
+    if report.simulated_clock:
+        text += (
+            " (platform time of the sandbox, whose clock runs faster than real time: "
+            "not when the run took place)"
+        )
+    return text
 
 
 def _resolution(report) -> str:
@@ -107,6 +132,6 @@ def _hours(report) -> list[tuple[str, str]]:
 
 def _sources(report) -> list[tuple[str, str]]:
     return [
-        ("Source", f"{s['path']} ({s['format']}, {s['messages']:,} messages)")
+        ("Source", f"{file_name(s['path'])} ({s['format']}, {s['messages']:,} messages)")
         for s in report.summary.get("sources") or []
     ]

@@ -35,6 +35,16 @@ class Message:
     text: str  # untrusted: renderers escape it
 
 
+@dataclass(frozen=True)
+class Branding:
+    """What a consultant puts on a report: its title, the client it is for, a logo (a
+    ``data:`` URI of a checked PNG, JPEG or SVG image; see ``logo_uri``)."""
+
+    title: str | None = None
+    client: str | None = None
+    logo: str | None = None
+
+
 @dataclass
 class Report:
     directory: Path
@@ -42,7 +52,9 @@ class Report:
     probes: pd.DataFrame
     transcripts: dict[str, list[Message]] = field(default_factory=dict)
     suite: dict | None = None  # the suite as written (probe runs)
-    generated_at: str = ""
+    generated_at: str = ""  # wall-clock UTC time the report was made
+    branding: Branding = field(default_factory=Branding)
+    baseline: dict | None = None  # ``compare.compare`` of a baseline run (A) with this one (B)
 
     @property
     def is_probe_run(self) -> bool:
@@ -50,6 +62,8 @@ class Report:
 
     @property
     def title(self) -> str:
+        if self.branding.title:
+            return self.branding.title
         if self.is_probe_run:
             return f"Customer-service benchmark: {self.summary['run']['suite']}"
         return f"Customer-service benchmark: {self.directory.name}"
@@ -65,6 +79,26 @@ class Report:
             return "answer key"
         return "customer confirmation (heuristic)"
 
+    @property
+    def simulated_clock(self) -> bool:
+        """The platform times are a simulation's (the sandbox), not dates anything happened."""
+        return self.is_probe_run and self.run_kind == "simulated"
+
+    def data_span(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """Platform time of the data: the first probe and the last message measured (a
+        probe, a reply or, for probe runs, any stored message); None without probes."""
+        times = [self.probes[c] for c in SPAN_COLUMNS if c in self.probes]
+        if not times or self.probes.empty:
+            return None
+        first = self.probes["sent_at"].min() if "sent_at" in self.probes else pd.NaT
+        last = max((t.max() for t in times), default=pd.NaT, key=_orderable)
+        stored = [m.at for messages in self.transcripts.values() for m in messages]
+        if stored:
+            last = max(last, pd.Timestamp(max(stored)), key=_orderable)
+        if pd.isna(first) or pd.isna(last):
+            return None
+        return first, last
+
     def methodology(self) -> list[tuple[str, str]]:
         """The settings this run's figures rest on, as (topic, statement) pairs."""
         from socialbench.report.methodology import statements
@@ -72,7 +106,16 @@ class Report:
         return statements(self)
 
 
-def load(directory: Path) -> Report:
+def _orderable(value) -> pd.Timestamp:
+    return pd.Timestamp.min.tz_localize("UTC") if pd.isna(value) else value
+
+
+SPAN_COLUMNS = ("sent_at", "first_response_at", "automated_at", "resolved_at")
+LOGO_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "svg": "image/svg+xml"}
+MAX_LOGO_BYTES = 1_000_000
+
+
+def load(directory: Path, *, branding: Branding | None = None) -> Report:
     """The report of the run in ``directory`` (a probe run or a recorded-archive run)."""
     directory = Path(directory)
     summary = read_summary(directory)
@@ -81,12 +124,53 @@ def load(directory: Path) -> Report:
         directory,
         summary,
         probes,
-        generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        generated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        branding=branding or Branding(),
     )
     if report.is_probe_run and (directory / "run.sqlite").is_file():
         report.transcripts = _transcripts(directory)
         report.suite = _suite(directory / "suite.yaml")
     return report
+
+
+def logo_uri(path: Path) -> str:
+    """The image at ``path`` as a ``data:`` URI, or an InputError naming what is wrong.
+
+    PNG and JPEG by their signature; SVG by its root element, and only ever shown through
+    ``<img>``, where a browser runs none of its scripts and fetches none of its links. At
+    most MAX_LOGO_BYTES.
+    """
+    import base64
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_LOGO_BYTES:
+            raise InputError(path, f"--logo: {size:,} bytes; at most {MAX_LOGO_BYTES:,}")
+        content = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"--logo: cannot read: {exc.strerror}") from None
+    kind = _image_kind(content)
+    if kind is None:
+        raise InputError(path, "--logo: not a PNG, JPEG or SVG image")
+    return f"data:{LOGO_TYPES[kind]};base64,{base64.b64encode(content).decode('ascii')}"
+
+
+def _image_kind(content: bytes) -> str | None:
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if content.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    import xml.etree.ElementTree as ET
+
+    try:
+        text = content.decode("utf-8-sig")
+        if "<!DOCTYPE" in text or "<!ENTITY" in text:
+            return None  # entities: refused rather than expanded
+        root = ET.fromstring(text)
+    except (UnicodeDecodeError, ET.ParseError):
+        return None
+    return "svg" if root.tag in ("svg", "{http://www.w3.org/2000/svg}svg") else None
 
 
 NUMBER_COLUMNS = (

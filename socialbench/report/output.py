@@ -1,16 +1,26 @@
 """Writing a run's files: ``probes.csv`` and ``summary.json``, all or nothing.
 
-Files are written into a temporary folder beside the destination and moved into place only
-when every one is complete, so a failed run leaves nothing half-written.
+Files are written into a staging folder beside the destination and moved into place only
+when every one is complete, so a failed run (a full disk, a kill) leaves nothing
+half-written: a write that fails raises WriteFailed (DiskFull on a full disk) naming the
+file. Staging paths carry their writer's machine and pid; one whose writer died (kill -9)
+is removed by the next write beside it. ``write_atomic`` does the same for one file or
+folder (reports, recordings, the JUnit file).
 """
 
 from __future__ import annotations
 
+import errno
+import functools
+import hashlib
 import json
 import math
 import os
+import re
+import secrets
 import shutil
-import tempfile
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +29,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
+
+from socialbench.errors import WriteFailed, writing
 
 TEXT_COLUMNS = (
     "probe_id",
@@ -44,25 +56,172 @@ _CSV_BATCH_ROWS = 1 << 16
 def write_run(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> Path:
     """Write each ``name -> writer(path)`` into ``out_dir`` atomically; returns out_dir.
 
-    The writers run at the same time (each may still be computing what it writes).
+    The writers run at the same time (each may still be computing what it writes). A write
+    that fails (a full disk) raises WriteFailed naming the file, and changes nothing.
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    _make_parent(out_dir)
+    remove_stale(out_dir.parent)
+    with writing(out_dir):
+        # inside an existing folder (on its file system, even when it is a link elsewhere)
+        staging = staging_path(out_dir / out_dir.name if out_dir.is_dir() else out_dir)
+        staging.mkdir()
     try:
         with ThreadPoolExecutor(max_workers=len(writers) or 1) as pool:
-            futures = [pool.submit(writer, staging / name) for name, writer in writers.items()]
-            for future in futures:
+            futures = {
+                name: pool.submit(_write_one, writer, staging / name, out_dir / name)
+                for name, writer in writers.items()
+            }
+            for future in futures.values():
                 future.result()
-        if not out_dir.exists():
-            os.replace(staging, out_dir)
-            return out_dir
-        for name in writers:
-            os.replace(staging / name, out_dir / name)
+        with writing(out_dir):
+            if not out_dir.exists():
+                os.replace(staging, out_dir)
+                return out_dir
+            for name in writers:
+                os.replace(staging / name, out_dir / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out_dir
+
+
+def _write_one(writer: Callable[[Path], None], path: Path, named: Path) -> None:
+    with writing(named):
+        writer(path)
+
+
+def write_atomic(target: Path, writer: Callable[[Path], object]) -> Path:
+    """Run ``writer(partial)`` on a staging path beside ``target`` (a file or a folder) and
+    move the result into place; returns ``target``. Readers see the old ``target`` or the
+    new one, never a part of one; a failure (a full disk: WriteFailed naming ``target``)
+    leaves the old one as it was. A folder replaces an older folder whole."""
+    named = Path(target)
+    target = named.resolve() if named.is_symlink() else named  # the file the link names
+    if target.exists() and not (target.is_file() or target.is_dir()):  # /dev/stdout, a FIFO
+        with writing(named):
+            writer(target)
+        return named
+    _make_parent(target)
+    partial = staging_path(target)
+    try:
+        with writing(named):
+            writer(partial)
+            if partial.is_dir() and target.is_dir():
+                _swap_folder(partial, target)
+            else:
+                os.replace(partial, target)
+    except WriteFailed as failed:  # named after the staging path: name the target
+        raise _renamed(failed, partial, named) from None
+    finally:
+        _remove(partial)
+    return named
+
+
+def _make_parent(target: Path) -> None:
+    """``target``'s folder, made if missing; WriteFailed when it cannot be."""
+    with writing(target):
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # a file where a folder of the path should be
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)) from None
+
+
+def _renamed(failed: WriteFailed, partial: Path, target: Path) -> WriteFailed:
+    path = Path(failed.path)
+    if path == target or not path.is_relative_to(partial):
+        return failed
+    return type(failed)(target / path.relative_to(partial), failed.reason)
+
+
+def write_text(target: Path, text: str) -> Path:
+    """``text`` as UTF-8 into ``target``, atomically (``write_atomic``)."""
+    return write_atomic(target, lambda path: path.write_text(text, encoding="utf-8"))
+
+
+def _swap_folder(new: Path, target: Path) -> None:
+    """``new`` in the place of the folder ``target`` (whose old contents are removed)."""
+    old = staging_path(target)
+    os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except OSError:
+        os.replace(old, target)
+        raise
+    _remove(old)
+
+
+# Staging paths: ``.<name>.<host>-<pid>.<8 hex>.partial<suffix>`` beside their target,
+# ``host`` a tag of this machine's name and ``pid`` the writer's, so that a staging path
+# whose writer died (kill -9) can be told from one a live writer is using, and removed. A
+# path another machine (or container) made is left to it, unless a day old: a folder shared
+# between machines is not judged by this machine's processes.
+_STAGING = re.compile(
+    r"\.(?P<name>.+)\.(?P<host>[0-9a-f]{6})-(?P<pid>[1-9][0-9]{0,9})\.[0-9a-f]{8}"
+    r"\.partial(\.[^./]*)?"
+)
+FOREIGN_STALE_S = 24 * 3600  # when another machine's staging path counts as abandoned
+
+
+def staging_path(target: Path) -> Path:
+    """A fresh staging path for ``target``, owned by this process; stale ones (their
+    writer dead) beside it are removed first."""
+    remove_stale(target.parent)
+    owner = f"{_host()}-{os.getpid()}"
+    return target.with_name(f".{target.name}.{owner}.{secrets.token_hex(4)}.partial{target.suffix}")
+
+
+def remove_stale(folder: Path) -> list[Path]:
+    """Remove the staging files and folders in ``folder`` whose writer is gone: this
+    machine's whose process is no longer alive (never a live writer's), another machine's
+    once a day old; the paths removed."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        found = _STAGING.fullmatch(name)
+        if found and _abandoned(folder / name, found.group("host"), int(found.group("pid"))):
+            _remove(folder / name)
+            removed.append(folder / name)
+    return removed
+
+
+def _abandoned(path: Path, host: str, pid: int) -> bool:
+    if host == _host():
+        return not _alive(pid)
+    try:
+        return time.time() - path.lstat().st_mtime > FOREIGN_STALE_S
+    except OSError:
+        return False
+
+
+@functools.cache
+def _host() -> str:
+    """This machine's tag in staging names: 6 hex digits of its name."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (another user's included)."""
+    try:
+        os.kill(pid, 0)
+    except PermissionError:  # another user's
+        return True
+    except (ProcessLookupError, OverflowError):
+        return False
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def write_probes_csv(probes: pd.DataFrame, path: Path) -> None:
@@ -165,6 +324,7 @@ def defuse_formulas(column):
 
 
 def write_json(document: dict, path: Path) -> None:
+    """``document`` as UTF-8 JSON into ``path`` (a run's staging folder, or any file)."""
     path.write_text(json.dumps(clean_json(document), indent=2, ensure_ascii=False) + "\n", "utf-8")
 
 

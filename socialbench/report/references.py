@@ -59,6 +59,15 @@ REFERENCES = (
 )  # fmt: skip
 
 
+# shown beside the references whenever a run reads the twcs archive
+TWCS_CAVEAT = (
+    'If this twcs archive is Kaggle\'s "Customer Support on Twitter" (2017), it is a sample '
+    "of conversations with the support accounts of large brands that answer a lot, not a "
+    "random sample of customer messages: its response rate overstates how often brands in "
+    "general answer."
+)
+
+
 def for_metric(metric: str) -> list[Reference]:
     """The references that compare with one summary figure."""
     return [r for r in REFERENCES if r.metric == metric]

@@ -18,7 +18,7 @@ from socialbench.probing.probes import (
     run_probe_id,
 )
 from socialbench.scenarios import load
-from socialbench.scenarios.models import CHANNELS, Brand, Expect, Suite
+from socialbench.scenarios.models import CHANNELS, Brand, Expect, Suite, secret_problem
 from socialbench.scenarios.render import Entry
 from socialbench.yamlfile import field, report
 
@@ -113,9 +113,8 @@ def check_credentials(suite: Suite, probes: list[Probe], env: Mapping[str, str])
         if name is None:
             loc: tuple = ("personas", number, "credentials")
             problem = f"persona {persona.id!r} names no environment variable for {channel}"
-        elif not env.get(name):
+        elif (problem := secret_problem(env, name)) is not None:
             loc = ("personas", number, "credentials", channel)
-            problem = f"environment variable {name} is {'empty' if name in env else 'not set'}"
         else:
             continue
         found.append((suite.line(loc), field(loc), problem))

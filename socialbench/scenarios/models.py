@@ -7,6 +7,7 @@ templates) live in ``coherence`` and ``render``, where each problem gets its own
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -182,6 +183,24 @@ def _reply_path(value: str) -> str:
 
 Url = Annotated[str, AfterValidator(_url)]
 ReplyPath = Annotated[str, AfterValidator(_reply_path)]
+
+
+def secret_problem(env: Mapping[str, str], name: str) -> str | None:
+    """What makes the environment variable ``name`` unusable as a credential, never showing
+    its value: not set, empty, or holding a character no request header can carry (a space,
+    a line end pasted with it...); None when usable."""
+    value = env.get(name)
+    if not value:
+        return f"environment variable {name} is {'empty' if name in env else 'not set'}"
+    if not _SECRET_TEXT.fullmatch(value):
+        return (
+            f"environment variable {name} holds a space, a line end or another character a "
+            "credential cannot have (copied with its line end?)"
+        )
+    return None
+
+
+_SECRET_TEXT = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no space
 
 
 class EndpointAuth(_Strict):

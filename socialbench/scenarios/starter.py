@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from socialbench.errors import ConfigError
+from socialbench.errors import ConfigError, writing
 
 STARTER = """\
 # A socialbench suite: customer queries replayed against brand accounts.
@@ -108,6 +108,7 @@ def write_starter(directory: Path) -> Path:
     path = Path(directory) / "suite.yaml"
     if path.exists():
         raise ConfigError(f"{path}: already exists; not overwriting it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(STARTER, encoding="utf-8")
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(STARTER, encoding="utf-8")
     return path

@@ -26,9 +26,7 @@ stripped of the characters XML 1.0 cannot hold (social-media text can contain th
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,17 +76,11 @@ def message(row: Row) -> str:
 
 def write(verdict, path: Path) -> Path:
     """Write the verdict's JUnit XML to ``path`` (UTF-8), atomically: a reader sees the old
-    file or the new one, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
-    try:
-        with partial.open("xb") as file:
-            file.write(render(verdict).encode("utf-8"))
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return path
+    file or the new one, never half of one; WriteFailed (DiskFull on a full disk) names
+    ``path`` when it cannot be written."""
+    from socialbench.report.output import write_text
+
+    return write_text(Path(path), render(verdict))
 
 
 def render(verdict) -> str:

@@ -24,6 +24,7 @@ from socialbench.probing.connectors.base import RunFailed
 from socialbench.probing.connectors.bot_rasa import _text as _rest_text
 from socialbench.probing.connectors.bots import BotError, Call, Reply, Request, render
 from socialbench.probing.connectors.receiver import Receiver
+from socialbench.scenarios.models import secret_problem
 
 ASYNC = True  # replies arrive later, posted to the run's receiver
 _SECRET = re.compile(r"[A-Za-z0-9._~-]{16,}")
@@ -114,10 +115,10 @@ def _routes(endpoints, env) -> dict[str, dict[str, str]]:
 
 def _secret(name: str, env) -> str:
     """The secret in variable ``name``; ConfigError (never showing it) if it is unusable."""
-    value = env.get(name, "")
+    if (problem := secret_problem(env, name)) is not None:
+        raise ConfigError(f"callback.token.env: {problem}")
+    value = env[name]
     where = f"callback.token.env: environment variable {name}"
-    if not value:
-        raise ConfigError(f"{where} is {'empty' if name in env else 'not set'}")
     if not _SECRET.fullmatch(value):
         raise ConfigError(
             f"{where} must hold at least 16 characters among A-Z a-z 0-9 . _ ~ - "

@@ -38,6 +38,7 @@ from socialbench.probing.connectors.base import (
     iso,
 )
 from socialbench.scenarios import patterns, templates
+from socialbench.scenarios.models import secret_problem
 
 CHANNELS = None  # any channel a brand has an endpoint on
 DIALOGUE_CHANNELS = None  # a scripted dialogue on any of them
@@ -137,13 +138,11 @@ def check(suite, probes, env) -> None:
 
 
 def _endpoint_problem(endpoint, loc: tuple, env) -> tuple[tuple, str | None]:
-    if endpoint.auth is not None and not env.get(endpoint.auth.env):
-        state = "empty" if endpoint.auth.env in env else "not set"
-        return (*loc, "auth", "env"), f"environment variable {endpoint.auth.env} is {state}"
+    if endpoint.auth is not None and (problem := secret_problem(env, endpoint.auth.env)):
+        return (*loc, "auth", "env"), problem
     token = getattr(endpoint.callback, "token", None)
-    if token is not None and not env.get(token.env):
-        state = "empty" if token.env in env else "not set"
-        return (*loc, "callback", "token", "env"), f"environment variable {token.env} is {state}"
+    if token is not None and (problem := secret_problem(env, token.env)):
+        return (*loc, "callback", "token", "env"), problem
     try:
         render(endpoint.session, _context_example())
         module = protocol(endpoint)
@@ -423,7 +422,7 @@ def _json(response: httpx.Response):
     kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the parser's stack
         raise BotError(f"answered with something that is not JSON ({kind})") from None
 
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from socialbench.errors import InputError, UsageError
+from socialbench.errors import InputError, UsageError, writing
 
 KIND = "observe"  # the run store's meta "kind" of an observation directory
 BRANDS_FILE = "brands.yaml"  # the brand book given to observe, copied into DIR
@@ -59,11 +59,11 @@ def parse_listen(text: str) -> Listen:
 def secret(env: dict, name: str, option: str) -> str:
     """The value of the environment variable ``name`` (never printed); UsageError naming
     the variable when it is not set or empty."""
-    value = env.get(name, "")
-    if not value:
-        state = "empty" if name in env else "not set"
-        raise UsageError(f"{option}: environment variable {name} is {state}")
-    return value
+    from socialbench.scenarios.models import secret_problem
+
+    if (problem := secret_problem(env, name)) is not None:
+        raise UsageError(f"{option}: {problem}")
+    return env[name]
 
 
 def is_observation(directory: Path) -> bool:
@@ -194,7 +194,8 @@ def _exports(folder: Path, bodies: list[tuple[str, str]]) -> list[Path]:
     paths = []
     for kind, lines in sorted(by_object.items()):
         path = folder / f"{kind}.jsonl"
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with writing(path):
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         paths.append(path)
     return paths
 

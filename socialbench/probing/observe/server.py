@@ -22,6 +22,7 @@ import json
 from collections.abc import Callable
 from urllib.parse import parse_qs
 
+from socialbench.errors import WriteFailed
 from socialbench.probing.observe import events
 
 PATH = "/webhooks/meta"
@@ -95,7 +96,11 @@ class Receiver:
             reason = str(exc) if isinstance(exc, events.BadBody) else "the body is not JSON"
             await self._refuse(send, 400, reason)
             return
-        self.stored += self._save(found, self._clock())
+        try:
+            self.stored += self._save(found, self._clock())
+        except WriteFailed as exc:  # a full disk: not acknowledged, so Meta sends it again
+            await self._refuse(send, 503, f"not stored: {exc}")
+            return
         self.accepted += 1
         await _answer(send, 200, b"EVENT_RECEIVED")
 

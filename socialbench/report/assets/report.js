@@ -7,6 +7,7 @@
   var COLORS = ["#1f5fbf", "#e07b00", "#0f8a5f", "#c2362b", "#7b4fb8", "#3aa3d8", "#b8860b",
     "#222222", "#d45d9c", "#5e7d1e", "#8c564b", "#17becf", "#9a9a9a", "#ff7f0e", "#2ca02c"];
   var MARKS = [1, 10, 60, 300, 900, 3600, 14400, 86400, 259200, 604800, 2592000];
+  var FEW_MARKS = [1, 60, 3600, 86400, 604800, 2592000];  /* for small multiples */
   var PAGE = 50;
   var collate = new Intl.Collator("en", { numeric: true }).compare;
   var charts = [];
@@ -66,12 +67,12 @@
     };
   }
 
-  function durationAxis(min, max) {
+  function durationAxis(min, max, marks) {
     return {
       type: "logarithmic", min: min, max: max,
       title: { display: true, text: "time after the probe (log scale)" },
       afterBuildTicks: function (scale) {
-        scale.ticks = MARKS.filter(function (v) { return v >= scale.min && v <= scale.max; })
+        scale.ticks = (marks || MARKS).filter(function (v) { return v >= scale.min && v <= scale.max; })
           .map(function (v) { return { value: v }; });
       },
       ticks: { callback: function (v) { return tickDur(v); }, autoSkip: false }
@@ -148,26 +149,58 @@
     });
   }
 
-  function stepsChart(canvas, spec) {
-    canvas.parentNode.style.height = "420px";
-    var datasets = spec.series.map(function (s, i) {
-      var color = s.strong ? "#111" : COLORS[(i - 1) % COLORS.length];
-      return { label: s.label, stepped: "before", pointRadius: 0, borderColor: color,
-        backgroundColor: color, borderWidth: s.strong ? 3 : 1.6,
-        data: s.points.map(function (p) { return { x: p[0], y: p[1] }; }) };
-    });
-    return new Chart(canvas, {
-      type: "line",
-      data: { datasets: datasets },
-      options: {
-        parsing: false, normalized: true,
-        interaction: { mode: "nearest", axis: "x", intersect: false },
-        scales: { x: durationAxis(spec.xmin, spec.xmax), y: shareAxis("share of all probes answered") },
-        plugins: { tooltip: { callbacks: {
-          title: function (items) { return items.length ? "within " + dur(items[0].parsed.x) : ""; },
-          label: function (ctx) { return ctx.dataset.label + ": " + pct(ctx.parsed.y); }
-        } } }
+  /* the share a step curve has reached at time t (its last point at or before t) */
+  function shareAt(points, t) {
+    var v = 0;
+    for (var i = 0; i < points.length && points[i][0] <= t; i++) v = points[i][1];
+    return v;
+  }
+
+  function curveText(s, xmax) {
+    return s.label + ": answered within 1 hour " + pct(shareAt(s.points, 3600), 0) +
+      ", within 24 hours " + pct(shareAt(s.points, Math.min(86400, xmax)), 0) +
+      ", in the window " + pct(shareAt(s.points, xmax), 0);
+  }
+
+  /* Kaplan–Meier curves as small multiples: one small chart per brand, every one on the same
+     axes, with all brands together in grey behind each; never a tangle of lines on one chart */
+  function stepsCharts(root, spec) {
+    var all = spec.series[0];
+    var line = function (s) { return s.points.map(function (p) { return { x: p[0], y: p[1] }; }); };
+    return spec.series.map(function (s, i) {
+      var figure = el("figure", "multiple");
+      figure.appendChild(el("figcaption", null, s.label));
+      var box = el("div", "chart small");
+      var canvas = el("canvas");
+      canvas.setAttribute("role", "img");
+      canvas.setAttribute("aria-label", curveText(s, spec.xmax));
+      box.appendChild(canvas);
+      figure.appendChild(box);
+      root.appendChild(figure);
+      var color = s.strong ? "#111" : (s.other ? "#5b6470" : COLORS[(i - 1) % COLORS.length]);
+      var datasets = [{ label: s.label, stepped: "before", pointRadius: 0, borderColor: color,
+        backgroundColor: color, borderWidth: 2.2, data: line(s), order: 0 }];
+      if (!s.strong) {
+        datasets.push({ label: all.label, stepped: "before", pointRadius: 0, order: 1,
+          borderColor: "#b4bcc6", backgroundColor: "#b4bcc6", borderWidth: 1.4, data: line(all) });
       }
+      var x = durationAxis(spec.xmin, spec.xmax, FEW_MARKS);
+      x.title.display = false;
+      var y = shareAxis("");
+      y.ticks.stepSize = 0.25;
+      return new Chart(canvas, {
+        type: "line",
+        data: { datasets: datasets },
+        options: {
+          parsing: false, normalized: true,
+          interaction: { mode: "nearest", axis: "x", intersect: false },
+          scales: { x: x, y: y },
+          plugins: { legend: { display: false }, tooltip: { callbacks: {
+            title: function (items) { return items.length ? "within " + dur(items[0].parsed.x) : ""; },
+            label: function (ctx) { return ctx.dataset.label + ": " + pct(ctx.parsed.y); }
+          } } }
+        }
+      });
     });
   }
 
@@ -195,7 +228,7 @@
     });
   }
 
-  var KINDS = { interval: intervalChart, box: boxChart, steps: stepsChart, bars: barsChart };
+  var KINDS = { interval: intervalChart, box: boxChart, steps: stepsCharts, bars: barsChart };
 
   function drawCharts() {
     var specs = data("sb-charts") || [];
@@ -207,10 +240,12 @@
     specs.forEach(function (spec) {
       var canvas = document.getElementById(spec.id);
       if (!canvas) return;
-      charts.push(KINDS[spec.kind](canvas, spec));
+      charts = charts.concat(KINDS[spec.kind](canvas, spec));
     });
     window.addEventListener("beforeprint", function () {
-      charts.forEach(function (c) { c.resize(640, c.canvas.parentNode.clientHeight); });
+      charts.forEach(function (c) {
+        if (!c.canvas.closest(".multiples")) c.resize(640, c.canvas.parentNode.clientHeight);
+      });
     });
     window.addEventListener("afterprint", function () {
       charts.forEach(function (c) { c.resize(); });
@@ -245,6 +280,47 @@
         });
         keyed.forEach(function (k) { body.appendChild(k.row); });
       });
+    });
+  }
+
+  /* ---- folded rows and scrolling tables ---- */
+
+  /* a button[data-fold] shows or hides the rows it controls (the brands without figures) */
+  function folds() {
+    document.querySelectorAll("button[data-fold]").forEach(function (button) {
+      var rows = document.getElementById(button.getAttribute("aria-controls"));
+      if (!rows) return;
+      button.addEventListener("click", function () {
+        var open = button.getAttribute("aria-expanded") !== "true";
+        rows.hidden = !open;
+        button.setAttribute("aria-expanded", open ? "true" : "false");
+        button.textContent = button.getAttribute(open ? "data-hide" : "data-show");
+        scrollables(rows.closest("section"));
+      });
+    });
+  }
+
+  /* a table wider than its card scrolls inside it; the keyboard can reach and scroll it too */
+  function scrollables(root) {
+    (root || document).querySelectorAll(".table-wrap").forEach(function (wrap) {
+      var table = wrap.querySelector("table");
+      var scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+      var hint = wrap.previousElementSibling;
+      if (hint && hint.classList.contains("scroll-hint")) hint.hidden = !scrolls;
+      if (scrolls) {
+        wrap.tabIndex = 0;
+        wrap.setAttribute("role", "region");
+        var caption = table && table.caption ? table.caption.textContent : "";
+        var heading = wrap.previousElementSibling;
+        while (heading && !/^H[2-4]$/.test(heading.tagName)) heading = heading.previousElementSibling;
+        var title = caption || (heading ? heading.textContent : "") ||
+          (wrap.closest("section") && wrap.closest("section").querySelector("h2").textContent) || "";
+        wrap.setAttribute("aria-label", (title ? title + ": " : "") + "table, scrolls sideways");
+      } else if (wrap.hasAttribute("tabindex")) {
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+        wrap.removeAttribute("aria-label");
+      }
     });
   }
 
@@ -409,15 +485,11 @@
           if (j === 0 && tr) {
             var button = el("button", "linklike", text);
             button.type = "button";
+            button.setAttribute("data-row", String(i));
             button.setAttribute("aria-expanded", state.open === i ? "true" : "false");
-            button.addEventListener("click", function () {
-              state.open = state.open === i ? -1 : i;
-              render();
-              try {
-                var hash = state.open === i ? "#probe=" + encodeURIComponent(ids[i]) : "#probes";
-                window.history.replaceState(null, "", hash);
-              } catch (err) { /* a file opened where history is not writable */ }
-            });
+            button.setAttribute("aria-label", "Conversation of probe " + text);
+            if (state.open === i) button.setAttribute("aria-controls", "transcript-" + i);
+            button.addEventListener("click", function () { toggle(i); });
             cell.appendChild(button);
           } else {
             cell.textContent = text;
@@ -427,6 +499,7 @@
         body.appendChild(row);
         if (state.open === i) body.appendChild(transcriptRow(i));
       });
+      scrollables(root);
       status.textContent = order.length
         ? "Rows " + (from + 1).toLocaleString("en") + "–" +
           (from + rows.length).toLocaleString("en") + " of " + order.length.toLocaleString("en") +
@@ -437,8 +510,32 @@
       next.disabled = state.page >= pages - 1;
     }
 
+    /* a probe's button opens its transcript below it (Enter or Space, as any button), and
+       Escape closes it; the focus stays on that button across the redraw */
+    function toggle(i) {
+      state.open = state.open === i ? -1 : i;
+      render();
+      focusRow(i);
+      try {
+        var hash = state.open === i ? "#probe=" + encodeURIComponent(ids[i]) : "#probes";
+        window.history.replaceState(null, "", hash);
+      } catch (err) { /* a file opened where history is not writable */ }
+    }
+
+    function focusRow(i) {
+      var button = body.querySelector('button[data-row="' + i + '"]');
+      if (button) button.focus();
+    }
+
+    root.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || state.open < 0) return;
+      event.preventDefault();
+      toggle(state.open);
+    });
+
     function transcriptRow(i) {
       var row = el("tr", "transcript-row");
+      row.id = "transcript-" + i;
       var cell = el("td");
       cell.colSpan = keys.length;
       if (i >= tr.upto) {
@@ -448,6 +545,7 @@
         cell.appendChild(el("p", "note", "No messages were recorded for this probe."));
       } else {
         var list = el("ol", "transcript");
+        list.setAttribute("aria-label", "Conversation of probe " + ids[i] + " (Escape closes it)");
         messages[i].forEach(function (j) {
           var kind = tr.kind[j];
           var item = el("li", kind & 1 ? "msg brand" : "msg customer");
@@ -518,6 +616,7 @@
       errors.push("charts: " + err);
     }
     document.querySelectorAll("table.sortable").forEach(sortable);
+    folds();
     try {
       var root = document.getElementById("probe-table");
       var d = data("sb-probes");
@@ -525,6 +624,8 @@
     } catch (err) {
       errors.push("probe table: " + err);
     }
+    scrollables();
+    window.addEventListener("resize", function () { scrollables(); });
     // Charts draw synchronously (animation is off), so the page is ready now. Not in a
     // requestAnimationFrame callback: background tabs and headless dumps may never run one.
     if (errors.length) document.body.dataset.error = errors.join("; ");
