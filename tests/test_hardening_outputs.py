@@ -303,6 +303,17 @@ def test_staging_paths_of_dead_writers_are_removed_and_live_ones_kept(tmp_path):
         live_writer.communicate(b"")
 
 
+def test_a_staging_path_of_an_earlier_process_with_this_pid_is_removed(tmp_path):
+    """In a container each run may have the same pid: a leftover carrying this process's
+    id that this process did not make is an earlier one's, and goes."""
+    earlier = tmp_path / f".report.html.{output._host()}-{os.getpid()}.0123abcd.partial.html"
+    earlier.write_text("<html", encoding="utf-8")
+    mine = output.staging_path(tmp_path / "report.md")  # removes the stale ones beside it
+    assert not earlier.exists()
+    mine.write_text("being written", encoding="utf-8")
+    assert output.remove_stale(tmp_path) == [] and mine.exists()
+
+
 def test_another_machines_staging_paths_are_left_until_a_day_old(tmp_path):
     other = "0" * 6 if output._host() != "0" * 6 else "1" * 6
     young = tmp_path / f".report.html.{other}-1.0123abcd.partial.html"

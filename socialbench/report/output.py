@@ -161,6 +161,9 @@ _STAGING = re.compile(
     r"\.partial(\.[^./]*)?"
 )
 FOREIGN_STALE_S = 24 * 3600  # when another machine's staging path counts as abandoned
+# the staging names this process made: one with this process's id but not made by it was
+# left by an earlier process that had the same id (in a container, each run may be pid 1)
+_MADE_HERE: set[str] = set()
 
 
 def staging_path(target: Path) -> Path:
@@ -168,7 +171,9 @@ def staging_path(target: Path) -> Path:
     writer dead) beside it are removed first."""
     remove_stale(target.parent)
     owner = f"{_host()}-{os.getpid()}"
-    return target.with_name(f".{target.name}.{owner}.{secrets.token_hex(4)}.partial{target.suffix}")
+    name = f".{target.name}.{owner}.{secrets.token_hex(4)}.partial{target.suffix}"
+    _MADE_HERE.add(name)
+    return target.with_name(name)
 
 
 def remove_stale(folder: Path) -> list[Path]:
@@ -190,7 +195,7 @@ def remove_stale(folder: Path) -> list[Path]:
 
 def _abandoned(path: Path, host: str, pid: int) -> bool:
     if host == _host():
-        return not _alive(pid)
+        return path.name not in _MADE_HERE if pid == os.getpid() else not _alive(pid)
     try:
         return time.time() - path.lstat().st_mtime > FOREIGN_STALE_S
     except OSError:
