@@ -21,6 +21,7 @@ import click
 
 from socialbench import report, sources
 from socialbench.errors import InputError, UsageError, WriteFailed
+from socialbench.safe import terminal_text
 
 EXIT_OK = 0
 
@@ -201,7 +202,8 @@ def _probe(paths, fixtures, options, *, output, display):
     except KeyboardInterrupt:
         where = resume_dir or options["out_dir"]
         if where is not None:
-            click.echo(f"interrupted; continue with: socialbench run --resume {where}", err=True)
+            hint = f"socialbench run --resume {terminal_text(where)}"
+            click.echo(f"interrupted; continue with: {hint}", err=True)
         raise
 
 
@@ -343,7 +345,7 @@ def _write_reports(out_dir: Path, options: dict) -> None:
     for fmt in names:
         path = report.write(loaded, fmt)
         if not options["quiet"]:
-            click.echo(f"report: {path}")
+            click.echo(f"report: {terminal_text(path)}")
 
 
 def _loaded(directory: Path, brand, baseline: Path | None):
@@ -388,8 +390,6 @@ def _report_skipped(skipped) -> None:
 def _echo_first(title: str, lines: list[str], where: str, shown: int = 10) -> None:
     """``title`` and the first ``shown`` of ``lines`` (untrusted text, made inert) on
     stderr, then how many more there are and ``where`` they are; nothing without lines."""
-    from socialbench.safe import terminal_text
-
     if not lines:
         return
     click.echo(title, err=True)
@@ -435,7 +435,6 @@ def _deliver(verdict, options) -> int:
     leaves it on screen; a step summary that cannot be appended is only a warning.
     """
     from socialbench.report import verdict_terminal
-    from socialbench.safe import terminal_text
 
     if options.get("quiet"):
         if verdict.exit_code:
@@ -454,7 +453,6 @@ def _append_step_summary(verdict) -> None:
     if not summary_file:
         return
     from socialbench.report import verdict_markdown
-    from socialbench.safe import terminal_text
 
     try:
         verdict_markdown.append_step_summary(verdict, Path(summary_file))
@@ -464,7 +462,6 @@ def _append_step_summary(verdict) -> None:
 
 
 def _write_junit(verdict, junit_file: Path, *, quiet) -> None:
-    from socialbench.safe import terminal_text
     from socialbench.verdict import junit
 
     try:
@@ -515,7 +512,6 @@ def validate(paths: tuple[Path, ...], options: dict) -> None:
 
 def _print_suite(path: Path, *, as_json: bool) -> None:
     from socialbench import scenarios
-    from socialbench.safe import terminal_text
     from socialbench.verdict.thresholds import from_suite
 
     suite = scenarios.load_suite(path)
@@ -549,8 +545,6 @@ def _print_findings(found: dict, *, as_json: bool) -> None:
 
 
 def _findings_lines(found: dict) -> list[str]:
-    from socialbench.safe import terminal_text
-
     lines = [
         f"{terminal_text(info['path'])}: {info['format']}, {info['messages']:,} messages"
         for info in found["sources"]
@@ -586,7 +580,9 @@ def init_suite(directory: Path) -> None:
     from socialbench import scenarios
 
     path = scenarios.write_starter(directory)
-    click.echo(f"wrote {path}; check it with: socialbench validate {path}")
+    click.echo(
+        f"wrote {terminal_text(path)}; check it with: socialbench validate {terminal_text(path)}"
+    )
 
 
 def compare_runs(
@@ -639,7 +635,8 @@ def observe(options: dict) -> None:
         )  # fmt: skip
     except KeyboardInterrupt:  # the way to stop it: every acknowledged event is stored
         pass
-    click.echo(f"observe: stopped; `socialbench report {options['out_dir']}` measures it")
+    where = terminal_text(options["out_dir"])
+    click.echo(f"observe: stopped; `socialbench report {where}` measures it")
 
 
 def _refresh_observation(directory: Path) -> None:
@@ -665,4 +662,4 @@ def write_report(directory: Path, fmt: str, output: Path | None, options: dict) 
     if str(output) == "-":
         click.echo(report.render(loaded, fmt), nl=False)
         return
-    click.echo(f"wrote {report.write(loaded, fmt, output)}")
+    click.echo(f"wrote {terminal_text(report.write(loaded, fmt, output))}")

@@ -50,3 +50,11 @@ def test_an_output_folder_that_cannot_be_one(archive, tmp_path, where):
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and str(target) in lines[0]
+
+
+def test_a_path_with_an_escape_sequence_is_printed_inert(archive, tmp_path):
+    out = tmp_path / "out\x1b[31mred"
+    result = CliRunner().invoke(main, ["run", "--fixtures", str(archive), "--out", str(out),
+                                       "--report", "md"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "out\\x1b[31mred" in result.output
