@@ -119,6 +119,24 @@ def write_failed(path: str | Path, error: OSError) -> WriteFailed:
     return WriteFailed(path, reason)
 
 
+# how DuckDB says a file of its own (a table spilled past --memory-limit) could not be written
+_ENGINE_WRITE = re.compile(r'Could not write (?:to )?file "(?P<path>[^"]+)": (?P<reason>[^\n]+)')
+_REASONS = {os.strerror(code): code for code in (*NO_ROOM, errno.EIO)}
+
+
+def engine_write_failed(message: str) -> WriteFailed | None:
+    """The WriteFailed an engine's error message means, when it says a file (DuckDB's spill
+    to ``--temp-dir``) could not be written: a full disk is DiskFull (exit code 3)."""
+    found = _ENGINE_WRITE.search(message)
+    if found is None:
+        return None
+    reason = found.group("reason").strip()
+    code = _REASONS.get(reason)
+    if code is None:
+        return WriteFailed(found.group("path"), reason)
+    return write_failed(found.group("path"), OSError(code, reason))
+
+
 @contextmanager
 def writing(path: str | Path) -> Iterator[None]:
     """Turn an OSError raised inside into ``write_failed(path, error)``."""

@@ -412,3 +412,46 @@ def _no_messages():
     from socialbench.sources import messages
 
     return pd.DataFrame({messages.CREATED_AT: pd.Series([], dtype="datetime64[ns, UTC]")})
+
+
+SPILL_PAST_THE_LIMIT = textwrap.dedent(
+    """
+    import resource, signal, sys
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+    from socialbench.conversations import duck, plan
+    from socialbench.errors import DiskFull
+    options = plan.EngineOptions(memory_limit="30MB", temp_dir=sys.argv[1], threads=1)
+    engine = duck.DuckEngine(options)
+    try:
+        engine.create("t", "SELECT md5(range::VARCHAR) AS s FROM range(3000000) ORDER BY s")
+    except DiskFull as exc:
+        print(exc)
+    """
+)
+
+
+def test_duckdb_spilling_onto_a_full_disk_is_disk_full(tmp_path):
+    """Found beyond the issue: DuckDB's IOException from --temp-dir was a traceback (in the
+    plan) or 'not a readable CSV file' with exit code 2 (while reading)."""
+    done = subprocess.run([sys.executable, "-c", SPILL_PAST_THE_LIMIT, str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(str(tmp_path)) and "the disk is full" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ('IO Error: Could not write file "/t/x.tmp": No space left on device', DiskFull),
+        ('IO Error: Could not write file "/t/x.tmp": File too large', DiskFull),
+        ('IO Error: Could not write file "/t/x.tmp": Input/output error', DiskFailed),
+        ('IO Error: Could not write file "/t/x.tmp": Permission denied', WriteFailed),
+    ],
+)
+def test_engine_write_failures_are_named(message, kind):
+    from socialbench.errors import engine_write_failed
+
+    failed = engine_write_failed(message)
+    assert type(failed) is kind and failed.path == "/t/x.tmp"
+    assert engine_write_failed("Binder Error: no such column") is None

@@ -7,16 +7,36 @@ fit under ``memory_limit`` to ``temp_dir``. The text rules run on the batches of
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 
 from socialbench.conversations import plan, rules
-from socialbench.errors import InputError
+from socialbench.errors import InputError, engine_write_failed
 
 _BATCH_ROWS = 64 * 1024
 _STORED_BATCHES = 16  # classified batches stored at a time (a million texts' flags)
+
+
+def _spilling(method: Callable) -> Callable:
+    """``method`` with a full disk under DuckDB's spill (``--temp-dir``) raised as DiskFull
+    naming the file (one line, exit code 3) rather than DuckDB's IOException."""
+
+    @functools.wraps(method)
+    def run(*args, **kwargs):
+        import duckdb
+
+        try:
+            return method(*args, **kwargs)
+        except duckdb.Error as exc:
+            failed = engine_write_failed(str(exc))
+            if failed is None:
+                raise
+            raise failed from None
+
+    return run
 
 
 class DuckEngine(plan.Engine):
@@ -45,12 +65,15 @@ class DuckEngine(plan.Engine):
 
     # -------------------------------------------------------------------- plan.Engine
 
+    @_spilling
     def create(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
 
+    @_spilling
     def rows(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
 
+    @_spilling
     def append(self, name: str, sql: str) -> None:
         self.con.execute(f"INSERT INTO {name} {sql}")
 
@@ -75,6 +98,7 @@ class DuckEngine(plan.Engine):
         (DuckDB reads the Arrow table in place)."""
         self.con.register("messages", messages)
 
+    @_spilling
     def classify(self, engine: plan.Engine | None = None) -> None:
         """The table ``flags`` from the table ``texts``, the rules run on a thread pool and
         their results stored as they come (a second connection reads the texts meanwhile),
@@ -87,6 +111,7 @@ class DuckEngine(plan.Engine):
             self.append("flags", "SELECT * FROM _flags")
             self.con.unregister("_flags")
 
+    @_spilling
     def put(self, name: str, table: pa.Table) -> None:
         """An Arrow table as the engine's table ``name``."""
         self.con.register("_put", table)
@@ -97,6 +122,7 @@ class DuckEngine(plan.Engine):
         """The result of ``sql``, a batch at a time."""
         return self.con.sql(sql).to_arrow_reader(_BATCH_ROWS)
 
+    @_spilling
     def arrow(self, sql: str) -> pa.Table:
         return self.con.sql(sql).to_arrow_table()
 

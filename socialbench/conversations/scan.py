@@ -59,7 +59,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from socialbench.errors import InputError, writing
+from socialbench.errors import InputError, SocialbenchError, engine_write_failed, writing
 from socialbench.sources.files import check_readable
 from socialbench.sources.twcs import MAX_OFFSET_HOURS, REQUIRED, TWITTER_TIME
 
@@ -258,7 +258,9 @@ def _read_csv(file: _File, width: int, rejects: str) -> str:
     )
 
 
-def _csv_error(file: _File, message: str) -> InputError:
+def _csv_error(file: _File, message: str) -> SocialbenchError:
+    if (failed := engine_write_failed(message)) is not None:  # its spill: a full disk
+        return failed
     if "unicode" in message.lower() or "utf-8" in message.lower():
         found = _first_bad_utf8(file.source)
         if found is not None:
@@ -740,9 +742,16 @@ def _load_parquet(con, file: _File, skip: bool, bad: Callable) -> int:
         }
         added = _one(con, _insert_sql(file, scan, raw))[0]
     except duckdb.Error as exc:
-        raise InputError(file.path, f"not a readable Parquet file: {_first_line(exc)}") from None
+        raise unreadable(file, exc, "Parquet file") from None
     _report_values(con, file, skip, bad, None)
     return added
+
+
+def unreadable(file: _File, error: Exception, what: str) -> SocialbenchError:
+    """The error of a file DuckDB could not read: a full disk under its spill (DiskFull),
+    else InputError naming the file as not a readable ``what``."""
+    failed = engine_write_failed(str(error))
+    return failed or InputError(file.path, f"not a readable {what}: {_first_line(error)}")
 
 
 def _identifier(name: str) -> str:

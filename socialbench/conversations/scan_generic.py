@@ -611,9 +611,7 @@ def _insert_json(job: _Job, file: scan._File, sources: list[str], rejects: str) 
             return
         except duckdb.Error as exc:
             if attempt or "invalid state" not in str(exc):
-                raise InputError(
-                    file.path, f"not a readable JSON Lines file: {scan._first_line(exc)}"
-                ) from None
+                raise scan.unreadable(file, exc, "JSON Lines file") from None
         _copy_json_lines(file)
 
 
@@ -769,9 +767,7 @@ def _load_parquet(job: _Job, file: scan._File) -> None:
         }
         job.con.execute(_insert_sql(job, file, read, texts))
     except duckdb.Error as exc:
-        raise InputError(
-            file.path, f"not a readable Parquet file: {scan._first_line(exc)}"
-        ) from None
+        raise scan.unreadable(file, exc, "Parquet file") from None
     _set_base(job, file)
     _report_values(job, file, None)
 
