@@ -214,6 +214,19 @@ def test_a_reply_path_that_is_neither_jsonpath_nor_jinja_is_refused(tmp_path):
     assert "brands.0.endpoints.webchat.replies" in result.output and "JSONPath" in result.output
 
 
+def test_a_reply_expression_with_a_typo_is_refused_by_validate(tmp_path):
+    expression = "{{ response.data | map(attribute='says' | list }}"
+    suite = suite_text("http://127.0.0.1:9", ["Hello"]).replace(
+        '"$.replies[*].text"', f'"{expression}"'
+    )
+    path = tmp_path / "suite.yaml"
+    path.write_text(suite, encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "brands.0.endpoints.webchat.replies" in result.output
+    assert "is not a Jinja expression" in result.output
+
+
 class _Endpoint:
     replies = "{{ response.data | map(attribute='says') | list }}"
 

@@ -178,6 +178,15 @@ def _reply_path(value: str) -> str:
             f"{value!r} is neither a JSONPath ($.messages[*].text) nor a Jinja expression "
             "({{ response.messages | map(attribute='text') | list }})"
         )
+    else:  # a typo is named here, not by every probe's failure at run time
+        import jinja2
+
+        from socialbench.scenarios import templates
+
+        try:
+            templates.environment().compile_expression(text[2:-2])
+        except jinja2.TemplateSyntaxError as exc:
+            raise ValueError(f"{value!r} is not a Jinja expression: {exc.message}") from None
     return text
 
 
