@@ -276,13 +276,22 @@ def test_logo_becomes_a_data_uri(tmp_path, content, mime):
         pytest.param(b"GIF89a", "not a PNG, JPEG or SVG image", id="gif"),
         pytest.param(b"<html><script>x</script></html>", "not a PNG", id="html"),
         pytest.param(b'<!DOCTYPE svg [<!ENTITY a "b">]><svg/>', "not a PNG", id="entities"),
-        pytest.param(PNG + b"\x00" * 1_000_000, "at most 1,000,000", id="too-big"),
+        pytest.param(PNG + b"\x00" * 1_000_000, "the limit of 1,000,000", id="too-big"),
     ],
 )
 def test_a_bad_logo_is_refused(tmp_path, content, problem):
     path = tmp_path / "logo.png"
     path.write_bytes(content)
     with pytest.raises(InputError, match=problem):
+        model.logo_uri(path)
+
+
+def test_a_logo_that_is_a_pipe_is_refused_without_waiting_on_it(tmp_path):
+    import os
+
+    path = tmp_path / "logo.png"
+    os.mkfifo(path)
+    with pytest.raises(InputError, match="is a pipe or a device"):
         model.logo_uri(path)
 
 

@@ -142,11 +142,11 @@ def logo_uri(path: Path) -> str:
     """
     import base64
 
+    from socialbench.sources.files import check_readable
+
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_LOGO_BYTES:
-            raise InputError(path, f"--logo: {size:,} bytes; at most {MAX_LOGO_BYTES:,}")
+        check_readable(path, max_bytes=MAX_LOGO_BYTES, what="--logo image")  # not a pipe
         content = path.read_bytes()
     except OSError as exc:
         raise InputError(path, f"--logo: cannot read: {exc.strerror}") from None
