@@ -11,14 +11,14 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from archive_runs import archive_run, invoke
-from conftest import DATA, msg, write_fixture
+from archive_runs import archive_run, hostile_run, invoke, thresholds
+from conftest import DATA
 from markdown_it import MarkdownIt
 
 from socialbench.report import verdict_markdown
 from socialbench.report.markdown import escape
 from socialbench.verdict import check, junit
-from socialbench.verdict.thresholds.grammar import parse_option, section
+from socialbench.verdict.thresholds.grammar import parse_option
 
 DEMO = DATA.parents[1] / "scenarios" / "demo.yaml"
 PAIR = DATA / "suites" / "run_pair.yaml"
@@ -74,25 +74,7 @@ def replay(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     """A recorded archive whose brand is named with markup, escapes and a NUL."""
-    base = tmp_path_factory.mktemp("hostile")
-    path = write_fixture(
-        base / "hostile.jsonl",
-        [
-            msg("1", "cust", 0, "@x hi"),
-            msg("2", EVIL, 5, "hello", parent="1", brand=True),
-            msg("3", "cust2", 0, "@x hi"),
-            msg("4", EVIL, 50, "hello", parent="3", brand=True),
-        ],
-    )
-    invoke("run", "--fixtures", path, "--out", base / "run", "--quiet")
-    return check.load_run(base / "run")
-
-
-def thresholds(spec: dict):
-    """Thresholds from a ``thresholds:`` mapping, as a suite or file would give them."""
-    found, problems = section(spec)
-    assert not problems, problems
-    return [threshold for _, threshold in found]
+    return hostile_run(tmp_path_factory.mktemp("hostile"), EVIL)
 
 
 def parse(verdict) -> ET.Element:
