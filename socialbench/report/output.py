@@ -62,10 +62,14 @@ def write_run(out_dir: Path, writers: dict[str, Callable[[Path], None]]) -> Path
     from concurrent.futures import ThreadPoolExecutor
 
     _make_parent(out_dir)
-    remove_stale(out_dir.parent)
     with writing(out_dir):
-        # inside an existing folder (on its file system, even when it is a link elsewhere)
-        staging = staging_path(out_dir / out_dir.name if out_dir.is_dir() else out_dir)
+        # inside an existing folder (on its file system, even when it is a link elsewhere);
+        # staging_path clears what dead writers left beside the staging path, and an
+        # earlier run's staging folder beside out_dir is cleared here
+        inside = out_dir.is_dir()
+        if inside:
+            remove_stale(out_dir.parent)
+        staging = staging_path(out_dir / out_dir.name if inside else out_dir)
         staging.mkdir()
     try:
         with ThreadPoolExecutor(max_workers=len(writers) or 1) as pool:
