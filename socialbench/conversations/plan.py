@@ -145,20 +145,17 @@ def probe_table(engine: Engine, params: Params, classify: Callable[[Engine], Non
     ``classify`` makes the table ``flags`` from the table ``texts`` (the text rules)."""
     _brand_tables(engine, params)
     _messages(engine)
-    _roots(engine, params)
-    _thread(engine)
-    engine.drop("link", "walk")  # each step's inputs go as soon as no later step reads them
+    _tree(engine, params)
     engine.create("conv", _conv(engine.dialect, params))
-    engine.drop("thread")
+    engine.drop("tree")  # each step's inputs go as soon as no later step reads them
+    engine.create("probes", _PROBES)
     engine.create("first", _first(engine.dialect, params))
     engine.create("texts", texts_sql(params))
     engine.drop("conv")
     classify(engine)
     engine.drop("texts")
-    engine.create("brand_of", _brands(engine.dialect))
-    engine.drop("msg")
     engine.create(FINISHED, _finished(engine.dialect, params))
-    engine.drop("first", "flags", "brand_of")
+    engine.drop("first", "flags", "probes", "msg")
     return FINISHED
 
 
@@ -171,7 +168,7 @@ def _brand_tables(engine: Engine, params: Params) -> None:
 
 def _messages(engine: Engine) -> None:
     """``msg``: the first occurrence of each (channel, id), brand accounts flagged, ids and
-    references as join keys; ``link``: each message's next step up (see ``_LINKS``)."""
+    references as join keys (``pk``: the key a reply hangs from, see ``_ADOPTED``)."""
     key = _key_kind(engine)
     engine.create("msg", _MSG.format(id=key("d.id"), parent=key("d.parent_id"),
                                      conversation=key("d.conversation_id")))  # fmt: skip
@@ -179,8 +176,8 @@ def _messages(engine: Engine) -> None:
                "HAVING count(*) > 1) AS r"  # fmt: skip
     if engine.rows(repeated)[0][0]:
         engine.create("msg", _FIRST_OCCURRENCES)
-    engine.create("link", _LINKS)
-    engine.create("link", _OPENERS)
+    if engine.rows("SELECT count(*) FROM msg WHERE ck IS NOT NULL AND pk IS NOT NULL")[0][0]:
+        engine.create("msg", _ADOPTED)
 
 
 def _key_kind(engine: Engine) -> Callable[[str], str]:
@@ -196,6 +193,8 @@ def _key_kind(engine: Engine) -> Callable[[str], str]:
     return lambda column: f"TRY_CAST({column} AS BIGINT)"
 
 
+_MSG_COLUMNS = "seq, channel, author, t, automated, account, k, pk, ck, private, is_brand"
+
 # brand accounts flagged; k, pk, ck: the join keys of id, parent_id and conversation_id
 _MSG = """
 SELECT d.seq, d.channel, d.author, d.t, d.automated, d.account,
@@ -207,52 +206,96 @@ LEFT JOIN listed l ON l.handle = lower(d.author)
 """
 
 # duplicates: the first occurrence of each (channel, id) wins
-_FIRST_OCCURRENCES = """
-SELECT seq, channel, author, t, automated, account, k, pk, ck, private, is_brand FROM (
+_FIRST_OCCURRENCES = f"""
+SELECT {_MSG_COLUMNS} FROM (
     SELECT *, row_number() OVER (PARTITION BY channel, k ORDER BY seq) AS nth FROM msg
 ) AS numbered WHERE nth = 1
 """
 
-# one step up: the parent (NULL when missing); an opening message points at itself
-_LINKS = """
-SELECT m.seq, m.channel, m.ck, CASE WHEN m.pk IS NULL THEN m.seq ELSE p.seq END AS up
-FROM msg m LEFT JOIN msg p ON p.channel = m.channel AND p.k = m.pk
-"""
-
-# a reply whose parent is missing goes to its conversation's opening message when that one
-# opens a thread; NULL: a chain that ends at a missing message
-_OPENERS = """
-SELECT seq, up FROM link WHERE up IS NOT NULL
-UNION ALL
-SELECT l.seq, o.seq AS up
-FROM link l
-LEFT JOIN (SELECT channel, k, seq FROM msg WHERE pk IS NULL) AS o
-       ON o.channel = l.channel AND o.k = l.ck
-WHERE l.up IS NULL
+# a reply whose parent is missing hangs from its conversation's opening message when that
+# one opens a thread (its pk becomes the conversation's key); else it stays an orphan
+_ADOPTED = """
+SELECT m.seq, m.channel, m.author, m.t, m.automated, m.account, m.k,
+       CASE WHEN m.pk IS NOT NULL AND p.k IS NULL AND o.k IS NOT NULL THEN m.ck ELSE m.pk END
+           AS pk,
+       m.ck, m.private, m.is_brand
+FROM msg m
+LEFT JOIN msg p ON p.channel = m.channel AND p.k = m.pk
+LEFT JOIN (SELECT channel, k FROM msg WHERE pk IS NULL) AS o
+       ON o.channel = m.channel AND o.k = m.ck
 """
 
 
-def _roots(engine: Engine, params: Params) -> None:
-    """``walk(seq, root)``: each message's root (NULL for an orphan) by pointer jumping.
+# ------------------------------------------------------------------------ the reply trees
 
-    Roots and orphans are settled at once; every other message points one step up and,
-    while its target is not settled, jumps to its target's target. Only unsettled messages
-    (``todo``) are visited again, so the usual shallow thread costs one join."""
-    engine.create("walk", _SETTLED)
-    engine.create("todo", "SELECT seq, up FROM link WHERE up <> seq")
-    total = engine.rows("SELECT count(*) FROM link")[0][0]
-    for _ in range(_jumps(total)):
+TOP_DOWN_LEVELS = 32  # levels of replies followed down from the roots in one query
+
+
+def _tree(engine: Engine, params: Params) -> None:
+    """``tree(seq, root, root_t, cust, public, ex)``: every message that hangs, through its
+    parents, from an opening message (its *root*), with the root's time, whether a customer
+    opened the thread (``cust``) in public, and ``ex``: whether the message is in the
+    probe's exchange (no third party, neither a brand account nor the root's author, on
+    its path up to the root, itself included).
+
+    The usual thread is a few replies deep: the trees are followed down from their roots,
+    level by level, in one recursive query (``TOP_DOWN_LEVELS`` deep). What that leaves
+    (deeper replies, orphans whose chain ends at a missing message, reply loops) is settled
+    by pointer jumping (``_rest``), whose rounds grow with the logarithm of the depth."""
+    engine.create("tree", _TOP_DOWN.replace("{levels}", str(TOP_DOWN_LEVELS)))
+    if engine.rows("SELECT (SELECT count(*) FROM msg) - (SELECT count(*) FROM tree)")[0][0]:
+        _rest(engine, params)
+
+
+# followed down from the roots; ex: nothing by a third party on the way
+_TOP_DOWN = """
+WITH RECURSIVE down AS (
+    SELECT seq, channel, k, seq AS root, author AS root_author, t AS root_t,
+           NOT is_brand AS cust, NOT private AS public, true AS ex, 0 AS level
+    FROM msg WHERE pk IS NULL
+    UNION ALL
+    SELECT m.seq, m.channel, m.k, d.root, d.root_author, d.root_t, d.cust, d.public,
+           d.ex AND (m.is_brand OR m.author IS NOT DISTINCT FROM d.root_author) AS ex,
+           d.level + 1 AS level
+    FROM down d JOIN msg m ON m.channel = d.channel AND m.pk = d.k
+    WHERE d.level < {levels}
+)
+SELECT seq, root, root_t, cust, public, ex FROM down
+"""
+
+
+def _rest(engine: Engine, params: Params) -> None:
+    """The messages the top-down pass did not reach, settled by pointer jumping: each
+    points one step up (its parent; NULL when that is missing: an orphan) and, while its
+    target is not settled, jumps to its target's target. A chain that never reaches a
+    settled message is a reply loop, which is bad input and named (``ReplyLoop``). Those
+    that reach a customer's thread then learn ``ex`` the same way, OR-ing whether a third
+    party is on the way until they reach a message of the tree."""
+    engine.create("rest", _REST)
+    engine.create("todo", "SELECT seq, up FROM rest WHERE up IS NOT NULL")
+    engine.create("settled", "SELECT seq, CAST(NULL AS BIGINT) AS root FROM rest WHERE up IS NULL")
+    for _ in range(_jumps(engine.rows("SELECT count(*) FROM rest")[0][0])):
         if not engine.rows("SELECT count(*) FROM todo")[0][0]:
-            engine.drop("todo", "step")
-            return
+            break
         engine.create("step", _JUMP)
-        engine.append("walk", f"SELECT seq, root, {_ROOT} FROM step WHERE settled")
-        engine.create("todo", "SELECT seq, up FROM step WHERE NOT settled")
-    loop = engine.rows("SELECT min_by(m.id, m.seq) FROM todo w JOIN messages m ON m.seq = w.seq")
-    raise ReplyLoop(
-        params.source,
-        f"a reply loop: message {loop[0][0]!r} replies, through its parents, to itself",
-    )
+        engine.append("settled", "SELECT seq, root FROM step WHERE done")
+        engine.create("todo", "SELECT seq, up FROM step WHERE NOT done")
+    else:
+        if engine.rows("SELECT count(*) FROM todo")[0][0]:
+            loop = engine.rows(
+                "SELECT min_by(m.id, m.seq) FROM todo w JOIN messages m ON m.seq = w.seq"
+            )
+            problem = (
+                f"a reply loop: message {loop[0][0]!r} replies, through its parents, to itself"
+            )
+            raise ReplyLoop(params.source, problem)
+    engine.create("outside", _OUTSIDE)
+    for _ in range(_jumps(engine.rows("SELECT count(*) FROM outside")[0][0])):
+        if not engine.rows("SELECT count(*) FROM outside WHERE up IS NOT NULL")[0][0]:
+            break
+        engine.create("outside", _JUMP_BAD)
+    engine.append("tree", _JOINED)
+    engine.drop("rest", "todo", "step", "settled", "outside")
 
 
 def _jumps(total: int) -> int:
@@ -260,67 +303,42 @@ def _jumps(total: int) -> int:
     return max(1, math.ceil(math.log2(max(total, 2)))) + 2
 
 
-# what a message learns of its root when it settles
-_ROOT = "root_t, root_author, root_brand, root_private"
-
-# roots and orphans (root NULL) are settled at once
-_SETTLED = """
-SELECT l.seq, CASE WHEN l.up = l.seq THEN l.seq END AS root, m.t AS root_t,
-       m.author AS root_author, m.is_brand AS root_brand, m.private AS root_private
-FROM link l JOIN msg m ON m.seq = l.seq
-WHERE l.up = l.seq OR l.up IS NULL
+# the messages not reached, each with its parent (up NULL: the parent is missing)
+_REST = """
+SELECT m.seq, m.author, m.is_brand, p.seq AS up
+FROM msg m
+LEFT JOIN tree t ON t.seq = m.seq
+LEFT JOIN msg p ON p.channel = m.channel AND p.k = m.pk
+WHERE t.seq IS NULL
 """
 
-# a target that is settled gives its root; one that is not gives its own next step up
+# a target that is settled gives its root (NULL: an orphan's chain); else its next step up
 _JUMP = """
-SELECT t.seq, w.seq IS NOT NULL AS settled, w.root, w.root_t, w.root_author, w.root_brand,
-       w.root_private, n.up
-FROM todo t LEFT JOIN walk w ON w.seq = t.up LEFT JOIN todo n ON n.seq = t.up
+SELECT t.seq, s.seq IS NOT NULL OR r.seq IS NOT NULL AS done, coalesce(s.root, r.root) AS root,
+       n.up
+FROM todo t
+LEFT JOIN tree s ON s.seq = t.up
+LEFT JOIN settled r ON r.seq = t.up
+LEFT JOIN todo n ON n.seq = t.up
 """
 
-
-def _thread(engine: Engine) -> None:
-    """``thread``: the messages of threads a customer opened, with their root's time,
-    author and surface, and ``ex``: whether the message is in the probe's exchange (no
-    third party, neither a brand account nor the root's author, on its path up)."""
-    engine.create("thread", _THREADS)
-    if not engine.rows("SELECT count(*) FROM thread WHERE NOT ex")[0][0]:
-        return
-    engine.create("outside", _JOINED)
-    total = engine.rows("SELECT count(*) FROM outside")[0][0]
-    for _ in range(_jumps(total)):
-        if not engine.rows("SELECT count(*) FROM outside WHERE up IS NOT NULL")[0][0]:
-            break
-        engine.create("outside", _JUMP_BAD)
-    engine.create("thread", _EXCHANGED)
-    engine.drop("outside")
-
-
-# ex here: the message itself is not by a third party (its path is checked next)
-_THREADS = """
-SELECT m.seq, w.root, m.t, m.author, m.is_brand, m.automated, m.private,
-       m.is_brand OR m.author IS NOT DISTINCT FROM w.root_author AS ex,
-       w.root_t, NOT w.root_private AS root_public
-FROM msg m JOIN walk w ON w.seq = m.seq
-WHERE w.root IS NOT NULL AND NOT w.root_brand
-"""
-
-# the threads a third party joined: each message, one step up (NULL at the root), and bad
-_JOINED = """
-SELECT h.seq, NOT h.ex AS bad, CASE WHEN l.up = h.seq THEN NULL ELSE l.up END AS up
-FROM thread h JOIN link l ON l.seq = h.seq
-WHERE h.root IN (SELECT root FROM thread WHERE NOT ex)
+# the settled messages of a thread: whether they or a message on their way up to the tree
+# are by a third party (bad), and their next step up (NULL once it is a message of the tree)
+_OUTSIDE = """
+SELECT s.seq, s.root, NOT (r.is_brand OR r.author IS NOT DISTINCT FROM a.author) AS bad, r.up
+FROM settled s JOIN rest r ON r.seq = s.seq JOIN msg a ON a.seq = s.root
+WHERE s.root IS NOT NULL
 """
 
 _JUMP_BAD = """
-SELECT e.seq, e.bad OR coalesce(a.bad, false) AS bad, a.up
-FROM outside e LEFT JOIN outside a ON a.seq = e.up
+SELECT e.seq, e.root, e.bad OR coalesce(a.bad, false) OR coalesce(NOT t.ex, false) AS bad,
+       a.up
+FROM outside e LEFT JOIN outside a ON a.seq = e.up LEFT JOIN tree t ON t.seq = e.up
 """
 
-_EXCHANGED = """
-SELECT h.seq, h.root, h.t, h.author, h.is_brand, h.automated, h.private,
-       h.ex AND NOT coalesce(o.bad, false) AS ex, h.root_t, h.root_public
-FROM thread h LEFT JOIN outside o ON o.seq = h.seq
+_JOINED = """
+SELECT o.seq, o.root, r.root_t, r.cust, r.public, NOT o.bad AS ex
+FROM outside o JOIN tree r ON r.seq = o.root
 """
 
 
@@ -328,7 +346,7 @@ def _conv(dialect: Dialect, params: Params) -> str:
     """Messages of customer-opened threads from the opener's time on, each with its probe
     (``probe``: the seq of the probe's message; ``sent``, ``public``: its time and whether
     it is public) and whether it is in the probe's exchange (``ex``)."""
-    thread = "SELECT * FROM thread WHERE t >= root_t"
+    thread = _THREAD
     columns = "seq, root, t, author, is_brand, automated, private, ex"
     if params.reopen_ns is None:
         return f"""SELECT {columns}, root AS probe, root_t AS sent, root_public AS public
@@ -354,35 +372,45 @@ def _conv(dialect: Dialect, params: Params) -> str:
 
 
 def _first(dialect: Dialect, params: Params) -> str:
-    """Per probe: its time, the author of the first brand message of its conversation (at
-    any time), the first response (the exchange's first human brand message within the
-    window), the first automated brand message within the window, and counts."""
+    """Per probe that has brand messages: the author of the first brand message of its
+    conversation (at any time), the first response (the exchange's first human brand message
+    within the window), the first automated brand message within the window, and counts."""
     first = dialect.order_key("t", "seq")
-    watched = f"ex AND is_brand AND t <= sent + {params.window_ns}"
+    watched = f"ex AND t <= sent + {params.window_ns}"
     return f"""
-        SELECT probe, any_value(root) AS root, any_value(sent) AS sent,
-               any_value(public) AS public,
-               min_by(author, {first}) FILTER (WHERE is_brand) AS brand_author,
+        SELECT probe, min_by(author, {first}) AS brand_author,
                min_by(seq, {first}) FILTER (WHERE {watched} AND NOT automated) AS reply_seq,
                min(t) FILTER (WHERE {watched} AND NOT automated) AS first_t,
                min(t) FILTER (WHERE {watched} AND automated) AS auto_t,
                count(*) FILTER (WHERE {watched} AND NOT automated) AS brand_messages,
                count(*) FILTER (WHERE {watched} AND automated) AS automated_messages
         FROM conv
+        WHERE is_brand
         GROUP BY probe
     """
 
+
+# the messages of threads a customer opened, from the opening message's time on
+_THREAD = """
+SELECT m.seq, r.root, m.t, m.author, m.is_brand, m.automated, m.private, r.ex, r.root_t,
+       r.public AS root_public
+FROM tree r JOIN msg m ON m.seq = r.seq
+WHERE r.cust AND m.t >= r.root_t
+"""
+
+# one row per probe: its message, its thread's root, its time and whether it is public
+_PROBES = "SELECT probe, root, sent, public FROM conv WHERE seq = probe"
 
 # the texts the rules read: the exchange's human brand messages within the window (reply
 # types; the first reply also its wording), and the customer's later messages within it
 _TEXTS = """
 SELECT c.seq, c.probe, m.text,
        c.is_brand AS reply, c.seq = f.reply_seq AS first_reply,
-       c.is_brand AND c.private AND f.public AS moved
+       c.is_brand AND c.private AND c.public AS moved
 FROM conv c
 JOIN first f ON f.probe = c.probe
 JOIN messages m ON m.seq = c.seq
-WHERE c.ex AND c.t <= f.sent + {window}
+WHERE c.ex AND c.t <= c.sent + {window}
   AND ((c.is_brand AND NOT c.automated) OR (NOT c.is_brand AND c.t > f.first_t))
 """
 
@@ -392,16 +420,17 @@ def texts_sql(params: Params) -> str:
 
 
 def _brands(dialect: Dialect) -> str:
-    """``brand_of(probe, brand)``: the platform's business account, else the author of the
-    first brand message, else the first @mention naming a brand account, else the first
-    @mention, else (unknown); each handle named through the brand book, else spelled as its
-    first brand message spells it."""
+    """The CTEs that name each probe's brand (``mentioned``, ``named``): the platform's
+    business account, else the author of the first brand message, else the first @mention
+    naming a brand account, else the first @mention, else (unknown); each handle named
+    through the brand book, else spelled as its first brand message spells it."""
     unanswered = """
-        SELECT f.probe, m.text FROM first f JOIN messages m ON m.seq = f.probe
+        SELECT q.probe, m.text FROM probes q JOIN messages m ON m.seq = q.probe
+        LEFT JOIN first f ON f.probe = q.probe
         WHERE f.brand_author IS NULL AND m.account IS NULL
     """
     return f"""
-        WITH spelled AS (
+        spelled AS (
             SELECT lower(author) AS handle, min_by(author, seq) AS spelling
             FROM (SELECT author, min(seq) AS seq FROM msg
                   WHERE is_brand AND author IS NOT NULL GROUP BY author) AS authors
@@ -419,24 +448,16 @@ def _brands(dialect: Dialect) -> str:
                             min_by(x.handle, x.pos)) AS handle
             FROM mentions x LEFT JOIN known k ON k.handle = lower(x.handle)
             GROUP BY x.probe
-        ), chosen AS (
-            SELECT f.probe, coalesce(pm.account, f.brand_author, mm.handle) AS handle
-            FROM first f
-            JOIN msg pm ON pm.seq = f.probe
-            LEFT JOIN mentioned mm ON mm.probe = f.probe
-        )
-        SELECT c.probe, coalesce(n.brand, c.handle, '{UNKNOWN_BRAND}') AS brand
-        FROM chosen c LEFT JOIN named n ON n.handle = lower(c.handle)
-    """
+        )"""
 
 
-def _probes(params: Params) -> str:
+def _probes(dialect: Dialect, params: Params) -> str:
     """The probe table (times in nanoseconds; clocks and calendars come after)."""
     reply_bits = "bit_or(CASE WHEN x.reply THEN x.types END)"
     # the thread's id: the probe's own, unless --reopen-after cut the thread into probes
     thread_id, thread_join = "p.id", ""
     if params.reopen_ns is not None:
-        thread_id, thread_join = "root.id", "\n        JOIN messages root ON root.seq = f.root"
+        thread_id, thread_join = "root.id", "\n        JOIN messages root ON root.seq = q.root"
     per_probe = f"""
         SELECT x.probe,
                {reply_bits} AS types,
@@ -445,20 +466,26 @@ def _probes(params: Params) -> str:
                bool_or(NOT x.reply AND x.confirms) AS resolved
         FROM flags x GROUP BY x.probe
     """
+    handle = "coalesce(p.account, f.brand_author, mm.handle)"
     return f"""
-        SELECT p.id AS probe_id, b.brand, p.channel, p.surface, p.author AS persona,
-               p.followers, p.category, p.scenario, f.sent AS sent_ns,
+        WITH {_brands(dialect)}, per_probe AS ({per_probe})
+        SELECT p.id AS probe_id, coalesce(n.brand, {handle}, '{UNKNOWN_BRAND}') AS brand,
+               p.channel, p.surface, p.author AS persona,
+               p.followers, p.category, p.scenario, q.sent AS sent_ns,
                f.first_t IS NOT NULL AS responded, f.first_t AS first_ns,
                {_flag("link", LINK)}, {_flag("dm", DM, "OR coalesce(r.moved, false)")},
                {_flag("phone", PHONE)}, {_flag("email", EMAIL)},
                coalesce(r.ack_only, false) AS ack_only,
                coalesce(r.resolved, false) AS resolved,
-               f.brand_messages, {thread_id} AS conversation_id, f.automated_messages,
+               coalesce(f.brand_messages, 0) AS brand_messages, {thread_id} AS conversation_id,
+               coalesce(f.automated_messages, 0) AS automated_messages,
                f.auto_t AS auto_ns, p.seq
-        FROM first f
-        JOIN messages p ON p.seq = f.probe{thread_join}
-        JOIN brand_of b ON b.probe = f.probe
-        LEFT JOIN ({per_probe}) AS r ON r.probe = f.probe
+        FROM probes q
+        JOIN messages p ON p.seq = q.probe{thread_join}
+        LEFT JOIN first f ON f.probe = q.probe
+        LEFT JOIN per_probe r ON r.probe = q.probe
+        LEFT JOIN mentioned mm ON mm.probe = q.probe
+        LEFT JOIN named n ON n.handle = lower({handle})
     """
 
 
@@ -483,7 +510,7 @@ def _finished(dialect: Dialect, params: Params) -> str:
                CASE WHEN first_ns >= auto_ns THEN {_seconds("first_ns - auto_ns")} END
                    AS handoff_s,
                CASE {day} {names} END AS weekday, {hour} AS hour, seq
-        FROM ({_probes(params)}) AS probes
+        FROM ({_probes(dialect, params)}) AS probes
     """
 
 
@@ -529,8 +556,7 @@ def describe(engine: Engine, params: Params) -> dict[str, int]:
     """What ``validate`` reports of the messages: counts of the plan's first steps."""
     _brand_tables(engine, params)
     _messages(engine)
-    _roots(engine, params)
-    _thread(engine)
+    _tree(engine, params)
     engine.create("conv", _conv(engine.dialect, params))
     (row,) = engine.rows(_DESCRIBE)
     keys = ("messages", "duplicates", "conversations", "orphans", "probes", "brand_accounts")
@@ -540,8 +566,8 @@ def describe(engine: Engine, params: Params) -> dict[str, int]:
 _DESCRIBE = """
 SELECT (SELECT count(*) FROM msg),
        (SELECT count(*) FROM messages) - (SELECT count(*) FROM msg),
-       (SELECT count(DISTINCT root) FROM walk),
-       (SELECT count(*) FROM walk WHERE root IS NULL),
+       (SELECT count(*) FROM tree WHERE seq = root),
+       (SELECT count(*) FROM msg) - (SELECT count(*) FROM tree),
        (SELECT count(DISTINCT probe) FROM conv),
        (SELECT count(DISTINCT lower(author)) FROM msg WHERE is_brand)
 """
