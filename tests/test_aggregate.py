@@ -308,7 +308,8 @@ def test_on_spark() -> None:  # pragma: no cover - opt-in, starts a local Spark
     frame = random_probes(8, 2000)
     db = spark.SparkEngine(conversations.EngineOptions(kind="spark", threads=2))
     try:
-        db.spark.createDataFrame(frame).createOrReplaceTempView("probes")
+        with spark._no_pandas_warning():  # PySpark warns about pandas 3
+            db.spark.createDataFrame(frame).createOrReplaceTempView("probes")
         assert_same(aggregate.summarize(db, "probes", settings), metrics.summarize(frame, settings))
     finally:
         db.close()

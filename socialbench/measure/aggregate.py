@@ -61,6 +61,10 @@ class Spellings:
         """A value ordered as the tuple of ``columns``, for min."""
         return f"row({', '.join(columns)})"
 
+    def no_quantiles(self) -> str:
+        """A NULL list of quantiles."""
+        return "CAST(NULL AS DOUBLE[])"
+
 
 class SparkSpellings(Spellings):
     """Spark SQL's spellings (``percentile`` interpolates linearly, as ``quantile_cont``)."""
@@ -70,6 +74,9 @@ class SparkSpellings(Spellings):
 
     def row_key(self, columns: list[str]) -> str:
         return f"struct({', '.join(columns)})"
+
+    def no_quantiles(self) -> str:
+        return "CAST(NULL AS ARRAY<DOUBLE>)"
 
 
 _SPELLINGS = {"Dialect": Spellings(), "SparkDialect": SparkSpellings()}
@@ -167,9 +174,14 @@ class Query:
         """
 
     def groups(self) -> dict[str, list[dict]]:
-        """Every grouping's rows (``""``: the overall figures), as ``metrics`` shapes them."""
-        censoring, two_clocks = self.clocks()
-        sql = grouped_sql(self.base(), self.settings, self.spell, censoring, two_clocks)
+        """Every grouping's rows (``""``: the overall figures), as ``metrics`` shapes them.
+        A grouping whose column has one value on every probe is the overall row under that
+        value, and one whose column is always empty has no rows: neither is computed."""
+        shape = self.shape()
+        sql = grouped_sql(
+            self.base(), self.settings, self.spell, shape.censoring, shape.two_clocks,
+            bot_times=shape.bot_times, groups=shape.computed,
+        )  # fmt: skip
         self.engine.create(GROUPED, sql)
         data = self.engine.arrow(f"SELECT * FROM {GROUPED} ORDER BY {PLACE}")
         self.data = data.drop_columns([FIRST]).to_pydict()
@@ -177,8 +189,39 @@ class Query:
         overall = self._rows(np.flatnonzero(sets == 0), 0) or [_empty(self.settings)]
         out = {"": overall[0]}
         for i, name in enumerate(GROUPS, start=1):
-            out[name] = self._keyed(name, np.flatnonzero(sets == i), i, overall[0])
+            if name in shape.computed:
+                out[name] = self._keyed(name, np.flatnonzero(sets == i), i, overall[0])
+            elif name in shape.single:
+                out[name] = [{name: self._value(name, shape.single[name]), **overall[0]}]
+            else:
+                out[name] = []
         return out
+
+    def shape(self) -> SimpleNamespace:
+        """What the groups' query needs, from one pass over the table: ``clocks``, whether
+        any probe has an automated reply's delay or a hand-off (``bot_times``), and per
+        grouping whether its column has a single value on every probe (``single``: the
+        value) or none on any (neither is ``computed``)."""
+        censoring, two_clocks = self.clocks()
+        simple = [g for g in GROUPS if g != "follower_tier"]  # fairness reads its rows
+        tests = [f"count(b.{g}), min(b.{g}), max(b.{g})" for g in simple]
+        (row,) = self.engine.rows(
+            f"SELECT count(*), count(b.ttfa) + count(b.handoff), {', '.join(tests)} "
+            f"FROM ({self.base()}) AS b"
+        )
+        probes, bot_times, found = row[0], row[1], row[2:]
+        single, empty = {}, set()
+        for k, g in enumerate(simple):
+            count, low, high = found[3 * k : 3 * k + 3]
+            if not count:
+                empty.add(g)
+            elif count == probes and low == high:
+                single[g] = low
+        computed = tuple(g for g in GROUPS if g not in single and g not in empty)
+        return SimpleNamespace(
+            censoring=censoring, two_clocks=two_clocks, bot_times=bool(bot_times),
+            single=single, computed=computed,
+        )  # fmt: skip
 
     def clocks(self) -> tuple[bool, bool]:
         """Whether some group may need Kaplan–Meier: overall, the shortest watch without an
@@ -360,7 +403,11 @@ def _double(value: float) -> str:
 
 
 def measures(
-    horizons: dict[str, float], spell: Spellings, censoring: bool, two_clocks: bool = True
+    horizons: dict[str, float],
+    spell: Spellings,
+    censoring: bool,
+    two_clocks: bool = True,
+    bot_times: bool = True,
 ) -> dict[str, str]:
     """Per group: the counts, sums and quantiles the aggregates are made of (the business
     clock's only with ``two_clocks``); per horizon h, ``within_h`` (answered by it); with
@@ -385,6 +432,8 @@ def measures(
     }
     if not two_clocks:
         del out["business_q"]
+    if not bot_times:  # no probe has one: no list to gather
+        out |= {f"{what}_q": spell.no_quantiles() for what in _BOT_TIMES}
     for h, horizon in enumerate(horizons.values()):
         out[f"within_{h}"] = count(f"b.ttfr <= {_double(horizon)}")
     if censoring:
@@ -400,6 +449,9 @@ def grouped_sql(
     spell: Spellings,
     censoring: bool,
     two_clocks: bool = True,
+    *,
+    bot_times: bool = True,
+    groups: tuple[str, ...] = GROUPS,
 ) -> str:
     """One row per group of every grouping (``grouping_set``: 0 overall, else 1 + the
     grouping's place in GROUPS; groups of a missing value left out; ``place``: its row, by
@@ -407,17 +459,18 @@ def grouped_sql(
     ``km_h``: whether horizon h needs Kaplan–Meier (with ``censoring``: a group with figures
     whose shortest watch without an answer is shorter than its latest answer by h)."""
     horizons = {**metrics.WITHIN, "window": float(settings.window_s)}
-    which = " ".join(f"WHEN grouping(b.{g}) = 0 THEN {i}" for i, g in enumerate(GROUPS, 1))
-    sets = ", ".join(["()", *(f"(b.{g})" for g in GROUPS)])
-    found = measures(horizons, spell, censoring, two_clocks)
+    numbered = [(i, g) for i, g in enumerate(GROUPS, 1) if g in groups]
+    which = " ".join(f"WHEN grouping(b.{g}) = 0 THEN {i}" for i, g in numbered)
+    sets = ", ".join(["()", *(f"(b.{g})" for _, g in numbered)])
+    found = measures(horizons, spell, censoring, two_clocks, bot_times)
     columns = ", ".join(f"{sql} AS {name}" for name, sql in found.items())
     kept = " OR ".join([f"{SET} = 0", *(f"({SET} = {i} AND {g} IS NOT NULL)"
-                                        for i, g in enumerate(GROUPS, 1))])  # fmt: skip
+                                        for i, g in numbered)])  # fmt: skip
     flag = "coalesce(probes >= {} AND first_censor < last_{}, false)" if censoring else "false"
     km = ", ".join(f"{flag.format(settings.min_group, h)} AS km_{h}" for h in range(len(horizons)))
     return f"""
         SELECT *, {km}, row_number() OVER (ORDER BY {SET}, {FIRST}) - 1 AS {PLACE} FROM (
-            SELECT CASE {which} ELSE 0 END AS {SET}, {", ".join(f"b.{g}" for g in GROUPS)},
+            SELECT CASE {which} ELSE 0 END AS {SET}, {"".join(f"b.{g}, " for _, g in numbered)}
                    {columns}
             FROM ({base}) AS b
             GROUP BY GROUPING SETS ({sets})
