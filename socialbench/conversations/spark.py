@@ -402,6 +402,9 @@ def _runtime_conf(session, remote: bool) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         # integer overflow and bad casts are errors, as on DuckDB
         "spark.sql.ansi.enabled": "true",
+        # the plan's recursive query follows every reply tree down (its own depth limit is
+        # far below Spark's 100 levels); an archive has millions of replies
+        "spark.sql.cteRecursionRowLimit": "-1",
     }
     if remote:
         return conf  # Spark Connect moves data as Arrow anyway (and refuses the settings)
