@@ -524,3 +524,37 @@ def test_the_engine_writes_probes_csv_as_the_frame_writer_does(tmp_path, fractio
     db.close()
     assert (tmp_path / "engine.csv").read_bytes() == (tmp_path / "frame.csv").read_bytes()
     assert b"'=cust" in (tmp_path / "engine.csv").read_bytes()
+
+
+@pytest.mark.parametrize("in_memory", [True, False], ids=["recursive-query", "level-by-level"])
+def test_threads_deeper_than_the_top_down_pass(tmp_path, monkeypatch, in_memory):
+    """Beyond plan.TOP_DOWN_LEVELS the rest is settled by pointer jumping: roots, the
+    exchange (a third party deep in the thread cuts off what hangs below it) and orphans,
+    whether the top-down pass ran as one recursive query or level by level (as DuckDB
+    does when the query would not fit in its memory)."""
+    from socialbench.conversations import plan
+
+    if not in_memory:
+        monkeypatch.setattr(plan, "TREE_ROW_BYTES", 10**30)
+    deep = plan.TOP_DOWN_LEVELS + 8
+    rows = [msg(1, "cust", 0, "@Acme help")]
+    for i in range(2, deep + 1):
+        brand = i % 2 == 0
+        rows.append(msg(i, "Acme" if brand else "cust", i, "@x ok", parent=i - 1, brand=brand))
+    rows.append(msg(500, "other", deep + 1, "@Acme me too", parent=deep))
+    for i in range(501, 540):
+        brand = i % 2 == 1
+        rows.append(msg(i, "Acme" if brand else "other", i, "@x hi", parent=i - 1, brand=brand))
+    rows.append(msg(900, "cust", 2, "@Acme orphan", parent=899))  # its parent is missing
+    probes = table(tmp_path, rows)
+    p = row(probes, "1")
+    assert (len(probes), p.brand_messages, p.ttfr_s) == (1, deep // 2, 120.0)
+
+
+def test_duckdb_memory_sizes_are_read():
+    from socialbench.conversations import duck
+
+    assert duck._bytes("953.6 MiB") == pytest.approx(953.6 * 2**20)
+    assert duck._bytes("18.8 GiB") == pytest.approx(18.8 * 2**30)
+    assert duck._bytes("0 bytes") == 0
+    assert duck._bytes("3 XB") == 0  # unknown: the query by levels, which spills

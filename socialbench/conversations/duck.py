@@ -126,6 +126,12 @@ class DuckEngine(plan.Engine):
     def arrow(self, sql: str) -> pa.Table:
         return self.con.sql(sql).to_arrow_table()
 
+    def holds(self, size: int) -> bool:
+        """Whether ``size`` bytes are at most half the memory limit (DuckDB keeps a recursive
+        query's rows in memory: it does not spill them)."""
+        (limit,) = self.rows("SELECT current_setting('memory_limit')")[0]
+        return 2 * size <= _bytes(limit)
+
     def reader(self) -> DuckEngine:
         """The same database through a connection of its own (a cursor), for queries run
         from another thread while this engine runs its own."""
@@ -135,6 +141,17 @@ class DuckEngine(plan.Engine):
 
     def close(self) -> None:
         self.con.close()
+
+
+_UNITS = {"bytes": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
+          "PiB": 1 << 50, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "PB": 10**15}  # fmt: skip
+
+
+def _bytes(setting: str) -> float:
+    """DuckDB's spelling of a size ("18.8 GiB", "953.6 MiB") in bytes."""
+    number, unit = setting.split()
+    return float(number) * _UNITS.get(unit, 0)  # unknown: nothing is held (the safe side)
 
 
 def _bounded_map(function, items, workers: int) -> Iterator:

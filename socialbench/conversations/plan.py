@@ -5,24 +5,24 @@ spellings the two dialects do not share are ``Dialect`` methods). The steps, eac
 the engine keeps (DuckDB spills it to disk past its memory limit; Spark checkpoints it):
 
 1. ``msg``: the messages, the first occurrence of each (channel, id) kept, brand accounts
-   flagged (the source's flag, or a handle of the brand book).
-2. ``walk``: each message's *root*, its thread's opening message, by pointer jumping: every
-   message points one step up (its parent; for a reply whose parent is missing, the opening
-   message of its ``conversation_id`` when that one opens a thread), then each pointer whose
-   target is not settled is replaced by its target's pointer until all reach roots. A chain
-   that ends at a missing message is an orphan; one that never reaches a root is a reply
-   loop, which is bad input and named (``ReplyLoop``).
-3. ``thread``: the messages of customer-opened threads and whether each belongs to its
-   probe's exchange (METRICS.md): no message on its path up to the probe is by a third
-   party (neither a brand account nor the probe's customer). Pointer jumping again,
-   OR-ing the flag, on the threads another customer joined.
-4. ``conv``: the messages of threads opened by a customer, from the opening message's time
+   flagged (the source's flag, or a handle of the brand book); a reply whose parent is
+   missing hangs from the opening message of its ``conversation_id`` when that one opens a
+   thread.
+2. ``tree``: each message's *root*, its thread's opening message, and whether it belongs to
+   its probe's exchange (METRICS.md: no message on its path up to the probe is by a third
+   party, neither a brand account nor the probe's customer). The trees are followed down
+   from their roots (a recursive query, or one query per level); what that leaves is
+   settled by pointer jumping. A chain that ends at a missing message is an orphan; one
+   that never reaches a root is a reply loop, which is bad input and named (``ReplyLoop``).
+3. ``conv``: the messages of threads opened by a customer, from the opening message's time
    on, cut into probes: the thread is one probe, or with ``reopen_after`` one more probe
    at each message of the probe's customer after that much silence.
+4. ``first``: per probe, its first response, first automated reply and counts.
 5. ``texts`` → the text rules (``conversations.rules``, the same Arrow functions on every
    engine) for the exchange's brand messages within the window, the first reply and the
    customer's follow-ups.
-6. ``probe_rows``: per probe its brand, first response, counts, reply types and clock.
+6. ``brand_of``, then ``probe_rows``: per probe its brand, first response, counts, reply
+   types and clock.
 
 Times are BIGINT nanoseconds since the epoch throughout (UTC).
 """
@@ -109,6 +109,11 @@ class Engine:
         (None: queries must take turns)."""
         return None
 
+    def holds(self, size: int) -> bool:
+        """Whether a query keeping ``size`` bytes in memory (a recursive query) stays well
+        within the engine's memory (Spark's recursion is distributed: always)."""
+        return True
+
 
 class Dialect:
     """Spellings that differ between engines; DuckDB's are the default."""
@@ -148,14 +153,15 @@ def probe_table(engine: Engine, params: Params, classify: Callable[[Engine], Non
     _tree(engine, params)
     engine.create("conv", _conv(engine.dialect, params))
     engine.drop("tree")  # each step's inputs go as soon as no later step reads them
-    engine.create("probes", _PROBES)
     engine.create("first", _first(engine.dialect, params))
     engine.create("texts", texts_sql(params))
     engine.drop("conv")
     classify(engine)
     engine.drop("texts")
+    engine.create("brand_of", _brands(engine.dialect))
+    engine.drop("msg")
     engine.create(FINISHED, _finished(engine.dialect, params))
-    engine.drop("first", "flags", "probes", "msg")
+    engine.drop("first", "flags", "brand_of")
     return FINISHED
 
 
@@ -228,7 +234,10 @@ LEFT JOIN (SELECT channel, k FROM msg WHERE pk IS NULL) AS o
 
 # ------------------------------------------------------------------------ the reply trees
 
-TOP_DOWN_LEVELS = 32  # levels of replies followed down from the roots in one query
+TOP_DOWN_LEVELS = 32  # levels of replies followed down from the roots
+# what the recursive query holds per message, about (it keeps its rows in memory; DuckDB
+# needed 100-150 MB for 2.27 million messages)
+TREE_ROW_BYTES = 128
 
 
 def _tree(engine: Engine, params: Params) -> None:
@@ -239,29 +248,56 @@ def _tree(engine: Engine, params: Params) -> None:
     its path up to the root, itself included).
 
     The usual thread is a few replies deep: the trees are followed down from their roots,
-    level by level, in one recursive query (``TOP_DOWN_LEVELS`` deep). What that leaves
+    level by level (``TOP_DOWN_LEVELS`` deep): in one recursive query when the engine holds
+    it in memory, else one query per level, whose tables spill to disk. What that leaves
     (deeper replies, orphans whose chain ends at a missing message, reply loops) is settled
     by pointer jumping (``_rest``), whose rounds grow with the logarithm of the depth."""
-    engine.create("tree", _TOP_DOWN.replace("{levels}", str(TOP_DOWN_LEVELS)))
-    if engine.rows("SELECT (SELECT count(*) FROM msg) - (SELECT count(*) FROM tree)")[0][0]:
+    (total,) = engine.rows("SELECT count(*) FROM msg")[0]
+    if engine.holds(total * TREE_ROW_BYTES):
+        engine.create("tree", _recursive_tree())
+    else:
+        _tree_by_levels(engine)
+    if engine.rows(f"SELECT {total} - count(*) FROM tree")[0][0]:
         _rest(engine, params)
 
 
-# followed down from the roots; ex: nothing by a third party on the way
-_TOP_DOWN = """
-WITH RECURSIVE down AS (
-    SELECT seq, channel, k, seq AS root, author AS root_author, t AS root_t,
-           NOT is_brand AS cust, NOT private AS public, true AS ex, 0 AS level
-    FROM msg WHERE pk IS NULL
-    UNION ALL
-    SELECT m.seq, m.channel, m.k, d.root, d.root_author, d.root_t, d.cust, d.public,
-           d.ex AND (m.is_brand OR m.author IS NOT DISTINCT FROM d.root_author) AS ex,
-           d.level + 1 AS level
-    FROM down d JOIN msg m ON m.channel = d.channel AND m.pk = d.k
-    WHERE d.level < {levels}
-)
-SELECT seq, root, root_t, cust, public, ex FROM down
+# the roots, and one level down from the messages ``{down}`` (ex: no third party on the way)
+_DOWN_COLUMNS = "seq, channel, k, root, root_author, root_t, cust, public, ex"
+_ROOTS = """
+SELECT seq, channel, k, seq AS root, author AS root_author, t AS root_t,
+       NOT is_brand AS cust, NOT private AS public, true AS ex{level}
+FROM msg WHERE pk IS NULL
 """
+_ONE_DOWN = """
+SELECT m.seq, m.channel, m.k, d.root, d.root_author, d.root_t, d.cust, d.public,
+       d.ex AND (m.is_brand OR m.author IS NOT DISTINCT FROM d.root_author) AS ex{level}
+FROM {down} d JOIN msg m ON m.channel = d.channel AND m.pk = d.k
+"""
+_TREE_COLUMNS = "seq, root, root_t, cust, public, ex"
+
+
+def _recursive_tree() -> str:
+    roots = _ROOTS.replace("{level}", ", 0 AS level")
+    down = _ONE_DOWN.replace("{level}", ", d.level + 1 AS level").replace("{down}", "down")
+    return f"""
+        WITH RECURSIVE down AS (
+            {roots} UNION ALL {down} WHERE d.level < {TOP_DOWN_LEVELS}
+        )
+        SELECT {_TREE_COLUMNS} FROM down
+    """
+
+
+def _tree_by_levels(engine: Engine) -> None:
+    """``_recursive_tree``, one level at a time."""
+    engine.create("level", _ROOTS.replace("{level}", ""))
+    engine.create("tree", f"SELECT {_TREE_COLUMNS} FROM level")
+    for _ in range(TOP_DOWN_LEVELS):
+        engine.create("below", _ONE_DOWN.replace("{level}", "").replace("{down}", "level"))
+        if not engine.rows("SELECT count(*) FROM below")[0][0]:
+            break
+        engine.append("tree", f"SELECT {_TREE_COLUMNS} FROM below")
+        engine.create("level", f"SELECT {_DOWN_COLUMNS} FROM below")
+    engine.drop("level", "below")
 
 
 def _rest(engine: Engine, params: Params) -> None:
@@ -372,21 +408,28 @@ def _conv(dialect: Dialect, params: Params) -> str:
 
 
 def _first(dialect: Dialect, params: Params) -> str:
-    """Per probe that has brand messages: the author of the first brand message of its
-    conversation (at any time), the first response (the exchange's first human brand message
-    within the window), the first automated brand message within the window, and counts."""
+    """Per probe: its thread's root, its time and whether it is public; the author of the
+    first brand message of its conversation (at any time), the first response (the
+    exchange's first human brand message within the window), the first automated brand
+    message within the window, and counts (brand messages alone are aggregated)."""
     first = dialect.order_key("t", "seq")
     watched = f"ex AND t <= sent + {params.window_ns}"
     return f"""
-        SELECT probe, min_by(author, {first}) AS brand_author,
-               min_by(seq, {first}) FILTER (WHERE {watched} AND NOT automated) AS reply_seq,
-               min(t) FILTER (WHERE {watched} AND NOT automated) AS first_t,
-               min(t) FILTER (WHERE {watched} AND automated) AS auto_t,
-               count(*) FILTER (WHERE {watched} AND NOT automated) AS brand_messages,
-               count(*) FILTER (WHERE {watched} AND automated) AS automated_messages
-        FROM conv
-        WHERE is_brand
-        GROUP BY probe
+        SELECT p.probe, p.root, p.sent, p.public, b.brand_author, b.reply_seq, b.first_t,
+               b.auto_t, coalesce(b.brand_messages, 0) AS brand_messages,
+               coalesce(b.automated_messages, 0) AS automated_messages
+        FROM (SELECT probe, root, sent, public FROM conv WHERE seq = probe) AS p
+        LEFT JOIN (
+            SELECT probe, min_by(author, {first}) AS brand_author,
+                   min_by(seq, {first}) FILTER (WHERE {watched} AND NOT automated) AS reply_seq,
+                   min(t) FILTER (WHERE {watched} AND NOT automated) AS first_t,
+                   min(t) FILTER (WHERE {watched} AND automated) AS auto_t,
+                   count(*) FILTER (WHERE {watched} AND NOT automated) AS brand_messages,
+                   count(*) FILTER (WHERE {watched} AND automated) AS automated_messages
+            FROM conv
+            WHERE is_brand
+            GROUP BY probe
+        ) AS b ON b.probe = p.probe
     """
 
 
@@ -397,9 +440,6 @@ SELECT m.seq, r.root, m.t, m.author, m.is_brand, m.automated, m.private, r.ex, r
 FROM tree r JOIN msg m ON m.seq = r.seq
 WHERE r.cust AND m.t >= r.root_t
 """
-
-# one row per probe: its message, its thread's root, its time and whether it is public
-_PROBES = "SELECT probe, root, sent, public FROM conv WHERE seq = probe"
 
 # the texts the rules read: the exchange's human brand messages within the window (reply
 # types; the first reply also its wording), and the customer's later messages within it
@@ -420,17 +460,16 @@ def texts_sql(params: Params) -> str:
 
 
 def _brands(dialect: Dialect) -> str:
-    """The CTEs that name each probe's brand (``mentioned``, ``named``): the platform's
-    business account, else the author of the first brand message, else the first @mention
-    naming a brand account, else the first @mention, else (unknown); each handle named
-    through the brand book, else spelled as its first brand message spells it."""
+    """``brand_of(probe, brand)``: the platform's business account, else the author of the
+    first brand message, else the first @mention naming a brand account, else the first
+    @mention, else (unknown); each handle named through the brand book, else spelled as its
+    first brand message spells it."""
     unanswered = """
-        SELECT q.probe, m.text FROM probes q JOIN messages m ON m.seq = q.probe
-        LEFT JOIN first f ON f.probe = q.probe
+        SELECT f.probe, m.text FROM first f JOIN messages m ON m.seq = f.probe
         WHERE f.brand_author IS NULL AND m.account IS NULL
     """
     return f"""
-        spelled AS (
+        WITH spelled AS (
             SELECT lower(author) AS handle, min_by(author, seq) AS spelling
             FROM (SELECT author, min(seq) AS seq FROM msg
                   WHERE is_brand AND author IS NOT NULL GROUP BY author) AS authors
@@ -448,16 +487,24 @@ def _brands(dialect: Dialect) -> str:
                             min_by(x.handle, x.pos)) AS handle
             FROM mentions x LEFT JOIN known k ON k.handle = lower(x.handle)
             GROUP BY x.probe
-        )"""
+        ), chosen AS (
+            SELECT f.probe, coalesce(pm.account, f.brand_author, mm.handle) AS handle
+            FROM first f
+            JOIN msg pm ON pm.seq = f.probe
+            LEFT JOIN mentioned mm ON mm.probe = f.probe
+        )
+        SELECT c.probe, coalesce(n.brand, c.handle, '{UNKNOWN_BRAND}') AS brand
+        FROM chosen c LEFT JOIN named n ON n.handle = lower(c.handle)
+    """
 
 
-def _probes(dialect: Dialect, params: Params) -> str:
+def _probes(params: Params) -> str:
     """The probe table (times in nanoseconds; clocks and calendars come after)."""
     reply_bits = "bit_or(CASE WHEN x.reply THEN x.types END)"
     # the thread's id: the probe's own, unless --reopen-after cut the thread into probes
     thread_id, thread_join = "p.id", ""
     if params.reopen_ns is not None:
-        thread_id, thread_join = "root.id", "\n        JOIN messages root ON root.seq = q.root"
+        thread_id, thread_join = "root.id", "\n        JOIN messages root ON root.seq = f.root"
     per_probe = f"""
         SELECT x.probe,
                {reply_bits} AS types,
@@ -466,26 +513,22 @@ def _probes(dialect: Dialect, params: Params) -> str:
                bool_or(NOT x.reply AND x.confirms) AS resolved
         FROM flags x GROUP BY x.probe
     """
-    handle = "coalesce(p.account, f.brand_author, mm.handle)"
     return f"""
-        WITH {_brands(dialect)}, per_probe AS ({per_probe})
-        SELECT p.id AS probe_id, coalesce(n.brand, {handle}, '{UNKNOWN_BRAND}') AS brand,
+        WITH per_probe AS ({per_probe})
+        SELECT p.id AS probe_id, b.brand,
                p.channel, p.surface, p.author AS persona,
-               p.followers, p.category, p.scenario, q.sent AS sent_ns,
+               p.followers, p.category, p.scenario, f.sent AS sent_ns,
                f.first_t IS NOT NULL AS responded, f.first_t AS first_ns,
                {_flag("link", LINK)}, {_flag("dm", DM, "OR coalesce(r.moved, false)")},
                {_flag("phone", PHONE)}, {_flag("email", EMAIL)},
                coalesce(r.ack_only, false) AS ack_only,
                coalesce(r.resolved, false) AS resolved,
-               coalesce(f.brand_messages, 0) AS brand_messages, {thread_id} AS conversation_id,
-               coalesce(f.automated_messages, 0) AS automated_messages,
+               f.brand_messages, {thread_id} AS conversation_id, f.automated_messages,
                f.auto_t AS auto_ns, p.seq
-        FROM probes q
-        JOIN messages p ON p.seq = q.probe{thread_join}
-        LEFT JOIN first f ON f.probe = q.probe
-        LEFT JOIN per_probe r ON r.probe = q.probe
-        LEFT JOIN mentioned mm ON mm.probe = q.probe
-        LEFT JOIN named n ON n.handle = lower({handle})
+        FROM first f
+        JOIN messages p ON p.seq = f.probe{thread_join}
+        JOIN brand_of b ON b.probe = f.probe
+        LEFT JOIN per_probe r ON r.probe = f.probe
     """
 
 
@@ -510,7 +553,7 @@ def _finished(dialect: Dialect, params: Params) -> str:
                CASE WHEN first_ns >= auto_ns THEN {_seconds("first_ns - auto_ns")} END
                    AS handoff_s,
                CASE {day} {names} END AS weekday, {hour} AS hour, seq
-        FROM ({_probes(dialect, params)}) AS probes
+        FROM ({_probes(params)}) AS probes
     """
 
 
