@@ -383,7 +383,7 @@ def _conv(dialect: Dialect, params: Params) -> str:
     (``probe``: the seq of the probe's message; ``sent``, ``public``: its time and whether
     it is public) and whether it is in the probe's exchange (``ex``)."""
     thread = _THREAD
-    columns = "seq, root, t, author, is_brand, automated, private, ex"
+    columns = "seq, root, t, author, is_brand, automated, private, account, ex"
     if params.reopen_ns is None:
         return f"""SELECT {columns}, root AS probe, root_t AS sent, root_public AS public
                    FROM ({thread}) AS th"""
@@ -408,17 +408,18 @@ def _conv(dialect: Dialect, params: Params) -> str:
 
 
 def _first(dialect: Dialect, params: Params) -> str:
-    """Per probe: its thread's root, its time and whether it is public; the author of the
+    """Per probe: its thread's root, its time, whether it is public and its platform's
+    business account (``account``, when the source names one); the author of the
     first brand message of its conversation (at any time), the first response (the
     exchange's first human brand message within the window), the first automated brand
     message within the window, and counts (brand messages alone are aggregated)."""
     first = dialect.order_key("t", "seq")
     watched = f"ex AND t <= sent + {params.window_ns}"
     return f"""
-        SELECT p.probe, p.root, p.sent, p.public, b.brand_author, b.reply_seq, b.first_t,
-               b.auto_t, coalesce(b.brand_messages, 0) AS brand_messages,
+        SELECT p.probe, p.root, p.sent, p.public, p.account, b.brand_author, b.reply_seq,
+               b.first_t, b.auto_t, coalesce(b.brand_messages, 0) AS brand_messages,
                coalesce(b.automated_messages, 0) AS automated_messages
-        FROM (SELECT probe, root, sent, public FROM conv WHERE seq = probe) AS p
+        FROM (SELECT probe, root, sent, public, account FROM conv WHERE seq = probe) AS p
         LEFT JOIN (
             SELECT probe, min_by(author, {first}) AS brand_author,
                    min_by(seq, {first}) FILTER (WHERE {watched} AND NOT automated) AS reply_seq,
@@ -435,8 +436,8 @@ def _first(dialect: Dialect, params: Params) -> str:
 
 # the messages of threads a customer opened, from the opening message's time on
 _THREAD = """
-SELECT m.seq, r.root, m.t, m.author, m.is_brand, m.automated, m.private, r.ex, r.root_t,
-       r.public AS root_public
+SELECT m.seq, r.root, m.t, m.author, m.is_brand, m.automated, m.private, m.account, r.ex,
+       r.root_t, r.public AS root_public
 FROM tree r JOIN msg m ON m.seq = r.seq
 WHERE r.cust AND m.t >= r.root_t
 """
@@ -466,7 +467,7 @@ def _brands(dialect: Dialect) -> str:
     first brand message spells it."""
     unanswered = """
         SELECT f.probe, m.text FROM first f JOIN messages m ON m.seq = f.probe
-        WHERE f.brand_author IS NULL AND m.account IS NULL
+        WHERE f.brand_author IS NULL AND f.account IS NULL
     """
     return f"""
         WITH spelled AS (
@@ -488,10 +489,8 @@ def _brands(dialect: Dialect) -> str:
             FROM mentions x LEFT JOIN known k ON k.handle = lower(x.handle)
             GROUP BY x.probe
         ), chosen AS (
-            SELECT f.probe, coalesce(pm.account, f.brand_author, mm.handle) AS handle
-            FROM first f
-            JOIN msg pm ON pm.seq = f.probe
-            LEFT JOIN mentioned mm ON mm.probe = f.probe
+            SELECT f.probe, coalesce(f.account, f.brand_author, mm.handle) AS handle
+            FROM first f LEFT JOIN mentioned mm ON mm.probe = f.probe
         )
         SELECT c.probe, coalesce(n.brand, c.handle, '{UNKNOWN_BRAND}') AS brand
         FROM chosen c LEFT JOIN named n ON n.handle = lower(c.handle)
