@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m compileall -q socialbench  # as an installed package (pip -e compiles nothing)
 	touch $(STAMP)
 
 # The demo suite against the in-process sandbox (its clock 50,000x real time), checked

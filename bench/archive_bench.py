@@ -227,6 +227,16 @@ def _fmt_diff(result: dict | None) -> str:
     return text
 
 
+def installed_bytecode() -> None:
+    """socialbench's modules compiled, as an installed package has them (pip compiles a
+    wheel's modules when it installs them). An editable install on a machine that sets
+    PYTHONDONTWRITEBYTECODE, as this one does, would otherwise compile every module it
+    imports at every start: 20-30 ms of ``--help`` and about 0.1 s of a run, measured as
+    if they were the program's."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "socialbench")],
+                   check=True)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=1_000_000)
@@ -253,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     truth = truth_file["brands"]
     stem = csv_path.stem
     sb_dir = OUT / f"{stem}.socialbench"
+    installed_bytecode()
     duck_json = OUT / f"{stem}.duckdb.json"
 
     sb, duck = alternate(
