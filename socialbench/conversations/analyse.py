@@ -56,12 +56,11 @@ class Analysis:
 
     def writers(self) -> dict:
         """``probes.csv`` and ``summary.json`` (``output.write_run``'s writers): at the same
-        time when the engine can serve the file from a connection of its own and may use
-        more than one core, else the summary first (one query at a time)."""
+        time when the engine can serve the file from a connection of its own, else the
+        summary first (one query at a time)."""
         from socialbench.report import output
 
-        db = self.table.db
-        reader = None if getattr(db, "threads", 0) == 1 else db.reader()  # --threads 1: one core
+        reader = self.table.db.reader()
         if reader is None:
             summary = self.summary  # computed before the file: queries take turns
             return {

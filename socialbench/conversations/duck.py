@@ -132,9 +132,12 @@ class DuckEngine(plan.Engine):
         (limit,) = self.rows("SELECT current_setting('memory_limit')")[0]
         return 2 * size <= _bytes(limit)
 
-    def reader(self) -> DuckEngine:
+    def reader(self) -> DuckEngine | None:
         """The same database through a connection of its own (a cursor), for queries run
-        from another thread while this engine runs its own."""
+        from another thread while this engine runs its own; None when the engine may use one
+        core (``--threads 1``): its queries take turns."""
+        if self.threads == 1:
+            return None
         twin = object.__new__(DuckEngine)
         twin.con, twin.threads = self.con.cursor(), self.threads
         return twin

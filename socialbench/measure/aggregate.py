@@ -198,18 +198,27 @@ class Query:
         return out
 
     def shape(self) -> SimpleNamespace:
-        """What the groups' query needs, from one pass over the table: ``clocks``, whether
-        any probe has an automated reply's delay or a hand-off (``bot_times``), and per
-        grouping whether its column has a single value on every probe (``single``: the
-        value) or none on any (neither is ``computed``)."""
-        censoring, two_clocks = self.clocks()
+        """What the groups' query needs, from one pass over the table:
+
+        - ``censoring``: whether some group may need Kaplan–Meier: overall, the shortest
+          watch without an answer is shorter than the latest answer by the last horizon (no
+          group's can be otherwise);
+        - ``two_clocks``: whether the business clock differs from the plain one for some
+          answer (else its quantiles are the plain clock's);
+        - ``bot_times``: whether any probe has an automated reply's delay or a hand-off;
+        - per grouping, whether its column has a single value on every probe (``single``:
+          the value) or none on any (neither is ``computed``)."""
+        last = _double(max(self.horizons.values()))
         simple = [g for g in GROUPS if g != "follower_tier"]  # fairness reads its rows
         tests = [f"count(b.{g}), min(b.{g}), max(b.{g})" for g in simple]
         (row,) = self.engine.rows(
-            f"SELECT count(*), count(b.ttfa) + count(b.handoff), {', '.join(tests)} "
-            f"FROM ({self.base()}) AS b"
+            f"SELECT count(*), count(b.ttfa) + count(b.handoff), "
+            f"min(b.watched) FILTER (WHERE NOT b.responded) < "
+            f"max(b.ttfr) FILTER (WHERE b.ttfr <= {last}), "
+            f"count(*) FILTER (WHERE b.responded AND b.business IS DISTINCT FROM b.ttfr), "
+            f"{', '.join(tests)} FROM ({self.base()}) AS b"
         )
-        probes, bot_times, found = row[0], row[1], row[2:]
+        probes, bot_times, censoring, two_clocks, found = *row[:4], row[4:]
         single, empty = {}, set()
         for k, g in enumerate(simple):
             count, low, high = found[3 * k : 3 * k + 3]
@@ -219,22 +228,9 @@ class Query:
                 single[g] = low
         computed = tuple(g for g in GROUPS if g not in single and g not in empty)
         return SimpleNamespace(
-            censoring=censoring, two_clocks=two_clocks, bot_times=bool(bot_times),
+            censoring=bool(censoring), two_clocks=bool(two_clocks), bot_times=bool(bot_times),
             single=single, computed=computed,
         )  # fmt: skip
-
-    def clocks(self) -> tuple[bool, bool]:
-        """Whether some group may need Kaplan–Meier: overall, the shortest watch without an
-        answer is shorter than the latest answer by the last horizon (no group's can be
-        otherwise); whether the business clock differs from the plain one for some answer
-        (else its quantiles are the plain clock's)."""
-        last = max(self.horizons.values())
-        (row,) = self.engine.rows(
-            f"SELECT min(watched_s) FILTER (WHERE NOT responded) < max(ttfr_s) FILTER "
-            f"(WHERE responded AND ttfr_s <= {_double(last)}), count(*) FILTER (WHERE "
-            f"responded AND ttfr_business_s IS DISTINCT FROM ttfr_s) FROM {self.table}"
-        )
-        return bool(row[0]), bool(row[1])
 
     def _keyed(self, name: str, at: np.ndarray, i: int, overall: dict) -> list[dict]:
         """A grouping's rows, keyed by its values, in metrics' order."""
