@@ -381,6 +381,7 @@ def run_extras(csv_path, stem, truth, sb: Run, duck: Run, missed: list[str]) -> 
     """Scaling, Spark and start-up, each printed as it is measured."""
     return {
         "scaling": scaling(csv_path, stem, sb, missed),
+        "reference_with_probe_table": reference_with_probe_table(csv_path, stem, sb, missed),
         "spark": spark(csv_path, stem, truth, duck, missed),
         "startup": startup(missed),
     }
@@ -401,6 +402,33 @@ def scaling(csv_path: Path, stem: str, every: Run, missed: list[str]) -> dict | 
     if not ok:
         missed.append(f"speed-up {speedup:.2f} < {SPEEDUP_TARGET}")
     return {"one_thread_s": one.wall_s, "all_cores_s": every.wall_s, "speedup": speedup}
+
+
+def reference_with_probe_table(
+    csv_path: Path, stem: str, sb: Run, missed: list[str], repeat: int = 2
+) -> dict | None:
+    """Context for the time ratio, no target: the reference alone, and the reference also
+    writing its per-probe rows in time order (``--probes-csv``: 12 of probes.csv's 29
+    columns), alternating; how much of socialbench's time a probe table costs even there."""
+    json_path, table = OUT / f"{stem}.duckdb-probes.json", OUT / f"{stem}.duckdb-probes.csv"
+    plain, with_table = alternate(
+        [
+            Run("duckdb", [sys.executable, str(REFERENCE), str(csv_path), "-o", str(json_path)]),
+            Run("duckdb + probe table", [sys.executable, str(REFERENCE), str(csv_path),
+                                         "-o", str(json_path), "--probes-csv", str(table)]),
+        ],
+        repeat,
+        [OUT / f"{stem}.duckdb-plain.log", OUT / f"{stem}.duckdb-probes.log"],
+    )  # fmt: skip
+    table.unlink(missing_ok=True)
+    if not (plain.ok and with_table.ok):
+        missed.append(f"the reference with --probes-csv failed: {with_table.stderr[-500:]}")
+        return None
+    ours = f"; socialbench / that: {sb.wall_s / with_table.wall_s:.2f}" if sb.ok else ""
+    more = with_table.wall_s / plain.wall_s
+    print(f"\n  context (no target): the reference {plain.wall_s:.2f} s; writing its per-probe "
+          f"rows too {with_table.wall_s:.2f} s ({more:.2f}x){ours}")  # fmt: skip
+    return {"reference_s": plain.wall_s, "with_probe_table_s": with_table.wall_s}
 
 
 def spark(csv_path: Path, stem: str, truth: dict, duck: Run, missed: list[str]) -> dict | None:

@@ -264,7 +264,11 @@ def _columns(path: Path) -> dict[str, str]:
 
 
 def reference(
-    path: str | Path, *, threads: int | None = None, template_rules: bool = False
+    path: str | Path,
+    *,
+    threads: int | None = None,
+    template_rules: bool = False,
+    probes_csv: Path | None = None,
 ) -> dict:
     path = Path(path)
     rules = TemplateRules() if template_rules else FullRules()
@@ -287,14 +291,20 @@ def reference(
                       quote = '"', escape = '"', auto_detect = false)
         """
     )
-    rows = per_brand(con, rules)
+    rows = per_brand(con, rules, probes_csv=probes_csv)
     con.close()
     return _shape(rows)
 
 
-def per_brand(con: duckdb.DuckDBPyConnection, rules: FullRules | TemplateRules) -> list[tuple]:
+def per_brand(
+    con: duckdb.DuckDBPyConnection,
+    rules: FullRules | TemplateRules,
+    *,
+    probes_csv: Path | None = None,
+) -> list[tuple]:
     """The per-brand rows from table ``tweets`` (id, parent, author, inbound, ts, text; its
-    rowid in the file's order)."""
+    rowid in the file's order). ``probes_csv``: also write the per-probe rows there, in time
+    order (what a run's ``probes.csv`` holds of these figures), and aggregate those."""
     # every tweet of every probe's conversation (the probe itself included)
     con.execute(
         """
@@ -313,11 +323,9 @@ def per_brand(con: duckdb.DuckDBPyConnection, rules: FullRules | TemplateRules) 
         SELECT pid, id FROM tree
         """
     )
-    within = WITHIN.items()
-    return con.execute(
-        f"""
+    per_probe = f"""
         WITH probes AS (
-            SELECT id AS pid, ts AS pts, text AS ptext
+            SELECT id AS pid, ts AS pts, text AS ptext, rowid AS prow
             FROM tweets WHERE inbound AND parent IS NULL
         ), msgs AS (
             -- ord: time order, equal times in the order of the file
@@ -379,8 +387,8 @@ def per_brand(con: duckdb.DuckDBPyConnection, rules: FullRules | TemplateRules) 
             FROM mentions m LEFT JOIN known k ON k.handle_lower = lower(m.handle)
             GROUP BY m.pid
         ), per_probe AS (
-            SELECT coalesce(f.brand, mb.brand, '(unknown)') AS brand,
-                   f.first_ts - p.pts AS ttfr,
+            SELECT p.pid, p.pts, p.prow, coalesce(f.brand, mb.brand, '(unknown)') AS brand,
+                   f.first_ts, f.first_ts - p.pts AS ttfr,
                    f.link, f.dm, f.phone, f.email, f.ack_only,
                    coalesce(r.resolved, false) AS resolved
             FROM probes p
@@ -388,6 +396,16 @@ def per_brand(con: duckdb.DuckDBPyConnection, rules: FullRules | TemplateRules) 
             LEFT JOIN resolved r ON r.pid = p.pid
             LEFT JOIN mentioned mb ON mb.pid = p.pid
         )
+        SELECT * FROM per_probe
+    """
+    source = f"({per_probe})"
+    if probes_csv is not None:
+        con.execute(f"CREATE TEMP TABLE per_probe AS {per_probe}")
+        write_probes(con, "per_probe", probes_csv)
+        source = "per_probe"
+    within = WITHIN.items()
+    return con.execute(
+        f"""
         SELECT brand,
                count(*) AS probes,
                count(ttfr) AS responded,
@@ -403,11 +421,29 @@ def per_brand(con: duckdb.DuckDBPyConnection, rules: FullRules | TemplateRules) 
                count(*) FILTER (ack_only) AS ack_only,
                count(*) FILTER (dm OR phone OR email) AS deflection,
                count(*) FILTER (resolved) AS resolved
-        FROM per_probe
+        FROM {source}
         GROUP BY brand
         ORDER BY brand
         """
     ).fetchall()
+
+
+def write_probes(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
+    """The per-probe rows as CSV in time order (equal times: the earlier row of the file),
+    with the columns of a run's ``probes.csv`` that the reference computes."""
+    iso = "strftime(to_timestamp({}), '%Y-%m-%dT%H:%M:%SZ')"
+    con.execute(
+        f"""
+        COPY (
+            SELECT CAST(pid AS VARCHAR) AS probe_id, brand, {iso.format("pts")} AS sent_at,
+                   ttfr IS NOT NULL AS responded,
+                   {iso.format("first_ts")} AS first_response_at, ttfr AS ttfr_s,
+                   link, dm, phone, email, ack_only, resolved
+            FROM {table}
+            ORDER BY pts, prow
+        ) TO {_sql_str(str(path))} (HEADER)
+        """
+    )
 
 
 def _shape(rows) -> dict:
@@ -450,11 +486,22 @@ def main(argv: list[str] | None = None) -> int:
         help="classify replies with the short regexes written for the synthetic archive's "
         "templates instead of socialbench's rules (for timing only)",
     )
+    parser.add_argument(
+        "--probes-csv",
+        type=Path,
+        help="also write the per-probe rows (in time order) to this CSV file, as a run's "
+        "probes.csv holds them, and aggregate those",
+    )
     args = parser.parse_args(argv)
     if not args.archive.is_file():
         parser.error(f"{args.archive}: no such file")
     started = time.perf_counter()
-    result = reference(args.archive, threads=args.threads, template_rules=args.template_rules)
+    result = reference(
+        args.archive,
+        threads=args.threads,
+        template_rules=args.template_rules,
+        probes_csv=args.probes_csv,
+    )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=1) + "\n")
     rules = "template regexes" if args.template_rules else "socialbench.measure.classify rules"

@@ -359,15 +359,15 @@ def _loaded(directory: Path, brand, baseline: Path | None):
 
 
 def branding(options: dict):
-    """The reports' ``model.Branding`` from ``--title``, ``--client`` and ``--logo`` (read
+    """The reports' ``Branding`` from ``--title``, ``--client`` and ``--logo`` (read
     and checked now: a bad logo is a usage error before anything runs)."""
-    from socialbench.report import model
+    from socialbench.report.branding import Branding, logo_uri
 
     logo = options.get("logo")
-    return model.Branding(
+    return Branding(
         title=options.get("title") or None,
         client=options.get("client") or None,
-        logo=None if logo is None else model.logo_uri(logo),
+        logo=None if logo is None else logo_uri(logo),
     )
 
 

@@ -7,14 +7,16 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from socialbench import conversations, sources
 from socialbench.conversations import frames
 from socialbench.errors import InputError
 from socialbench.measure import metrics
 from socialbench.sources import messages as m
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,8 @@ def load_messages(
         infos.append(SourceInfo(str(path), name, len(frames[-1])))
     if not frames:
         raise InputError("(no files)", "no recorded conversations given")
+    import pandas as pd
+
     table = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if table.empty:
         raise InputError(", ".join(str(p) for p in paths), "no messages found")

@@ -66,8 +66,8 @@ class DuckEngine(plan.Engine):
     # -------------------------------------------------------------------- plan.Engine
 
     @_spilling
-    def create(self, name: str, sql: str) -> None:
-        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+    def create(self, name: str, sql: str, parameters: list | None = None) -> None:
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}", parameters)
 
     @_spilling
     def rows(self, sql: str) -> list[tuple]:
@@ -82,14 +82,14 @@ class DuckEngine(plan.Engine):
             self.con.execute(f"DROP TABLE IF EXISTS {name}")
 
     def small_table(self, name: str, columns: dict[str, str], rows: list[tuple]) -> None:
-        fields = [(c, _ARROW_TYPES[t]) for c, t in columns.items()]
-        data = pa.table(
-            {c: pa.array([r[i] for r in rows], t) for i, (c, t) in enumerate(fields)},
-            schema=pa.schema(fields),
+        """Each column passed as one typed list and unnested (DuckDB converts the lists
+        itself: no Arrow array made from Python objects, which would import pandas)."""
+        lists = [[row[i] for row in rows] for i in range(len(columns))]
+        select = ", ".join(
+            f"unnest(${i}::{sql_type}[]) AS {column}"
+            for i, (column, sql_type) in enumerate(columns.items(), start=1)
         )
-        self.con.register("_small", data)
-        self.create(name, "SELECT * FROM _small")
-        self.con.unregister("_small")
+        self.create(name, f"SELECT {select}", lists)
 
     # ------------------------------------------------------------------------ the rest
 

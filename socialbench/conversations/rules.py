@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from socialbench.conversations.plan import REPLY_BITS
 from socialbench.measure import classify
+from socialbench.measure.arrays import arrow, bools
 
 FLAGS_SCHEMA = pa.schema(
     [
@@ -34,8 +34,8 @@ def classify_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
     """The rules a message needs: reply types for brand replies, ack_only's wording for a
     first reply that has none of them, confirmation for the customer's follow-ups."""
     n = batch.num_rows
-    reply = _bools(batch.column("reply"))
-    first = _bools(batch.column("first_reply"))
+    reply = bools(batch.column("reply"))
+    first = bools(batch.column("first_reply"))
     text = batch.column("text")
     types = np.zeros(n, dtype=np.int32)
     replies = np.flatnonzero(reply)
@@ -54,21 +54,17 @@ def classify_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
     columns = [
         batch.column("seq"),
         batch.column("probe"),
-        pa.array(reply),
-        pa.array(first),
-        pa.array(_bools(batch.column("moved"))),
-        pa.array(types),
-        pa.array(acknowledges),
-        pa.array(confirms),
+        arrow(reply),
+        arrow(first),
+        arrow(bools(batch.column("moved"))),
+        arrow(types),
+        arrow(acknowledges),
+        arrow(confirms),
     ]
     return pa.RecordBatch.from_arrays(
         [c.cast(f.type) for c, f in zip(columns, FLAGS_SCHEMA, strict=True)], schema=FLAGS_SCHEMA
     )
 
 
-def _bools(column: pa.Array) -> np.ndarray:
-    return pc.fill_null(column, False).to_numpy(zero_copy_only=False).astype(bool)
-
-
 def _prepared(text: pa.Array, rows: np.ndarray) -> pa.Array:
-    return classify.prepare_arrow(text.take(pa.array(rows)))
+    return classify.prepare_arrow(text.take(arrow(rows)))

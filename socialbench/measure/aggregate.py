@@ -38,6 +38,7 @@ import numpy as np
 import pyarrow as pa
 
 from socialbench.measure import metrics, summaries
+from socialbench.measure.arrays import bools, floats
 from socialbench.measure.summaries import GROUPS
 
 GROUPED = "_summary_groups"
@@ -331,7 +332,7 @@ class Query:
         sql = (f"SELECT follower_tier, ttfr FROM ({self.base()}) AS b "
                f"WHERE b.responded AND b.follower_tier IN ({low}, {high})")  # fmt: skip
         found = self.engine.arrow(sql)
-        tier = found.column("follower_tier").to_numpy()
+        tier = floats(found.column("follower_tier"))
         codes = np.where(tier == low, 0, last)
         return SimpleNamespace(
             codes=codes, responded=np.ones(len(codes), bool), ttfr=_floats(found.column("ttfr"))
@@ -588,6 +589,4 @@ def _quantiles(values: np.ndarray, width: int = len(QUANTILES)) -> np.ndarray:
 
 def _floats(column: pa.ChunkedArray) -> np.ndarray:
     """A numeric or boolean column as numpy (NULL: NaN, or False; integers as floats)."""
-    if pa.types.is_boolean(column.type):
-        return column.fill_null(False).to_numpy()
-    return column.cast(pa.float64()).fill_null(math.nan).to_numpy()
+    return bools(column) if pa.types.is_boolean(column.type) else floats(column)

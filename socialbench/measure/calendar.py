@@ -37,11 +37,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-import pandas as pd
 import pydantic
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DAY_KEYS",
@@ -268,6 +271,8 @@ def _local_date(ns: int, zone: ZoneInfo) -> dt.date:
 
 def _aware_ns(moment: dt.datetime) -> int:
     """UTC epoch nanoseconds of a tz-aware datetime or Timestamp."""
+    import pandas as pd
+
     stamp = pd.Timestamp(moment)
     if stamp.tzinfo is None:
         raise ValueError(f"expected a time-zone-aware datetime, got {moment!r}")
@@ -292,6 +297,8 @@ def open_intervals(
 
 
 def _ns_to_utc(ns: int) -> dt.datetime:
+    import pandas as pd
+
     return pd.Timestamp(ns, unit="ns", tz="UTC").to_pydatetime(warn=False)
 
 
@@ -302,6 +309,8 @@ def _ns_to_utc(ns: int) -> dt.datetime:
 
 def _utc_ns(times: pd.Series, *, name: str) -> np.ndarray:
     """int64 UTC epoch nanoseconds of a tz-aware datetime Series (NaT -> int64 min)."""
+    import pandas as pd
+
     if not isinstance(times.dtype, pd.DatetimeTZDtype):
         raise ValueError(f"{name} must be a tz-aware datetime Series, got dtype {times.dtype}")
     naive = times.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -330,6 +339,8 @@ def business_seconds(start: pd.Series, end: pd.Series, hours: SupportHours | Non
 
     NaT in either gives NaN; `hours=None` gives the plain calendar clock (end - start).
     """
+    import pandas as pd
+
     if not start.index.equals(end.index):
         raise ValueError("start and end must share the same index")
     lo, hi = _utc_ns(start, name="start"), _utc_ns(end, name="end")
@@ -358,6 +369,8 @@ def local_weekday_hour(times: pd.Series, timezone: str | None) -> tuple[pd.Serie
 
     Times are converted to `timezone` (UTC when None); NaT gives missing values in both.
     """
+    import pandas as pd
+
     if not isinstance(times.dtype, pd.DatetimeTZDtype):
         raise ValueError(f"times must be a tz-aware datetime Series, got dtype {times.dtype}")
     local = times.dt.tz_convert(_zone(timezone) if timezone else "UTC")

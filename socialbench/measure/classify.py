@@ -48,11 +48,16 @@ on the rows that matched X) before matching again, and "X but not Y when Z is sa
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from socialbench.measure.arrays import arrow, bools, scalar
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "RULES",
@@ -649,6 +654,8 @@ def check_patterns() -> None:
 
 def _prepare(texts: pd.Series) -> pa.Array:
     """Texts as one Arrow array, NA as "", padded with a space at each end and _END."""
+    import pandas as pd
+
     if isinstance(texts.dtype, pd.StringDtype) and texts.dtype.storage == "pyarrow":
         array = pa.array(texts.array)
     else:
@@ -660,14 +667,14 @@ def prepare_arrow(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Arrow strings as the rules read them (see ``_prepare``)."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    array = pc.fill_null(array.cast(pa.large_string()), "")
-    pad = [pa.scalar(v, pa.large_string()) for v in (" ", " " + _END, "")]
+    array = pc.fill_null(array.cast(pa.large_string()), scalar("", pa.large_string()))
+    pad = [scalar(v, pa.large_string()) for v in (" ", " " + _END, "")]
     return pc.binary_join_element_wise(pad[0], array, pad[1], pad[2])
 
 
 def _contains(s: pa.Array, pattern: str) -> np.ndarray:
     """Row-wise "pattern occurs" as a numpy bool array (RE2, in Arrow)."""
-    return pc.match_substring_regex(s, pattern).to_numpy(zero_copy_only=False)
+    return bools(pc.match_substring_regex(s, pattern))
 
 
 def _replace(s: pa.Array, pattern: str, replacement: str) -> pa.Array:
@@ -684,12 +691,14 @@ def _contains_after_removing(s: pa.Array, pattern: str, excluded: str) -> np.nda
     hit = _contains(s, pattern)
     if hit.any():
         rows = np.flatnonzero(hit)
-        cleaned = _replace(s.take(rows), excluded, " ")
+        cleaned = _replace(s.take(arrow(rows)), excluded, " ")
         hit[rows] = _contains(cleaned, pattern)
     return hit
 
 
 def _result(values: np.ndarray, texts: pd.Series, name: str) -> pd.Series:
+    import pandas as pd
+
     return pd.Series(values, index=texts.index, name=name, dtype=bool)
 
 
@@ -711,16 +720,16 @@ def _dm(s: pa.Array) -> np.ndarray:
     hit = _contains(s, _DM)
     if hit.any():
         rows = np.flatnonzero(hit)
-        original = s.take(rows)
+        original = s.take(arrow(rows))
         cleaned = _replace(original, _DM_EXCLUDED, " ")
         still = _contains(cleaned, _DM)
         inbox = np.flatnonzero(
-            still & pc.match_substring(cleaned, "inbox", ignore_case=True).to_numpy(False)
+            still & bools(pc.match_substring(cleaned, "inbox", ignore_case=True))
         )
         if len(inbox):
-            mail = inbox[_contains(original.take(inbox), _DM_MAIL_CONTEXT)]
+            mail = inbox[_contains(original.take(arrow(inbox)), _DM_MAIL_CONTEXT)]
             if len(mail):
-                blanked = _replace(cleaned.take(mail), _DM_MAIL_INBOX, r"\1")
+                blanked = _replace(cleaned.take(arrow(mail)), _DM_MAIL_INBOX, r"\1")
                 still[mail] = _contains(blanked, _DM)
         hit[rows] = still
     return hit
@@ -730,7 +739,7 @@ def _ack_only(s: pa.Array) -> np.ndarray:
     out = _acknowledges(s)
     rows = np.flatnonzero(out)
     if len(rows):
-        original = s.take(rows)
+        original = s.take(arrow(rows))
         out[rows] = ~(_link(original) | _dm(original) | _phone(original) | _email(original))
     return out
 
@@ -742,11 +751,13 @@ def _acknowledges(s: pa.Array) -> np.ndarray:
     if not out.any():
         return out
     rows = np.flatnonzero(out)
-    rows = rows[~_contains(s.take(rows), _ACK_QUICK_NO)]  # questions and links: cheap to drop
-    stripped = _replace(s.take(rows), _ACK_STRIP, r"\1")
+    rows = rows[
+        ~_contains(s.take(arrow(rows)), _ACK_QUICK_NO)
+    ]  # questions and links: cheap to drop
+    stripped = _replace(s.take(arrow(rows)), _ACK_STRIP, r"\1")
     stripped = _replace(stripped, _ACK_OFFER, "\\1" + _OFFER)
     keep = ~_contains(stripped, _ACK_CUES)  # cheap, so before the costly _ACK_TEXT
-    rows, stripped = rows[keep], stripped.filter(pa.array(keep))
+    rows, stripped = rows[keep], stripped.filter(arrow(keep))
     if len(rows):
         unnamed = stripped
         for _ in range(2):  # twice: "Hello, Ismail." has two overlapping candidates
@@ -761,7 +772,7 @@ def _confirms_resolution(s: pa.Array) -> np.ndarray:
     hit = _contains_after_removing(s, _RESOLVED, _RESOLVED_EXCLUDED)
     if hit.any():
         rows = np.flatnonzero(hit)
-        hit[rows] = ~_contains(s.take(rows), _REGRESSION)
+        hit[rows] = ~_contains(s.take(arrow(rows)), _REGRESSION)
     return hit
 
 
@@ -829,5 +840,7 @@ def resolutions(texts: pa.Array) -> np.ndarray:
 
 def classify_text(text: str) -> dict[str, bool]:
     """All six rules for one text (a convenience; use the Series functions for tables)."""
+    import pandas as pd
+
     prepared = _prepare(pd.Series([text], dtype=object))
     return {name: bool(rule(prepared)[0]) for name, rule in _RULES.items()}

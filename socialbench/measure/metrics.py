@@ -12,13 +12,15 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from socialbench.measure import summaries
 from socialbench.measure.summaries import GROUPS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Z95 = 1.959963984540054
 WITHIN = {"15m": 900.0, "1h": 3600.0, "4h": 14400.0, "24h": 86400.0}
@@ -116,6 +118,8 @@ def group_rows(
 def _factorize(key: pd.Series) -> tuple[np.ndarray, list]:
     """Integer codes (-1 for missing) and the distinct values of a grouping column, in order
     of first appearance."""
+    import pandas as pd
+
     if isinstance(key.dtype, pd.StringDtype) and key.dtype.storage == "pyarrow":
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -489,6 +493,8 @@ def kaplan_meier_share(events: np.ndarray, censored: np.ndarray, horizon: float)
 
 def with_tiers(probes: pd.DataFrame, tiers: tuple[float, ...]) -> pd.DataFrame:
     """Add ``follower_tier`` (labels like ``<1k``, ``1k–10k``, ``≥10k``; unknown apart)."""
+    import pandas as pd
+
     labels = tier_labels(tiers)
     edges = [-math.inf, *tiers, math.inf]
     tier = pd.cut(probes["followers"], bins=edges, right=False, labels=labels)
@@ -552,6 +558,8 @@ def fairness(
     Figures here are not withheld for small tiers (the tests' p-values speak to sample size);
     ``small`` says when a compared tier is below ``min_group``.
     """
+    import pandas as pd
+
     labels = tier_labels(settings.tiers)
     tier = probes["follower_tier"]
     present = [t for t in labels if (tier == t).any()]

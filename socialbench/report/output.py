@@ -23,14 +23,17 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from socialbench.errors import WriteFailed, writing
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TEXT_COLUMNS = (
     "probe_id",

@@ -43,8 +43,7 @@ REQUIRED = ("tweet_id", "author_id", "inbound", "created_at", "text", "in_respon
 TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
 UTC_SECONDS = pa.timestamp("s", tz="UTC")
 # times are held as int64 nanoseconds (pandas): whole seconds within that range
-_LATEST = pa.scalar((2**63 - 1) // 1_000_000_000, UTC_SECONDS)
-_EARLIEST = pa.scalar(-((2**63 - 1) // 1_000_000_000), UTC_SECONDS)
+_LATEST_S = (2**63 - 1) // 1_000_000_000
 _LONE_CR = b"\x1f"  # stands in for a bare \r while parsing; restored afterwards
 MAX_OFFSET_HOURS = 14  # the widest offset from UTC in use is +14:00
 
@@ -286,7 +285,8 @@ def _convert(table: pa.Table) -> tuple[dict[str, pa.ChunkedArray], dict[str, pa.
         ),
         "unparseable created_at timestamp": pc.is_null(created),
         "created_at outside the supported range (1677-09-22 to 2262-04-11)": pc.or_(
-            pc.less(created, _EARLIEST), pc.greater(created, _LATEST)
+            pc.less(created, pa.scalar(-_LATEST_S, UTC_SECONDS)),
+            pc.greater(created, pa.scalar(_LATEST_S, UTC_SECONDS)),
         ),
         "empty author_id": pc.equal(cols["author"], ""),
     }
