@@ -8,7 +8,9 @@ scope) and are skipped, saying why, without pyspark or a Java 17+ runtime (``mak
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import io
 import os
 import re
 import shutil
@@ -315,6 +317,8 @@ def test_hand_made_threads_with_brand_book_reopen_and_window_same_on_spark(
     written = (tmp_path / "spark.csv").read_bytes()
     assert written == (tmp_path / "duck.csv").read_bytes()
     assert b"2024-03-04T09:00:00Z" in written
+    sent = [row["sent_at"] for row in csv.DictReader(io.StringIO(written.decode()))]
+    assert sent == sorted(sent) and len(set(sent)) > 3  # in time order (ISO text sorts so)
 
 
 AS_OF = conversations.Settings(as_of_s=(T0 + timedelta(hours=3)).timestamp())
