@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from socialbench import cli
 from socialbench.errors import InputError
 from socialbench.report import findings, html, markdown, model, trends
+from socialbench.report.branding import Branding, logo_uri
 from socialbench.report.references import TWCS_CAVEAT
 from tests.test_report_html import make_report, parse, probe_frame
 
@@ -267,7 +268,7 @@ def test_baseline_rows_come_from_compare(tmp_path):
 def test_logo_becomes_a_data_uri(tmp_path, content, mime):
     path = tmp_path / "logo"
     path.write_bytes(content)
-    assert model.logo_uri(path) == f"data:{mime};base64,{base64.b64encode(content).decode()}"
+    assert logo_uri(path) == f"data:{mime};base64,{base64.b64encode(content).decode()}"
 
 
 @pytest.mark.parametrize(
@@ -283,7 +284,7 @@ def test_a_bad_logo_is_refused(tmp_path, content, problem):
     path = tmp_path / "logo.png"
     path.write_bytes(content)
     with pytest.raises(InputError, match=problem):
-        model.logo_uri(path)
+        logo_uri(path)
 
 
 def test_a_logo_that_is_a_pipe_is_refused_without_waiting_on_it(tmp_path):
@@ -292,13 +293,13 @@ def test_a_logo_that_is_a_pipe_is_refused_without_waiting_on_it(tmp_path):
     path = tmp_path / "logo.png"
     os.mkfifo(path)
     with pytest.raises(InputError, match="is a pipe or a device"):
-        model.logo_uri(path)
+        logo_uri(path)
 
 
 def test_the_logo_is_an_image_only_never_markup(tmp_path):
     path = tmp_path / "logo.svg"
     path.write_bytes(SVG.replace(b"<rect", b"<script>alert(1)</script><rect"))
-    branding = model.Branding(title="Q4 audit", client="Acme <Ltd>", logo=model.logo_uri(path))
+    branding = Branding(title="Q4 audit", client="Acme <Ltd>", logo=logo_uri(path))
     report = make_report(probe_frame(50), tmp_path)
     report.branding = branding
     page = html.render(report)
@@ -411,7 +412,7 @@ def test_a_bad_logo_is_one_line_and_exit_code_2(tmp_path):
 
 
 def test_markdown_report_leads_with_the_summary_and_stays_small():
-    report = model.load(REPORT_DATA / "archive", branding=model.Branding(client="Acme"))
+    report = model.load(REPORT_DATA / "archive", branding=Branding(client="Acme"))
     report.baseline = trends.against(REPORT_DATA / "probe_run", REPORT_DATA / "archive")
     text = markdown.render(report)
     assert text.index("### Summary") < text.index("| figure |")

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from socialbench.errors import InputError
 from socialbench.measure.summaries import read_summary, run_kind
-from socialbench.report.branding import MAX_LOGO_BYTES, Branding, logo_uri  # noqa: F401
+from socialbench.report.branding import Branding
 from socialbench.report.output import TEXT_COLUMNS, TIME_COLUMNS
 
 BOOL_COLUMNS = ("responded", "link", "dm", "phone", "email", "ack_only", "resolved", "bot_only")
