@@ -44,6 +44,8 @@ def bools(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
     n, offset = len(array), array.offset
     validity, data = array.buffers()
+    if data is None:  # an empty array may come without buffers
+        return np.zeros(n, dtype=bool)
     out = _bits(data, offset, n)
     if validity is not None and array.null_count:
         out &= _bits(validity, offset, n)
@@ -58,6 +60,8 @@ def floats(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     array = array.cast(pa.float64())
     n, offset = len(array), array.offset
     validity, data = array.buffers()
+    if data is None:
+        return np.full(n, np.nan)
     out = np.frombuffer(data, dtype=np.float64, count=offset + n)[offset:].copy()
     if validity is not None and array.null_count:
         out[~_bits(validity, offset, n)] = np.nan
