@@ -38,8 +38,6 @@ def scalar(value: bool | int | float | str, kind: pa.DataType) -> pa.Scalar:
 def bools(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """A boolean Arrow array as numpy booleans, null as false."""
     if isinstance(array, pa.ChunkedArray):
-        if array.num_chunks == 1:
-            return bools(array.chunk(0))
         parts = [bools(chunk) for chunk in array.chunks]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
     n, offset = len(array), array.offset

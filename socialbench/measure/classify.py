@@ -751,9 +751,8 @@ def _acknowledges(s: pa.Array) -> np.ndarray:
     if not out.any():
         return out
     rows = np.flatnonzero(out)
-    rows = rows[
-        ~_contains(s.take(arrow(rows)), _ACK_QUICK_NO)
-    ]  # questions and links: cheap to drop
+    # questions and links: cheap to drop
+    rows = rows[~_contains(s.take(arrow(rows)), _ACK_QUICK_NO)]
     stripped = _replace(s.take(arrow(rows)), _ACK_STRIP, r"\1")
     stripped = _replace(stripped, _ACK_OFFER, "\\1" + _OFFER)
     keep = ~_contains(stripped, _ACK_CUES)  # cheap, so before the costly _ACK_TEXT
