@@ -430,6 +430,24 @@ def test_socialbench_run_equals_the_truth(joined, tmp_path):
     assert result["beyond_rounding"] == 0, result
 
 
+def test_stages_accounts_for_every_stage(archive, tmp_path):
+    """bench/stages.py runs both programs for real and prints a time for every stage it
+    marks (a renamed stage function fails the child, and so this test)."""
+    import subprocess
+    import sys
+
+    path, _ = archive
+    cmd = [sys.executable, str(ROOT / "bench" / "stages.py"), str(path), "--repeat", "1",
+           "--logs", str(tmp_path)]  # fmt: skip
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    stages = _bench_module("stages")
+    expected = [*stages._STAGES.values(), "the exchange (recursive CTE)", "per-brand figures"]
+    for stage in expected:
+        assert re.search(rf"^ +\d+\.\d\d s  {re.escape(stage)}$", done.stdout, re.M), stage
+    assert "of which its reply-type rules" in done.stdout
+
+
 @pytest.mark.parametrize("template_rules", [False, True], ids=["classify-rules", "templates"])
 def test_duckdb_reference_equals_the_truth(archive, template_rules):
     module = _duckdb_reference()
