@@ -44,6 +44,9 @@ _STAGES = {
 }
 START = "interpreter, imports, exit"  # the wall time outside the marks counts here
 OUTPUTS = ("summary", "probes.csv and the other files")
+# the reference's statements, in the order it runs them
+REFERENCE_STAGES = ("reading the CSV", "the exchange (recursive CTE)", "per-brand figures")
+PER_BRAND = REFERENCE_STAGES[-1]
 
 
 def _child_socialbench(archive: str, threads: int) -> list[tuple[str, float]]:
@@ -66,17 +69,17 @@ def _child_socialbench(archive: str, threads: int) -> list[tuple[str, float]]:
         for part in outer:
             owner = getattr(owner, part)
         setattr(owner, attribute, marked(getattr(owner, attribute), stage))
-    out = tempfile.mkdtemp(prefix="stages-")
-    argv = ["run", "--fixtures", archive, "--out", out, "--quiet", "--min-group", "1"]
-    argv += ["--threads", str(threads)]
     from socialbench import app
     from socialbench.cli import main
 
     app.plain_terminal()
-    try:
-        main(argv, standalone_mode=False)
-    finally:
-        marks.append(("end", time.perf_counter() - started))
+    with tempfile.TemporaryDirectory(prefix="stages-") as out:
+        # archive_bench's command line, without its "python -m socialbench"
+        argv = ab._socialbench(Path(archive), Path(out), "--threads", str(threads))[3:]
+        try:
+            main(argv, standalone_mode=False)
+        finally:
+            marks.append(("end", time.perf_counter() - started))
     return marks
 
 
@@ -85,7 +88,7 @@ def _child_reference(archive: str, threads: int, rules: bool) -> list[tuple[str,
     import duckdb_reference as ref
 
     started = time.perf_counter()
-    names = iter(("reading the CSV", "the exchange (recursive CTE)", "per-brand figures"))
+    names = iter(REFERENCE_STAGES)
     marks = [(START, 0.0)]
     connection = ref.duckdb.connect()
 
@@ -179,9 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     (sb_wall, sb), (ref_wall, ref), (bare_wall, bare) = (best[p] for p in programs)
     _table("socialbench", sb, sb_wall)
     _table("reference", ref, ref_wall)
-    rules = ref["per-brand figures"] - bare["per-brand figures"]
+    rules = ref[PER_BRAND] - bare[PER_BRAND]
     print(f"  of which its reply-type rules: {rules:.2f} s (the per-brand query took "
-          f"{bare['per-brand figures']:.2f} s with every rule false)")  # fmt: skip
+          f"{bare[PER_BRAND]:.2f} s with every rule false)")  # fmt: skip
     outputs = sum(sb.get(stage, 0.0) for stage in OUTPUTS)
     print(f"\ntime ratio at {args.threads} thread(s): {sb_wall / ref_wall:.2f}")
     print(f"socialbench's outputs alone (summary, probes.csv, the other files): {outputs:.2f} s, "
